@@ -1,0 +1,117 @@
+"""One typed settings object. Nothing else in OpenVOD reads ``os.environ``.
+
+Sources, strongest first: explicit overrides (CLI flags), ``OPENVOD_*`` environment variables,
+an ``openvod.toml`` (in the working directory, or the file named by ``OPENVOD_CONFIG``), defaults.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "load_settings"]
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("OPENVOD_CONFIG", "openvod.toml"))
+
+
+class Settings(BaseSettings):
+    """OpenVOD's configuration. Refuses bad values at start."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENVOD_", extra="ignore")
+
+    data_dir: Path = Path("./openvod-data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+    database_url: str | None = None  # default: SQLite in data_dir
+
+    secret_id: str | None = None
+    secret_key: str | None = None
+
+    storage: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+    s3_bucket_prefix: str = ""
+    s3_part_size: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+
+    default_bucket: str = "vod"
+    ffmpeg: str | None = None  # a system FFmpeg; default: the binary shipped with imageio-ffmpeg
+    ffmpeg_timeout: float = Field(default=3600.0, gt=0)
+    probe_timeout: float = Field(default=60.0, gt=0)
+
+    upload_expire_hours: float = Field(default=24.0, gt=0)
+    upload_max_size: int = Field(default=64 * 1024**3, gt=0)
+    pull_allow_private: bool = False
+    pull_max_size: int = Field(default=8 * 1024**3, gt=0)
+    pull_timeout: float = Field(default=600.0, gt=0)
+    signing_key: str | None = None  # for signed URLs; default derived per data dir
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, v: str | None) -> str | None:
+        return v.rstrip("/") if v else v
+
+    @field_validator("host")
+    @classmethod
+    def _valid_host(cls, v: str) -> str:
+        if v != "localhost":
+            try:
+                ipaddress.ip_address(v)
+            except ValueError as exc:
+                raise ValueError(f"host must be an IP address or 'localhost', got {v!r}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> Settings:
+        if self.storage == "s3" and not self.s3_endpoint_url:
+            raise ValueError("storage=s3 needs OPENVOD_S3_ENDPOINT_URL")
+        if bool(self.secret_id) != bool(self.secret_key):
+            raise ValueError("set both OPENVOD_SECRET_ID and OPENVOD_SECRET_KEY, or neither")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+        )
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'openvod.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """The absolute URL clients reach this server at."""
+        if self.public_url:
+            return self.public_url
+        return f"http://{self.host}:{self.port}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; ``None`` overrides (unset CLI flags) are ignored."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

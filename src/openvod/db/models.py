@@ -1,0 +1,144 @@
+"""SQLAlchemy models. Every table is created by an Alembic migration, never by ``create_all``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["ApiKey", "App", "Base", "Event", "Media", "Object", "Upload", "UsedSignature", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, always returns aware UTC datetimes (SQLite drops the zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; OpenVOD stores UTC only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class App(Base):
+    __tablename__ = "app"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    sub_app_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+    secret_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Kept in clear: HMAC-based schemes (upload signatures, TC3, SigV4) need the secret itself.
+    secret_key: Mapped[str] = mapped_column(String(128))
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    description: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Object(Base):
+    __tablename__ = "object"
+    __table_args__ = (UniqueConstraint("app_id", "bucket", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"), index=True)
+    bucket: Mapped[str] = mapped_column(String(63))
+    key: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    etag: Mapped[str] = mapped_column(String(128), default="")
+    content_type: Mapped[str] = mapped_column(String(128), default="application/octet-stream")
+    acl: Mapped[str] = mapped_column(String(16), default="private")
+    media_id: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    role: Mapped[str] = mapped_column(String(32), default="")  # source, cover, transcode, ...
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Media(Base):
+    __tablename__ = "media"
+    __table_args__ = (Index("ix_media_app_id_id", "app_id", "id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the FileId
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
+    name: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str] = mapped_column(Text, default="")
+    class_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    source_bucket: Mapped[str] = mapped_column(String(63))
+    source_key: Mapped[str] = mapped_column(String(1024))
+    media_type: Mapped[str] = mapped_column(String(32), default="")
+    probe: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    probe_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cover_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="normal")
+    source_context: Mapped[str] = mapped_column(String(256), default="")
+    session_context: Mapped[str] = mapped_column(String(1024), default="")
+    procedure: Mapped[str] = mapped_column(String(128), default="")
+    task_priority: Mapped[int] = mapped_column(Integer, default=0)
+    task_notify_mode: Mapped[str] = mapped_column(String(16), default="Finish")
+    storage_region: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Upload(Base):
+    """A tus upload session."""
+
+    __tablename__ = "upload"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"), index=True)
+    length: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # from the signature
+    bucket: Mapped[str] = mapped_column(String(63))
+    key: Mapped[str] = mapped_column(String(1024))
+    handle: Mapped[str] = mapped_column(Text)  # storage's resumable-write handle
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open, done, terminated
+    file_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    signature_nonce: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UsedSignature(Base):
+    """One row per consumed one-time upload signature; the primary key makes reuse impossible."""
+
+    __tablename__ = "used_signature"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Event(Base):
+    """The outbox: every event a user may be told about."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_app_id_id", "app_id", "id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,1 @@
+"""Value objects, validation and state machines. Nothing here does I/O."""

@@ -1,0 +1,48 @@
+"""Validation of bucket names and object keys (the guard against path traversal)."""
+
+from __future__ import annotations
+
+import re
+
+from openvod.errors import InvalidParameter
+
+__all__ = ["MAX_KEY_BYTES", "validate_bucket", "validate_key"]
+
+MAX_KEY_BYTES = 1024
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def validate_bucket(bucket: str) -> str:
+    """Return ``bucket`` if it is an S3-style bucket name (3-63 of ``a-z0-9.-``), else raise."""
+    if not isinstance(bucket, str) or not _BUCKET.match(bucket) or ".." in bucket:
+        raise InvalidParameter(
+            f"bucket name {bucket!r} is invalid: use 3-63 characters of a-z, 0-9, '.', '-'",
+            code="InvalidParameter.Bucket",
+        )
+    return bucket
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative object key, else raise ``InvalidParameter.ObjectKey``.
+
+    Refused: empty keys, absolute paths, ``.``/``..`` segments, empty segments, backslashes,
+    control characters and keys over 1024 UTF-8 bytes.
+    """
+
+    def bad(why: str) -> InvalidParameter:
+        return InvalidParameter(f"object key {key!r} is invalid: {why}", code="InvalidParameter.ObjectKey")
+
+    if not isinstance(key, str) or not key:
+        raise bad("it is empty")
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise bad(f"it is longer than {MAX_KEY_BYTES} bytes")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        raise bad("it contains control characters")
+    if key.startswith("/") or (len(key) > 1 and key[1] == ":"):
+        raise bad("absolute paths are not allowed")
+    if "\\" in key:
+        raise bad("backslashes are not allowed")
+    for segment in key.split("/"):
+        if segment in ("", ".", ".."):
+            raise bad("'.', '..' and empty path segments are not allowed")
+    return key

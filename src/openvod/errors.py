@@ -1,0 +1,116 @@
+"""The one exception tree of OpenVOD.
+
+Every failure a user can see is an :class:`OpenVODError` with a stable ``code`` (Tencent-style
+``Family.Detail``) and a message that names what failed and on which resource. Transports render
+the same error in their own envelope; the native API uses ``{"error": {"code", "message"}}`` with
+``status`` as the HTTP status.
+
+    OpenVODError
+    ├── InvalidParameter        400  bad input (InvalidParameter.*)
+    ├── AuthFailure             401  missing/wrong credentials or signatures (AuthFailure.*)
+    ├── Forbidden               403  authenticated but not allowed
+    ├── NotFound                404  ResourceNotFound.*
+    ├── Conflict                409  state does not allow the operation
+    ├── PayloadTooLarge         413
+    ├── MediaError              422  FFmpeg/probe failures (FFmpegFailed, FFmpegTimeout, ProbeFailed)
+    ├── StorageError            503  object storage failures
+    └── UpstreamError           502  a remote server (pull upload) failed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthFailure",
+    "Conflict",
+    "FFmpegFailed",
+    "FFmpegTimeout",
+    "Forbidden",
+    "InvalidParameter",
+    "MediaError",
+    "NotFound",
+    "OpenVODError",
+    "PayloadTooLarge",
+    "ProbeFailed",
+    "StorageError",
+    "UpstreamError",
+]
+
+
+class OpenVODError(Exception):
+    """Base of every error OpenVOD reports to a user."""
+
+    status: int = 500
+    default_code: str = "InternalError"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class InvalidParameter(OpenVODError):
+    status = 400
+    default_code = "InvalidParameter"
+
+
+class AuthFailure(OpenVODError):
+    status = 401
+    default_code = "AuthFailure"
+
+
+class Forbidden(OpenVODError):
+    status = 403
+    default_code = "AuthFailure.Forbidden"
+
+
+class NotFound(OpenVODError):
+    status = 404
+    default_code = "ResourceNotFound"
+
+
+class Conflict(OpenVODError):
+    status = 409
+    default_code = "FailedOperation.Conflict"
+
+
+class PayloadTooLarge(OpenVODError):
+    status = 413
+    default_code = "InvalidParameter.TooLarge"
+
+
+class MediaError(OpenVODError):
+    status = 422
+    default_code = "FailedOperation.Media"
+
+
+class ProbeFailed(MediaError):
+    default_code = "FailedOperation.ProbeFailed"
+
+
+class FFmpegFailed(MediaError):
+    """FFmpeg exited non-zero. Carries argv, exit code and the stderr tail for operators."""
+
+    default_code = "FailedOperation.FFmpegFailed"
+
+    def __init__(self, message: str, *, argv: list[str], returncode: int, stderr_tail: str) -> None:
+        super().__init__(message)
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+class FFmpegTimeout(MediaError):
+    default_code = "FailedOperation.FFmpegTimeout"
+
+
+class StorageError(OpenVODError):
+    status = 503
+    default_code = "InternalError.Storage"
+
+
+class UpstreamError(OpenVODError):
+    status = 502
+    default_code = "FailedOperation.Upstream"
