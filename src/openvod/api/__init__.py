@@ -1,0 +1,1 @@
+"""HTTP transports: the native REST API, tus uploads, object serving."""

@@ -1,0 +1,77 @@
+"""The ASGI application: native API, tus uploads, signed object URLs, health."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from openvod import __version__
+from openvod.api import tus
+from openvod.api.errors import install_error_handlers
+from openvod.api.v1 import keys, media, objects
+from openvod.services import uploads
+from openvod.services.context import Context
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("openvod")
+
+HOUSEKEEPING_INTERVAL = 600.0
+
+_EXPOSED = [
+    "Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Defer-Length", "Upload-Metadata",
+    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
+    "OpenVOD-File-Id", "Content-Range", "Accept-Ranges", "ETag",
+]
+
+
+def _housekeeping(ctx: Context, stop: threading.Event) -> None:
+    while not stop.wait(HOUSEKEEPING_INTERVAL):
+        try:
+            n = uploads.expire_uploads(ctx)
+            if n:
+                log.info("expired %d uploads", n)
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("upload housekeeping failed")
+
+
+def create_app(ctx: Context) -> FastAPI:
+    """Build the app around an already-migrated :class:`Context`."""
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        uploads.expire_uploads(ctx)
+        worker = threading.Thread(target=_housekeeping, args=(ctx, stop), name="housekeeping", daemon=True)
+        worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            worker.join(timeout=5)
+            ctx.db.dispose()
+
+    app = FastAPI(
+        title="OpenVOD",
+        version=__version__,
+        description="Self-hosted video on demand. Authenticate with HTTP Basic SecretId:SecretKey.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(
+        CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=_EXPOSED
+    )
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"], summary="200 once the server takes requests")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for router in (tus.router, media.router, objects.router, objects.signed_router, keys.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""Native REST API, version 1."""

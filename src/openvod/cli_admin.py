@@ -1,0 +1,154 @@
+"""Operator commands that work on the local data directory: ``serve``, ``keys``, ``apps``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from openvod.config import Settings, load_settings
+from openvod.errors import OpenVODError
+
+__all__ = ["register"]
+
+_data_dir = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                         help="data directory (env OPENVOD_DATA_DIR, default ./openvod-data)")
+
+
+def _settings(**kw: Any) -> Settings:
+    try:
+        return load_settings(**kw)
+    except ValueError as exc:
+        raise click.ClickException(f"bad configuration: {exc}") from exc
+
+
+def _emit(as_json: bool, data: Any, human: str) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        click.echo(human)
+
+
+@click.command()
+@_data_dir
+@click.option("--host", default=None, help="listen address (env OPENVOD_HOST, default 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="listen port (env OPENVOD_PORT, default 8080)")
+def serve(data_dir: Path | None, host: str | None, port: int | None) -> None:
+    """Run OpenVOD: API, uploads and (later) workers, with embedded defaults."""
+    import uvicorn
+
+    from openvod.api.app import create_app
+    from openvod.services.apps import ensure_default_app
+    from openvod.services.context import build_context
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(data_dir=data_dir, host=host, port=port)
+    try:
+        ctx = build_context(settings)
+        app_info, generated = ensure_default_app(ctx.db, settings.secret_id, settings.secret_key)
+    except OpenVODError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if generated is not None:
+        click.echo(
+            "Created the default app and its key pair (shown only this once):\n"
+            f"  OPENVOD_SECRET_ID={generated.secret_id}\n  OPENVOD_SECRET_KEY={generated.secret_key}",
+            err=True,
+        )
+    click.echo(f"OpenVOD on {settings.base_url}  (data: {settings.data_dir.resolve()}, app {app_info.name})",
+               err=True)
+    # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes requests in flight, runs shutdown.
+    uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, log_level="warning",
+                timeout_graceful_shutdown=10, access_log=False)
+
+
+@click.group()
+def keys() -> None:
+    """Manage key pairs (SecretId/SecretKey) in the local data directory."""
+
+
+@keys.command("create")
+@_data_dir
+@click.option("--app", default=None, help="app id or name (default: the default app)")
+@click.option("--description", default="")
+@click.option("--json", "as_json", is_flag=True)
+def keys_create(data_dir: Path | None, app: str | None, description: str, as_json: bool) -> None:
+    """Create a key pair; the secret is shown only now."""
+    from openvod.services import apps
+
+    k = _run(lambda ctx: apps.create_key(ctx.db, app, description), data_dir)
+    _emit(as_json, {"secret_id": k.secret_id, "secret_key": k.secret_key, "app_id": k.app_id},
+          f"SecretId:  {k.secret_id}\nSecretKey: {k.secret_key}\napp:       {k.app_id}")
+
+
+@keys.command("list")
+@_data_dir
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(data_dir: Path | None, as_json: bool) -> None:
+    from openvod.services import apps
+
+    ks = _run(lambda ctx: apps.list_keys(ctx.db), data_dir)
+    rows = [{"secret_id": k.secret_id, "app_id": k.app_id, "state": k.state, "description": k.description,
+             "last_used_at": k.last_used_at} for k in ks]
+    _emit(as_json, rows, "\n".join(f"{r['secret_id']}  {r['app_id']}  {r['state']}  {r['description']}" for r in rows))
+
+
+@keys.command("disable")
+@_data_dir
+@click.argument("secret_id")
+@click.option("--json", "as_json", is_flag=True)
+def keys_disable(data_dir: Path | None, secret_id: str, as_json: bool) -> None:
+    from openvod.services import apps
+
+    k = _run(lambda ctx: apps.disable_key(ctx.db, secret_id), data_dir)
+    _emit(as_json, {"secret_id": k.secret_id, "state": k.state}, f"{k.secret_id} disabled")
+
+
+@click.group()
+def apps_group() -> None:
+    """Manage apps (tenants; Tencent's SubAppId)."""
+
+
+@apps_group.command("create")
+@_data_dir
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+def apps_create(data_dir: Path | None, name: str, as_json: bool) -> None:
+    """Create an app with its first key pair."""
+    from openvod.services import apps
+
+    a, k = _run(lambda ctx: apps.create_app(ctx.db, name), data_dir)
+    _emit(as_json, {"app_id": a.id, "name": a.name, "sub_app_id": a.sub_app_id,
+                    "secret_id": k.secret_id, "secret_key": k.secret_key},
+          f"app {a.name} ({a.id}, SubAppId {a.sub_app_id})\nSecretId:  {k.secret_id}\nSecretKey: {k.secret_key}")
+
+
+@apps_group.command("list")
+@_data_dir
+@click.option("--json", "as_json", is_flag=True)
+def apps_list(data_dir: Path | None, as_json: bool) -> None:
+    from openvod.services import apps
+
+    rows = [a.__dict__ for a in _run(lambda ctx: apps.list_apps(ctx.db), data_dir)]
+    _emit(as_json, rows, "\n".join(f"{r['id']}  {r['name']}  SubAppId {r['sub_app_id']}" for r in rows))
+
+
+def _run(fn: Any, data_dir: Path | None) -> Any:
+    from openvod.services.apps import ensure_default_app
+    from openvod.services.context import build_context
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        ctx = build_context(settings)
+        ensure_default_app(ctx.db, settings.secret_id, settings.secret_key)
+        return fn(ctx)
+    except OpenVODError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve)
+    group.add_command(keys)
+    group.add_command(apps_group, name="apps")

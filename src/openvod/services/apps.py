@@ -1,0 +1,185 @@
+"""Apps (tenants) and their API key pairs."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openvod.db.models import ApiKey, App, utcnow
+from openvod.db.session import Database
+from openvod.errors import AuthFailure, Conflict, InvalidParameter, NotFound
+from openvod.ids import new_id
+
+__all__ = [
+    "AppInfo",
+    "KeyInfo",
+    "authenticate",
+    "create_app",
+    "create_key",
+    "default_app",
+    "disable_key",
+    "ensure_default_app",
+    "list_apps",
+    "list_keys",
+    "lookup_key",
+]
+
+DEFAULT_APP_NAME = "default"
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    id: str
+    name: str
+    sub_app_id: int
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    secret_id: str
+    secret_key: str
+    app_id: str
+    state: str
+    description: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def _app(a: App) -> AppInfo:
+    return AppInfo(a.id, a.name, a.sub_app_id, a.is_default)
+
+
+def _key(k: ApiKey) -> KeyInfo:
+    return KeyInfo(k.secret_id, k.secret_key, k.app_id, k.state, k.description, k.created_at, k.last_used_at)
+
+
+def _new_pair() -> tuple[str, str]:
+    # Tencent-shaped: 36-char SecretId starting with AKID, 32-char SecretKey.
+    return "AKID" + secrets.token_hex(16), secrets.token_urlsafe(24)[:32]
+
+
+def _create_app(s: Session, name: str, *, is_default: bool = False) -> App:
+    if not name or len(name) > 128:
+        raise InvalidParameter("app name must be 1-128 characters", code="InvalidParameter.AppName")
+    if s.scalar(select(App).where(App.name == name)) is not None:
+        raise Conflict(f"an app named {name!r} already exists", code="ResourceInUse.App")
+    top = s.scalar(select(func.max(App.sub_app_id))) or 1500000000
+    app = App(id=new_id("app"), name=name, sub_app_id=top + 1, is_default=is_default)
+    s.add(app)
+    s.flush()
+    return app
+
+
+def ensure_default_app(db: Database, secret_id: str | None, secret_key: str | None) -> tuple[AppInfo, KeyInfo | None]:
+    """Create the default app on first start. Returns the new key pair when one was generated
+    (to be printed once), else None. Configured credentials are (re)applied on every start."""
+    with db.session() as s:
+        app = s.scalar(select(App).where(App.is_default.is_(True)))
+        if app is None:
+            app = _create_app(s, DEFAULT_APP_NAME, is_default=True)
+        generated = None
+        if secret_id and secret_key:
+            key = s.get(ApiKey, secret_id)
+            if key is None:
+                s.add(ApiKey(secret_id=secret_id, secret_key=secret_key, app_id=app.id, description="configured"))
+            elif key.app_id == app.id:
+                key.secret_key = secret_key
+                key.state = "active"
+        elif s.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.app_id == app.id)) == 0:
+            sid, skey = _new_pair()
+            k = ApiKey(secret_id=sid, secret_key=skey, app_id=app.id, description="generated on first start")
+            s.add(k)
+            s.flush()
+            generated = _key(k)
+        return _app(app), generated
+
+
+def default_app(db: Database) -> AppInfo:
+    with db.session() as s:
+        app = s.scalar(select(App).where(App.is_default.is_(True)))
+        if app is None:
+            raise NotFound("no default app; start the server once", code="ResourceNotFound.App")
+        return _app(app)
+
+
+def create_app(db: Database, name: str) -> tuple[AppInfo, KeyInfo]:
+    """A new tenant with its first key pair."""
+    with db.session() as s:
+        app = _create_app(s, name)
+        sid, skey = _new_pair()
+        k = ApiKey(secret_id=sid, secret_key=skey, app_id=app.id, description="first key")
+        s.add(k)
+        s.flush()
+        return _app(app), _key(k)
+
+
+def list_apps(db: Database) -> list[AppInfo]:
+    with db.session() as s:
+        return [_app(a) for a in s.scalars(select(App).order_by(App.created_at))]
+
+
+def _resolve_app(s: Session, app: str | None) -> App:
+    if app is None:
+        found = s.scalar(select(App).where(App.is_default.is_(True)))
+    else:
+        found = s.scalar(select(App).where((App.id == app) | (App.name == app)))
+    if found is None:
+        raise NotFound(f"app {app or DEFAULT_APP_NAME!r} does not exist", code="ResourceNotFound.App")
+    return found
+
+
+def create_key(db: Database, app: str | None = None, description: str = "") -> KeyInfo:
+    """A new key pair for ``app`` (id or name; default app when None)."""
+    with db.session() as s:
+        a = _resolve_app(s, app)
+        sid, skey = _new_pair()
+        k = ApiKey(secret_id=sid, secret_key=skey, app_id=a.id, description=description[:256])
+        s.add(k)
+        s.flush()
+        return _key(k)
+
+
+def list_keys(db: Database, app_id: str | None = None) -> list[KeyInfo]:
+    with db.session() as s:
+        q = select(ApiKey).order_by(ApiKey.created_at)
+        if app_id is not None:
+            q = q.where(ApiKey.app_id == app_id)
+        return [_key(k) for k in s.scalars(q)]
+
+
+def disable_key(db: Database, secret_id: str, *, app_id: str | None = None) -> KeyInfo:
+    with db.session() as s:
+        k = s.get(ApiKey, secret_id)
+        if k is None or (app_id is not None and k.app_id != app_id):
+            raise NotFound(f"key {secret_id!r} does not exist", code="ResourceNotFound.SecretId")
+        k.state = "disabled"
+        return _key(k)
+
+
+def lookup_key(db: Database, secret_id: str) -> KeyInfo | None:
+    with db.session() as s:
+        k = s.get(ApiKey, secret_id)
+        return _key(k) if k else None
+
+
+def authenticate(db: Database, secret_id: str, secret_key: str) -> KeyInfo:
+    """Check a key pair (constant time). Raises ``AuthFailure`` with a specific code."""
+    with db.session() as s:
+        k = s.get(ApiKey, secret_id)
+        # Compare against a dummy when the id is unknown, so timing doesn't reveal valid ids.
+        expected = k.secret_key if k else secrets.token_urlsafe(24)
+        ok = hmac.compare_digest(expected.encode(), secret_key.encode())
+        if k is None or not ok:
+            raise AuthFailure("SecretId or SecretKey is wrong", code="AuthFailure.SecretIdNotFound")
+        if k.state != "active":
+            raise AuthFailure(f"key {secret_id} is disabled", code="AuthFailure.SecretIdDisabled")
+        now = utcnow()
+        if k.last_used_at is None or (now - k.last_used_at).total_seconds() > 60:
+            k.last_used_at = now  # throttled: not a write per request
+        return _key(k)

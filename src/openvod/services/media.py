@@ -1,0 +1,307 @@
+"""The media library: ingest, describe, list/search, modify, delete."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openvod.db.models import Media, Object
+from openvod.domain.keys import validate_bucket, validate_key
+from openvod.domain.media import DeletePart, validate_class_id, validate_name
+from openvod.errors import InvalidParameter, NotFound, OpenVODError
+from openvod.media.probe import metadata_summary, probe
+from openvod.services import events
+from openvod.services.context import Context
+from openvod.storage.base import ObjectStat
+
+__all__ = [
+    "IngestOptions",
+    "delete_media",
+    "describe_media",
+    "get_media",
+    "ingest",
+    "list_media",
+    "modify_media",
+    "physical",
+]
+
+_UNSET: Any = object()
+
+
+def physical(app_id: str, bucket: str, key: str) -> tuple[str, str]:
+    """Where an app's logical (bucket, key) lives in storage: keys are prefixed by the app id,
+    so no key of one app can name another app's object."""
+    return validate_bucket(bucket), f"{app_id}/{validate_key(key)}"
+
+
+@dataclass
+class IngestOptions:
+    name: str
+    class_id: int = 0
+    description: str = ""
+    procedure: str = ""
+    source_context: str = ""
+    session_context: str = ""
+    task_priority: int = 0
+    task_notify_mode: str = "Finish"
+    storage_region: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _md5_of(ctx: Context, bucket: str, key: str) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    for chunk in ctx.storage.open(bucket, key):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def _probe(ctx: Context, bucket: str, key: str, stat: ObjectStat, md5: str | None) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
+    md5 = md5 or _md5_of(ctx, bucket, key)
+    try:
+        with ctx.storage.local_path(bucket, key) as path:
+            info = probe(path, timeout=ctx.settings.probe_timeout)
+    except OpenVODError as exc:
+        meta = {"Size": stat.size, "Md5": md5, "Container": "", "Duration": 0.0, "Width": 0, "Height": 0}
+        return None, meta, exc.message
+    return info, metadata_summary(info, size=stat.size, md5=md5), None
+
+
+def _media_type(info: dict[str, Any] | None) -> str:
+    if not info:
+        return "unknown"
+    kinds = {st.get("codec_type") for st in info.get("streams", [])}
+    if "video" in kinds:
+        return "video"
+    return "audio" if "audio" in kinds else "unknown"
+
+
+def ingest(
+    ctx: Context,
+    *,
+    app_id: str,
+    file_id: str,
+    bucket: str,
+    key: str,
+    stat: ObjectStat,
+    options: IngestOptions,
+    md5: str | None = None,
+    finish: Any = None,
+) -> dict[str, Any]:
+    """Turn a stored physical object into a media file: probe it, then in one transaction create
+    the media and object rows and a ``NewFileUpload`` event. ``finish(session)`` runs in that
+    transaction too (the upload service marks its session done there). A file that fails to probe
+    still becomes media, with ``probe_error`` set."""
+    info, meta, error = _probe(ctx, bucket, key, stat, md5)
+    with ctx.db.session() as s:
+        existing = s.get(Media, file_id)
+        if existing is not None:  # idempotent: a completion retried after a crash
+            if finish:
+                finish(s)
+            return _public(ctx, s, existing)
+        m = Media(
+            id=file_id,
+            app_id=app_id,
+            name=options.name,
+            description=options.description,
+            class_id=options.class_id,
+            source_bucket=bucket,
+            source_key=key,
+            media_type=_media_type(info),
+            probe=info,
+            meta=meta,
+            probe_error=error,
+            procedure=options.procedure,
+            source_context=options.source_context,
+            session_context=options.session_context,
+            task_priority=options.task_priority,
+            task_notify_mode=options.task_notify_mode,
+            storage_region=options.storage_region,
+        )
+        s.add(m)
+        s.add(Object(app_id=app_id, bucket=bucket, key=key, size=stat.size, etag=stat.etag,
+                     content_type=stat.content_type, media_id=file_id, role="source"))
+        s.flush()
+        events.record(s, app_id, events.EventType.NEW_FILE_UPLOAD, {
+            "FileId": file_id,
+            "MediaBasicInfo": {"Name": m.name, "ClassId": m.class_id, "Type": m.media_type},
+            "MetaData": meta,
+            "ProcedureTaskId": "",
+            "SourceContext": m.source_context,
+            "SessionContext": m.session_context,
+            "Procedure": m.procedure,
+            "ProbeError": error,
+        })
+        if finish:
+            finish(s)
+        return _public(ctx, s, m)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+
+
+def _public(ctx: Context, s: Session, m: Media) -> dict[str, Any]:
+    src = s.scalar(select(Object).where(Object.app_id == m.app_id, Object.bucket == m.source_bucket,
+                                        Object.key == m.source_key))
+    source = None
+    if src is not None:
+        lb, lk = src.bucket, src.key.split("/", 1)[1]
+        source = {"bucket": lb, "key": lk, "size": src.size, "etag": src.etag, "content_type": src.content_type,
+                  "url": ctx.object_url(src.bucket, src.key)}
+    return {
+        "file_id": m.id,
+        "name": m.name,
+        "description": m.description,
+        "class_id": m.class_id,
+        "state": m.state,
+        "media_type": m.media_type,
+        "source": source,
+        "cover_url": ctx.object_url(m.source_bucket, m.cover_key) if m.cover_key else None,
+        "metadata": m.meta,
+        "probe": m.probe,
+        "probe_error": m.probe_error,
+        "procedure": m.procedure,
+        "source_context": m.source_context,
+        "session_context": m.session_context,
+        "task_priority": m.task_priority,
+        "created_at": _iso(m.created_at),
+        "updated_at": _iso(m.updated_at),
+        "expire_at": _iso(m.expire_at),
+    }
+
+
+def _get(s: Session, app_id: str, file_id: str) -> Media:
+    m = s.get(Media, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
+    if m is None or m.app_id != app_id:
+        raise NotFound(f"media {file_id!r} does not exist", code="ResourceNotFound.Media")
+    return m
+
+
+def get_media(ctx: Context, app_id: str, file_id: str) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        return _public(ctx, s, _get(s, app_id, file_id))
+
+
+def describe_media(ctx: Context, app_id: str, file_ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    if len(file_ids) > 100:
+        raise InvalidParameter("at most 100 file ids at once", code="InvalidParameter.FileIds")
+    found, missing = [], []
+    with ctx.db.session() as s:
+        for fid in file_ids:
+            try:
+                found.append(_public(ctx, s, _get(s, app_id, fid)))
+            except NotFound:
+                missing.append(fid)
+    return found, missing
+
+
+def list_media(
+    ctx: Context,
+    app_id: str,
+    *,
+    name: str | None = None,
+    class_id: int | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: int = 20,
+    marker: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first, keyset-paged by FileId (which sorts by creation time)."""
+    if not 1 <= limit <= 100:
+        raise InvalidParameter(f"limit must be 1-100, got {limit}", code="InvalidParameter.Limit")
+    q = select(Media).where(Media.app_id == app_id).order_by(Media.id.desc()).limit(limit + 1)
+    if name:
+        q = q.where(Media.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
+    if class_id is not None:
+        q = q.where(Media.class_id == class_id)
+    if created_from is not None:
+        q = q.where(Media.created_at >= created_from)
+    if created_to is not None:
+        q = q.where(Media.created_at < created_to)
+    if marker:
+        q = q.where(Media.id < marker)
+    with ctx.db.session() as s:
+        rows = list(s.scalars(q))
+        items = [_public(ctx, s, m) for m in rows[:limit]]
+    return items, (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def modify_media(
+    ctx: Context,
+    app_id: str,
+    file_id: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    class_id: int | None = None,
+    expire_at: datetime | None = _UNSET,
+) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        m = _get(s, app_id, file_id)
+        if name is not None:
+            m.name = validate_name(name)
+        if description is not None:
+            if len(description) > 10_000:
+                raise InvalidParameter("description is over 10000 characters", code="InvalidParameter.Description")
+            m.description = description
+        if class_id is not None:
+            m.class_id = validate_class_id(class_id)
+        if expire_at is not _UNSET:
+            m.expire_at = expire_at
+        s.flush()
+        return _public(ctx, s, m)
+
+
+def delete_media(ctx: Context, app_id: str, file_id: str, parts: list[str] | None = None) -> list[str]:
+    """Delete chosen parts (``source``, ``cover``, ``outputs``) or, with none given, the whole
+    media file with every stored byte under it. Objects go first, rows after, so a crash in
+    between leaves a record to delete again rather than orphaned bytes."""
+    try:
+        wanted = [DeletePart(p) for p in parts] if parts else None
+    except ValueError as exc:
+        raise InvalidParameter(f"unknown delete part in {parts!r}; use source, cover, outputs",
+                               code="InvalidParameter.DeleteParts") from exc
+    with ctx.db.session() as s:
+        m = _get(s, app_id, file_id)
+        bucket, source_key, cover_key = m.source_bucket, m.source_key, m.cover_key
+    prefix = source_key.rsplit("/", 1)[0] + "/"
+    st = ctx.storage
+    if wanted is None:
+        st.delete_prefix(bucket, prefix)
+        st.delete(bucket, source_key)
+    else:
+        if DeletePart.SOURCE in wanted:
+            st.delete(bucket, source_key)
+        if DeletePart.COVER in wanted and cover_key:
+            st.delete(bucket, cover_key)
+        if DeletePart.OUTPUTS in wanted:
+            for obj in list(st.list(bucket, prefix)):
+                if obj.key not in (source_key, cover_key):
+                    st.delete(bucket, obj.key)
+    with ctx.db.session() as s:
+        m = _get(s, app_id, file_id)
+        objs = list(s.scalars(select(Object).where(Object.app_id == app_id, Object.media_id == file_id)))
+        for o in objs:
+            if wanted is None or (
+                (DeletePart.SOURCE in wanted and o.role == "source")
+                or (DeletePart.COVER in wanted and o.role == "cover")
+                or (DeletePart.OUTPUTS in wanted and o.role not in ("source", "cover"))
+            ):
+                s.delete(o)
+        if wanted is None:
+            s.delete(m)
+        elif DeletePart.COVER in wanted:
+            m.cover_key = None
+        done = [p.value for p in (wanted or list(DeletePart))]
+        events.record(s, app_id, events.EventType.FILE_DELETED,
+                      {"FileIdSet": [file_id], "DeleteParts": done, "WholeFile": wanted is None})
+    return done

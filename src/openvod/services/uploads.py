@@ -1,0 +1,362 @@
+"""Resumable uploads (the tus protocol's state, independent of HTTP).
+
+The bytes go straight to storage through a resumable write whose handle lives in the database,
+so an upload resumes after a client reconnect and after a server restart. The FileId is chosen
+when the upload is created; completion is idempotent (a crash between publishing the object and
+creating the media is finished by the next HEAD or PATCH).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from openvod.db.models import Upload, UsedSignature, utcnow
+from openvod.domain import signature as sigs
+from openvod.domain.media import guess_type, media_key, validate_class_id, validate_name
+from openvod.errors import AuthFailure, Conflict, InvalidParameter, NotFound, OpenVODError, PayloadTooLarge
+from openvod.ids import new_file_id, new_id
+from openvod.services import apps
+from openvod.services.context import Context
+from openvod.services.media import IngestOptions, ingest, physical
+
+__all__ = [
+    "ChecksumMismatch",
+    "UploadInfo",
+    "append",
+    "authorize_signature",
+    "create_upload",
+    "expire_uploads",
+    "get_upload",
+    "terminate",
+]
+
+CHECKSUM_ALGOS = {"sha1": hashlib.sha1, "md5": hashlib.md5}
+
+
+class ChecksumMismatch(OpenVODError):
+    status = 460  # tus: "Checksum Mismatch"
+    default_code = "InvalidParameter.ChecksumMismatch"
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    id: str
+    app_id: str
+    offset: int
+    length: int | None
+    state: str
+    file_id: str | None  # set once the media exists
+    expires_at: datetime
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SignatureGrant:
+    """What a verified client upload signature allows: which app, with which options."""
+
+    app_id: str
+    options: dict[str, Any]
+    digest: str | None  # set for one-time signatures: consumed when the upload is created
+    expires_at: datetime
+
+
+# Per-process state: one writer at a time per upload, and a running MD5 so completion needn't
+# re-read the file. A restart loses the hashers; completion then hashes from storage.
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+_hashers: dict[str, tuple[int, Any]] = {}
+
+
+def _lock(upload_id: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(upload_id, threading.Lock())
+
+
+def authorize_signature(ctx: Context, signature: str, *, now: int | None = None) -> SignatureGrant:
+    """Verify a Tencent-format client upload signature. Each failure has its own code."""
+    now = int(time.time()) if now is None else now
+    sig = sigs.parse_signature(signature)
+    key = apps.lookup_key(ctx.db, sig.secret_id)
+    if key is None:
+        # Still spend an HMAC so unknown ids take as long as known ones.
+        hmac.compare_digest(hmac.new(b"x", sig.original, hashlib.sha1).digest(), sig.mac)
+        raise AuthFailure(f"SecretId {sig.secret_id!r} is unknown", code=sigs.CODE_UNKNOWN_KEY)
+    sigs.verify_signature(sig, key.secret_key, now=now)
+    if key.state != "active":
+        raise AuthFailure(f"SecretId {sig.secret_id} is disabled", code=sigs.CODE_DISABLED_KEY)
+    if sig.sub_app_id:
+        app = next((a for a in apps.list_apps(ctx.db) if a.id == key.app_id), None)
+        if app is None or (sig.sub_app_id != app.sub_app_id and not app.is_default):
+            raise AuthFailure(f"vodSubAppId {sig.sub_app_id} is not the key's app",
+                              code="AuthFailure.SubAppIdMismatch")
+    options: dict[str, Any] = {
+        "procedure": sig.procedure or "",
+        "class_id": sig.class_id or 0,
+        "source_context": sig.source_context or "",
+        "session_context": sig.session_context or "",
+        "task_priority": sig.task_priority or 0,
+        "task_notify_mode": sig.task_notify_mode or "Finish",
+        "storage_region": sig.storage_region or "",
+        "secret_id": sig.secret_id,
+    }
+    expires = datetime.fromtimestamp(sig.expire_time, UTC)
+    return SignatureGrant(key.app_id, options, sig.digest if sig.one_time else None, expires)
+
+
+def _parse_int(meta: dict[str, str], name: str) -> int | None:
+    if name not in meta or meta[name] == "":
+        return None
+    try:
+        return int(meta[name])
+    except ValueError as exc:
+        raise InvalidParameter(f"Upload-Metadata {name} must be an integer, got {meta[name]!r}",
+                               code="InvalidParameter.Metadata") from exc
+
+
+def create_upload(
+    ctx: Context,
+    *,
+    app_id: str,
+    length: int | None,
+    metadata: dict[str, str],
+    grant: SignatureGrant | None = None,
+) -> UploadInfo:
+    """Open an upload session. Options from a signature win over metadata."""
+    if length is not None and length < 0:
+        raise InvalidParameter("Upload-Length must be >= 0", code="InvalidParameter.UploadLength")
+    if length is not None and length > ctx.settings.upload_max_size:
+        raise PayloadTooLarge(f"Upload-Length {length} is over the limit of {ctx.settings.upload_max_size} bytes")
+    filename = metadata.get("filename") or metadata.get("name") or "upload"
+    options: dict[str, Any] = {
+        "name": validate_name(metadata.get("name") or filename),
+        "filename": filename,
+        "filetype": metadata.get("filetype") or guess_type(filename),
+        "procedure": metadata.get("procedure", ""),
+        "class_id": validate_class_id(_parse_int(metadata, "class_id") or 0),
+        "source_context": metadata.get("source_context", "")[:250],
+        "session_context": metadata.get("session_context", "")[:1000],
+    }
+    if grant is not None:
+        options.update({k: v for k, v in grant.options.items() if v not in ("", None) or k not in options})
+    file_id = new_file_id()
+    bucket, key = physical(app_id, ctx.settings.default_bucket, media_key(file_id, filename))
+    ctx.storage.ensure_bucket(bucket)
+    handle = ctx.storage.begin_append(bucket, key)
+    expires = utcnow() + timedelta(hours=ctx.settings.upload_expire_hours)
+    try:
+        with ctx.db.session() as s:
+            if grant is not None and grant.digest is not None:
+                s.add(UsedSignature(digest=grant.digest, secret_id=grant.options["secret_id"],
+                                    expires_at=grant.expires_at))
+                s.flush()
+            up = Upload(id=new_id("up"), app_id=app_id, length=length, offset=0, metadata_=metadata,
+                        options=options, bucket=bucket, key=key, handle=handle, state="open",
+                        file_id=file_id, signature_nonce=grant.digest if grant else None, expires_at=expires)
+            s.add(up)
+            s.flush()
+            _hashers[up.id] = (0, hashlib.md5(usedforsecurity=False))
+            return _info(up, 0)
+    except IntegrityError as exc:
+        ctx.storage.abort_append(handle)
+        raise AuthFailure("this one-time upload signature was already used", code=sigs.CODE_REUSED) from exc
+
+
+def _info(up: Upload, offset: int) -> UploadInfo:
+    return UploadInfo(up.id, up.app_id, offset, up.length, up.state,
+                      up.file_id if up.state == "done" else None, up.expires_at, dict(up.metadata_))
+
+
+def _load(s: Session, upload_id: str) -> Upload:
+    up = s.get(Upload, upload_id) if len(upload_id) <= 40 else None
+    if up is None or up.state == "terminated":
+        raise NotFound(f"upload {upload_id!r} does not exist", code="ResourceNotFound.Upload")
+    if up.state == "open" and up.expires_at < utcnow():
+        raise NotFound(f"upload {upload_id!r} has expired", code="ResourceNotFound.UploadExpired")
+    return up
+
+
+def get_upload(ctx: Context, upload_id: str) -> UploadInfo:
+    """Current state; finishes a completion interrupted by a crash."""
+    with ctx.db.session() as s:
+        up = _load(s, upload_id)
+    if up.state == "done":
+        return _info(up, up.length or up.offset)
+    with _lock(upload_id):
+        offset = _stored_size(ctx, up)
+        if up.length is not None and offset >= up.length:
+            return _complete(ctx, up)
+        return _info(up, offset)
+
+
+def _stored_size(ctx: Context, up: Upload) -> int:
+    try:
+        return ctx.storage.appended_size(up.handle)
+    except NotFound:
+        return 0
+
+
+def append(
+    ctx: Context,
+    upload_id: str,
+    *,
+    offset: int,
+    chunks: Iterable[bytes],
+    length: int | None = None,
+    checksum: tuple[str, bytes] | None = None,
+) -> UploadInfo:
+    """Append ``chunks`` at ``offset`` (which must equal the stored offset). With ``checksum``
+    (algorithm, digest) the chunk is kept only if it matches. Completes the upload when the
+    last byte arrives."""
+    with ctx.db.session() as s:
+        up = _load(s, upload_id)
+        if up.state == "done":
+            raise Conflict("upload is already complete", code="FailedOperation.UploadComplete")
+        if length is not None:
+            if up.length is not None and up.length != length:
+                raise InvalidParameter("Upload-Length can't change", code="InvalidParameter.UploadLength")
+            if length > ctx.settings.upload_max_size:
+                raise PayloadTooLarge(f"Upload-Length {length} is over the limit")
+            up.length = length
+    lock = _lock(upload_id)
+    if not lock.acquire(timeout=30):
+        raise Conflict("another request is writing this upload", code="FailedOperation.UploadLocked")
+    try:
+        writer = ctx.storage.open_append(up.handle)
+        try:
+            if writer.offset != offset:
+                raise Conflict(f"Upload-Offset {offset} does not match the stored offset {writer.offset}",
+                               code="FailedOperation.OffsetMismatch")
+            algo = CHECKSUM_ALGOS[checksum[0]]() if checksum else None
+            hasher = _hashers.get(upload_id)
+            md5 = hasher[1].copy() if hasher and hasher[0] == offset else None
+            limit = up.length
+            for chunk in chunks:
+                if limit is not None and writer.offset + len(chunk) > limit:
+                    writer.rollback()
+                    raise InvalidParameter("the request body goes past Upload-Length",
+                                           code="InvalidParameter.UploadLength")
+                writer.write(chunk)
+                if algo:
+                    algo.update(chunk)
+                if md5:
+                    md5.update(chunk)
+            if checksum and algo and not hmac.compare_digest(algo.digest(), checksum[1]):
+                writer.rollback()
+                raise ChecksumMismatch(f"the {checksum[0]} of the chunk does not match Upload-Checksum")
+            new_offset = writer.commit()
+        finally:
+            writer.close()
+        if md5 is not None:
+            _hashers[upload_id] = (new_offset, md5)
+        else:
+            _hashers.pop(upload_id, None)
+        with ctx.db.session() as s:
+            row = _load(s, upload_id)
+            row.offset = new_offset
+            row.length = up.length
+            up = row
+        if up.length is not None and new_offset >= up.length:
+            return _complete(ctx, up)
+        return _info(up, new_offset)
+    finally:
+        lock.release()
+
+
+def _complete(ctx: Context, up: Upload) -> UploadInfo:
+    """Publish the object and create the media (idempotent)."""
+    assert up.file_id is not None
+    opts = dict(up.options)
+    hasher = _hashers.pop(up.id, None)
+    md5 = hasher[1].hexdigest() if hasher and hasher[0] == up.length else None
+    if ctx.storage.exists(up.bucket, up.key) and _stored_size(ctx, up) == 0:
+        stat = ctx.storage.stat(up.bucket, up.key)  # published before a crash
+    else:
+        stat = ctx.storage.finish_append(up.handle, content_type=opts.get("filetype", "application/octet-stream"))
+
+    def finish(s: Session) -> None:
+        row = s.get(Upload, up.id)
+        if row is not None:
+            row.state = "done"
+            row.offset = stat.size
+
+    ingest(
+        ctx,
+        app_id=up.app_id,
+        file_id=up.file_id,
+        bucket=up.bucket,
+        key=up.key,
+        stat=stat,
+        md5=md5,
+        finish=finish,
+        options=IngestOptions(
+            name=opts.get("name", "upload"),
+            class_id=int(opts.get("class_id", 0)),
+            procedure=opts.get("procedure", ""),
+            source_context=opts.get("source_context", ""),
+            session_context=opts.get("session_context", ""),
+            task_priority=int(opts.get("task_priority", 0)),
+            task_notify_mode=opts.get("task_notify_mode", "Finish"),
+            storage_region=opts.get("storage_region", ""),
+        ),
+    )
+    with ctx.db.session() as s:
+        row = s.get(Upload, up.id)
+        assert row is not None
+        return _info(row, stat.size)
+
+
+def terminate(ctx: Context, upload_id: str) -> None:
+    """tus termination: drop the upload and its bytes (a finished upload's media stays)."""
+    with ctx.db.session() as s:
+        up = _load(s, upload_id)
+        if up.state == "done":
+            raise Conflict("a finished upload can't be terminated; delete the media instead",
+                           code="FailedOperation.UploadComplete")
+        up.state = "terminated"
+        handle = up.handle
+    with _lock(upload_id):
+        ctx.storage.abort_append(handle)
+    _hashers.pop(upload_id, None)
+
+
+def expire_uploads(ctx: Context) -> int:
+    """Abort open uploads past their expiry, forget finished ones and old one-time nonces."""
+    now = utcnow()
+    with ctx.db.session() as s:
+        stale = list(s.scalars(select(Upload).where(Upload.expires_at < now, Upload.state != "terminated")))
+        s.execute(delete(UsedSignature).where(UsedSignature.expires_at < now))
+    for up in stale:
+        if up.state == "open":
+            ctx.storage.abort_append(up.handle)
+        with ctx.db.session() as s:
+            row = s.get(Upload, up.id)
+            if row is not None:
+                s.delete(row)
+        _hashers.pop(up.id, None)
+    return len(stale)
+
+
+def decode_checksum(header: str) -> tuple[str, bytes]:
+    """Parse tus ``Upload-Checksum: <algo> <base64>``."""
+    try:
+        algo, b64 = header.strip().split(" ", 1)
+        digest = base64.b64decode(b64.strip(), validate=True)
+    except ValueError as exc:
+        raise InvalidParameter("Upload-Checksum must be '<algorithm> <base64 digest>'",
+                               code="InvalidParameter.Checksum") from exc
+    if algo not in CHECKSUM_ALGOS:
+        raise InvalidParameter(f"checksum algorithm {algo!r} is not supported; use sha1 or md5",
+                               code="InvalidParameter.ChecksumAlgorithm")
+    return algo, digest

@@ -1,0 +1,144 @@
+"""Shared fixtures: a real ``openvod serve`` process on a free port, with its own data dir."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+SECRET_ID = "AKIDtestdefault000000000000000000001"
+SECRET_KEY = "testdefaultsecretkey0000000000001"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, deadline: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait for ``url`` to answer 200, with capped exponential backoff and a deadline."""
+    end = time.monotonic() + deadline
+    delay = 0.02
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before becoming ready")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > end:
+            raise TimeoutError(f"{url} not ready after {deadline}s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+@dataclass
+class ServerProc:
+    """A running ``openvod serve``. ``restart()`` keeps the data dir and port."""
+
+    data_dir: Path
+    port: int
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    secret_id: str = SECRET_ID
+    secret_key: str = SECRET_KEY
+    extra_args: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.secret_id, self.secret_key)
+
+    def start(self) -> None:
+        out = open(self.log, "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "openvod", "serve", "--port", str(self.port), *self.extra_args],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        out.close()
+        wait_http(f"{self.url}/healthz", proc=self.proc)
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def restart(self, *, crash: bool = False) -> None:
+        self.kill() if crash else self.stop()
+        self.start()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, auth=self.auth, timeout=60.0)
+
+
+def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> ServerProc:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENVOD_")}
+    env.update(
+        OPENVOD_DATA_DIR=str(tmp / "data"),
+        OPENVOD_SECRET_ID=SECRET_ID,
+        OPENVOD_SECRET_KEY=SECRET_KEY,
+        OPENVOD_CONFIG=str(tmp / "none.toml"),
+    )
+    env.update(extra_env or {})
+    srv = ServerProc(data_dir=tmp / "data", port=free_port(), env=env, log=tmp / "server.log")
+    srv.start()
+    return srv
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
+    """One server for the whole session (tests must not depend on an empty library)."""
+    srv = make_server(tmp_path_factory.mktemp("server"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture()
+def fresh_server(tmp_path: Path) -> Iterator[ServerProc]:
+    """A server of the test's own, for tests that kill or restart it."""
+    srv = make_server(tmp_path)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def clip10(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 10 s 1280x720 H.264/AAC clip, made once per session."""
+    from tests.media import make_clip
+
+    return make_clip(tmp_path_factory.mktemp("media") / "clip10.mp4", seconds=10, width=1280, height=720)
+
+
+@pytest.fixture(scope="session")
+def small_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2 s 320x240 H.264/AAC clip."""
+    from tests.media import make_clip
+
+    return make_clip(tmp_path_factory.mktemp("media") / "small.mp4", seconds=2, width=320, height=240)
