@@ -142,7 +142,10 @@ def _run(fn: Any, data_dir: Path | None) -> Any:
     settings = _settings(data_dir=data_dir)
     try:
         ctx = build_context(settings)
-        ensure_default_app(ctx.db, settings.secret_id, settings.secret_key)
+        _app, generated = ensure_default_app(ctx.db, settings.secret_id, settings.secret_key)
+        if generated is not None:
+            click.echo(f"Created the default app; its key pair (shown once): {generated.secret_id} "
+                       f"{generated.secret_key}", err=True)
         return fn(ctx)
     except OpenVODError as exc:
         raise click.ClickException(str(exc)) from exc

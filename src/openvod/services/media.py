@@ -60,7 +60,9 @@ def _md5_of(ctx: Context, bucket: str, key: str) -> str:
     return h.hexdigest()
 
 
-def _probe(ctx: Context, bucket: str, key: str, stat: ObjectStat, md5: str | None) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
+def _probe(
+    ctx: Context, bucket: str, key: str, stat: ObjectStat, md5: str | None
+) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
     md5 = md5 or _md5_of(ctx, bucket, key)
     try:
         with ctx.storage.local_path(bucket, key) as path:
