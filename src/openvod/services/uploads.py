@@ -256,6 +256,9 @@ def append(
                 writer.rollback()
                 raise ChecksumMismatch(f"the {checksum[0]} of the chunk does not match Upload-Checksum")
             new_offset = writer.commit()
+        except BaseException:
+            writer.rollback()  # unverified bytes must not count after a failure
+            raise
         finally:
             writer.close()
         if md5 is not None:

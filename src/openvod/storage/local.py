@@ -88,6 +88,15 @@ class LocalStorage:
         ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
         return ObjectStat(bucket, key, path.stat().st_size, _etag_of(path), ctype)
 
+    @staticmethod
+    def _mkparent(path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise StorageError(f"object key {path.name!r} can't be stored: a parent of it is an object") from exc
+        if path.is_dir():
+            raise StorageError(f"object key {path.name!r} can't be stored: other objects live under it")
+
     # -- objects -----------------------------------------------------------------------------
     def ensure_bucket(self, bucket: str) -> None:
         self._bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
@@ -96,7 +105,7 @@ class LocalStorage:
         self, bucket: str, key: str, stream: BinaryIO, *, content_type: str = "application/octet-stream"
     ) -> ObjectStat:
         path = self._path(bucket, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._mkparent(path)
         tmp = self.root / _STAGING / f"put-{secrets.token_hex(8)}"
         try:
             with open(tmp, "wb") as out:
@@ -175,7 +184,7 @@ class LocalStorage:
         src, dst = self._path(bucket, src_key), self._path(bucket, dst_key)
         if not src.is_file():
             raise NotFound(f"object {bucket}/{src_key} does not exist", code="ResourceNotFound.Object")
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        self._mkparent(dst)
         os.replace(src, dst)
         self._prune(bucket, src.parent)
         return self._stat(bucket, dst_key, dst)
@@ -195,11 +204,14 @@ class LocalStorage:
 
     # -- resumable writes ----------------------------------------------------------------------
     def _staging(self, handle: str) -> tuple[str, str, Path]:
-        data = json.loads(handle)
-        name = data["id"]
-        if not name.isalnum():
+        try:
+            data = json.loads(handle)
+            name, bucket, key = data["id"], data["bucket"], data["key"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StorageError(f"malformed append handle {handle!r}") from exc
+        if not isinstance(name, str) or not name.isalnum():
             raise StorageError(f"malformed append handle {handle!r}")
-        return data["bucket"], data["key"], self.root / _STAGING / f"append-{name}"
+        return bucket, key, self.root / _STAGING / f"append-{name}"
 
     def begin_append(self, bucket: str, key: str) -> str:
         self._path(bucket, key)
@@ -220,7 +232,9 @@ class LocalStorage:
     def finish_append(self, handle: str, *, content_type: str = "application/octet-stream") -> ObjectStat:
         bucket, key, staged = self._staging(handle)
         dst = self._path(bucket, key)
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not staged.exists():
+            raise NotFound("the upload's staged data is gone", code="ResourceNotFound.Upload")
+        self._mkparent(dst)
         os.replace(staged, dst)  # a rename: no second copy of the bytes
         return self._stat(bucket, key, dst)
 
