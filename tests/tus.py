@@ -42,7 +42,7 @@ def sha1_file(path: Path) -> str:
 
 def upload_bytes(c: httpx.Client, data: bytes, filename: str, chunk: int = 1 << 20, **meta: str) -> str:
     """Upload ``data`` in ``chunk``-sized PATCHes; returns the FileId."""
-    r = create(c, len(data), filename=filename, **meta)
+    r = create(c, len(data), None, filename=filename, **meta)
     assert r.status_code == 201, r.text
     url = r.headers["Location"]
     offset = 0

@@ -64,9 +64,14 @@ def _probe(
     ctx: Context, bucket: str, key: str, stat: ObjectStat, md5: str | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
     md5 = md5 or _md5_of(ctx, bucket, key)
+    shown = key.split("/", 1)[-1]
     try:
         with ctx.storage.local_path(bucket, key) as path:
-            info = probe(path, timeout=ctx.settings.probe_timeout)
+            try:
+                info = probe(path, timeout=ctx.settings.probe_timeout)
+            except OpenVODError as exc:
+                exc.message = exc.message.replace(str(path), shown)  # no server paths in answers
+                raise
     except OpenVODError as exc:
         meta = {"Size": stat.size, "Md5": md5, "Container": "", "Duration": 0.0, "Width": 0, "Height": 0}
         return None, meta, exc.message

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+
 from tests.conftest import ServerProc
 from tests.tus import upload_bytes
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import ServerProc
-from tests.tus import OCTET, TUS, metadata
 
 from openvod.client.signing import sign_upload
 from openvod.domain.signature import build_signature
+from tests.conftest import ServerProc
+from tests.tus import OCTET, TUS, metadata
 
 
 def _upload(server: ServerProc, sig: str, data: bytes = b"\x00" * 100, *, via: str = "header") -> httpx.Response:

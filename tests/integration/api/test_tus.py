@@ -7,9 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tusclient import client as tuspy
+
 from tests.conftest import ServerProc
 from tests.tus import OCTET, TUS, create, head, metadata, patch, sha1_file, upload_bytes
-from tusclient import client as tuspy
 
 
 def test_options_advertises_extensions(server: ServerProc) -> None:

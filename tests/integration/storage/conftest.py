@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tests.s3server import moto_server
 
 from openvod.storage.base import Storage
 from openvod.storage.local import LocalStorage
 from openvod.storage.s3 import S3Storage
+from tests.s3server import moto_server
 
 BUCKET = "media"
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum, so a few MiB of test data spans several parts

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.media import make_clip, make_garbage, truncate
 
 from openvod.errors import InvalidParameter, ProbeFailed
 from openvod.media import metadata_summary, probe
+from tests.media import make_clip, make_garbage, truncate
 
 TIME = re.compile(r"^-?\d+\.\d{6}$")  # ffprobe prints times with %f
 RATIO = re.compile(r"^\d+/\d+$")

@@ -14,7 +14,7 @@ from openvod.api.v1.schemas import ObjectList
 from openvod.db.models import Object
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.urlsign import verify_object
-from openvod.errors import Forbidden
+from openvod.errors import Forbidden, NotFound
 from openvod.services.media import physical
 
 __all__ = ["router", "signed_router"]
@@ -45,7 +45,11 @@ def list_objects(
 @router.api_route("/{bucket}/{key:path}", methods=["GET", "HEAD"], summary="Fetch an object (Range supported)")
 def get_object(bucket: str, key: str, request: Request, ctx: Ctx, auth: AuthKey) -> Response:
     pb, pk = physical(auth.app_id, bucket, key)
-    return object_response(request, ctx.storage, ctx.storage.stat(pb, pk))
+    try:
+        stat = ctx.storage.stat(pb, pk)
+    except NotFound as exc:
+        raise NotFound(f"object {bucket}/{key} does not exist", code="ResourceNotFound.Object") from exc
+    return object_response(request, ctx.storage, stat)
 
 
 @signed_router.api_route("/objects/{bucket}/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
