@@ -8,8 +8,10 @@ the capability for the rest of that upload.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from email.utils import format_datetime
 
@@ -32,6 +34,7 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,creation-defer-length,expiration,checksum,termination"
 OFFSET_TYPE = "application/offset+octet-stream"
 BLOCK = 1 << 20  # bytes handed to the storage thread at a time
+QUEUED = 4  # blocks read ahead of the storage thread
 
 
 def _base_headers(**extra: str) -> dict[str, str]:
@@ -108,27 +111,36 @@ async def _body_blocks(request: Request) -> AsyncIterator[bytes]:
         yield bytes(buf)
 
 
-def _bridge(blocks: AsyncIterator[bytes]) -> Iterator[bytes]:
-    """Pull async body blocks from inside the storage worker thread."""
-
-    async def nxt() -> bytes | None:
-        try:
-            return await blocks.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    while (block := anyio.from_thread.run(nxt)) is not None:
+def _bridge(queue: asyncio.Queue[bytes | None]) -> Iterator[bytes]:
+    """Pull body blocks from inside the storage worker thread."""
+    while (block := anyio.from_thread.run(queue.get)) is not None:
         yield block
 
 
 async def _append(request: Request, ctx: Ctx, upload_id: str, offset: int, length: int | None) -> UploadInfo:
     checksum_header = request.headers.get("upload-checksum")
     checksum = uploads.decode_checksum(checksum_header) if checksum_header else None
-    blocks = _body_blocks(request)
-    return await anyio.to_thread.run_sync(
-        lambda: uploads.append(ctx, upload_id, offset=offset, chunks=_bridge(blocks), length=length,
-                               checksum=checksum)
-    )
+    # Receiving and storing overlap: the event loop reads ahead up to QUEUED blocks while the
+    # worker thread hashes and writes, so the socket is never paused for the disk.
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=QUEUED)
+
+    async def produce() -> None:
+        try:
+            async for block in _body_blocks(request):
+                await queue.put(block)
+        finally:
+            await queue.put(None)
+
+    producer = asyncio.create_task(produce())
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: uploads.append(ctx, upload_id, offset=offset, chunks=_bridge(queue), length=length,
+                                   checksum=checksum)
+        )
+    finally:
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await producer
 
 
 @router.options("", include_in_schema=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import queue
 import threading
 import time
 from collections.abc import Iterable
@@ -77,6 +78,35 @@ class SignatureGrant:
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 _hashers: dict[str, tuple[int, Any]] = {}
+
+
+class _HashThread:
+    """Hashes blocks on a thread of its own while the caller writes them (hashlib releases the
+    GIL), so hashing and disk writes overlap on two cores. ``with`` waits for the last block."""
+
+    def __init__(self, hashes: list[Any]) -> None:
+        self._hashes = hashes
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)  # bounded: <= 8 blocks held
+        self._thread = threading.Thread(target=self._run, name="upload-hash", daemon=True) if hashes else None
+
+    def _run(self) -> None:
+        while (block := self._queue.get()) is not None:
+            for h in self._hashes:
+                h.update(block)
+
+    def feed(self, block: bytes) -> None:
+        if self._thread is not None:
+            self._queue.put(block)
+
+    def __enter__(self) -> _HashThread:
+        if self._thread is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
 
 
 def _lock(upload_id: str) -> threading.Lock:
@@ -242,16 +272,14 @@ def append(
             hasher = _hashers.get(upload_id)
             md5 = hasher[1].copy() if hasher and hasher[0] == offset else None
             limit = up.length
-            for chunk in chunks:
-                if limit is not None and writer.offset + len(chunk) > limit:
-                    writer.rollback()
-                    raise InvalidParameter("the request body goes past Upload-Length",
-                                           code="InvalidParameter.UploadLength")
-                writer.write(chunk)
-                if algo:
-                    algo.update(chunk)
-                if md5:
-                    md5.update(chunk)
+            with _HashThread([h for h in (algo, md5) if h is not None]) as hashing:
+                for chunk in chunks:
+                    if limit is not None and writer.offset + len(chunk) > limit:
+                        writer.rollback()
+                        raise InvalidParameter("the request body goes past Upload-Length",
+                                               code="InvalidParameter.UploadLength")
+                    hashing.feed(chunk)
+                    writer.write(chunk)
             if checksum and algo and not hmac.compare_digest(algo.digest(), checksum[1]):
                 writer.rollback()
                 raise ChecksumMismatch(f"the {checksum[0]} of the chunk does not match Upload-Checksum")
