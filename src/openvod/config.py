@@ -60,6 +60,21 @@ class Settings(BaseSettings):
     pull_timeout: float = Field(default=600.0, gt=0)
     signing_key: str | None = None  # for signed URLs; default derived per data dir
 
+    # engine
+    workers: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=0, le=256)
+    lease_seconds: float = Field(default=30.0, ge=1.0)
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    job_timeout: float = Field(default=6 * 3600.0, gt=0)
+
+    # events
+    callback_allowlist: list[str] = Field(default_factory=list)  # hosts; empty = any but link-local
+    push_retry_hours: float = Field(default=24.0, gt=0)
+    push_timeout: float = Field(default=10.0, gt=0)
+    pull_redeliver_seconds: float = Field(default=30.0, gt=0)
+    pull_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    event_retention_days: float = Field(default=4.0, gt=0)
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, v: str | None) -> str | None:

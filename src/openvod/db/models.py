@@ -9,7 +9,10 @@ from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, I
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["ApiKey", "App", "Base", "Event", "Media", "Object", "Upload", "UsedSignature", "utcnow"]
+__all__ = [
+    "ApiKey", "App", "Base", "Delivery", "Event", "Media", "Object", "Preset", "Task", "TaskStep", "Upload",
+    "UsedSignature", "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -44,6 +47,10 @@ class App(Base):
     sub_app_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Push delivery of events: the app's callback URL and the secret its HMAC signatures use.
+    callback_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    callback_method: Mapped[str] = mapped_column(String(8), default="POST")
+    callback_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class ApiKey(Base):
@@ -141,3 +148,95 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Pull delivery: an event handed out is invisible until visible_at, then handed out again
+    # unless confirmed.
+    visible_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    pulls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Delivery(Base):
+    """One push of one event to one URL, retried with backoff until a 2xx or the deadline."""
+
+    __tablename__ = "delivery"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
+    url: Mapped[str] = mapped_column(String(1024))
+    method: Mapped[str] = mapped_column(String(8), default="POST")
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # every attempt
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Preset(Base):
+    """A transcoding template (Kingsoft offline schema). System presets have app_id NULL."""
+
+    __tablename__ = "preset"
+    __table_args__ = (UniqueConstraint("app_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str | None] = mapped_column(ForeignKey("app.id"), nullable=True, index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(32), default="avop")
+    description: Mapped[str] = mapped_column(String(1024), default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Task(Base):
+    """A unit of work a user asked for; its steps are what workers run."""
+
+    __tablename__ = "task"
+    __table_args__ = (Index("ix_task_app_created", "app_id", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # transcode, noop, process_media, procedure
+    state: Mapped[str] = mapped_column(String(16), default="init", index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    topped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    cb_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    cb_method: Mapped[str] = mapped_column(String(8), default="POST")
+    ext_param: Mapped[str] = mapped_column(Text, default="")
+    error_code: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TaskStep(Base):
+    """One runnable sub-task. The scheduler leases steps in (topped, priority, age) order."""
+
+    __tablename__ = "task_step"
+    __table_args__ = (Index("ix_step_queue", "state", "topped_at", "priority", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
+    idx: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="init")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    topped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    progress: Mapped[float] = mapped_column(default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_code: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # stderr tail, for operators
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
