@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     callback_allowlist: list[str] = Field(default_factory=list)  # hosts; empty = any but link-local
     push_retry_hours: float = Field(default=24.0, gt=0)
     push_timeout: float = Field(default=10.0, gt=0)
+    push_backoff_base: float = Field(default=2.0, gt=0)  # seconds; doubles per failed attempt, capped at 1 h
     pull_redeliver_seconds: float = Field(default=30.0, gt=0)
     pull_wait_seconds: float = Field(default=5.0, ge=0, le=60)
     event_retention_days: float = Field(default=4.0, gt=0)

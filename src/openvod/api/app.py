@@ -13,9 +13,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from openvod import __version__
 from openvod.api import tus
 from openvod.api.errors import install_error_handlers
-from openvod.api.v1 import keys, media, objects
-from openvod.services import uploads
+from openvod.api.v1 import events as events_api
+from openvod.api.v1 import keys, media, objects, tasks
+from openvod.api.v1 import presets as presets_api
+from openvod.engine.local import LocalExecutor
+from openvod.services import events, uploads
 from openvod.services.context import Context
+from openvod.services.deliveries import Dispatcher
 
 __all__ = ["create_app"]
 
@@ -38,6 +42,12 @@ def _housekeeping(ctx: Context, stop: threading.Event) -> None:
                 log.info("expired %d uploads", n)
         except Exception:  # keep the loop alive; the next round retries
             log.exception("upload housekeeping failed")
+        try:
+            n = events.purge_events(ctx)
+            if n:
+                log.info("purged %d events past retention", n)
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("event purge failed")
 
 
 def create_app(ctx: Context) -> FastAPI:
@@ -49,9 +59,17 @@ def create_app(ctx: Context) -> FastAPI:
         uploads.expire_uploads(ctx)
         worker = threading.Thread(target=_housekeeping, args=(ctx, stop), name="housekeeping", daemon=True)
         worker.start()
+        dispatcher = Dispatcher(ctx)
+        dispatcher.start()
+        executor = LocalExecutor(ctx, ctx.settings.workers) if ctx.settings.workers > 0 else None
+        if executor is not None:
+            executor.start()
         try:
             yield
         finally:
+            if executor is not None:
+                executor.stop()
+            dispatcher.stop()
             stop.set()
             worker.join(timeout=5)
             ctx.db.dispose()
@@ -72,6 +90,8 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (tus.router, media.router, objects.router, objects.signed_router, keys.router):
+    for router in (tus.router, media.router, objects.router, objects.signed_router, keys.router, tasks.router,
+                   presets_api.router,
+                   events_api.router):
         app.include_router(router)
     return app

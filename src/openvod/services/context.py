@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from openvod.config import Settings
@@ -22,6 +24,11 @@ class Context:
     db: Database
     storage: Storage
     url_secret: bytes
+    # Poked after a transaction that creates or reorders work commits (the executor sets it).
+    notify_work: Callable[[], None] = field(default=lambda: None)
+    # Notified (notify_all) whenever a step finishes in this process's executor; waiters also
+    # re-check the database on a bounded timer, since other processes may finish work too.
+    task_changed: threading.Condition = field(default_factory=threading.Condition)
 
     def object_url(self, bucket: str, key: str, *, expires_in: int = 3600) -> str:
         """A signed URL for a physical object, fetchable as returned."""

@@ -1,15 +1,78 @@
-"""Recording events into the outbox table (delivery comes with the engine)."""
+"""Events: recorded in the caller's transaction, then pulled (long-poll + confirm) or pushed.
+
+Recording. :func:`record` adds the event *and* its push deliveries (one to the app's callback URL
+if set, one to a task's own ``cb_url`` if given) to the caller's session, so they exist iff the
+change they report commits.
+
+Waking waiters. A global SQLAlchemy ``after_commit`` listener pokes the in-process
+:data:`notifier` after any commit of a session that recorded an event (or called
+:func:`notify_on_commit`); callers need do nothing. Long-pollers and the push dispatcher wake at
+once. Other processes (job runners) write events too and cannot poke this process, so every
+waiter also re-checks the database at least every :data:`RECHECK_SECONDS` — a bounded wait, not a
+spin.
+
+Pulling. :func:`pull_events` hands out up to :data:`PULL_BATCH` visible, unconfirmed events,
+oldest first, and hides each for ``pull_redeliver_seconds``; unless confirmed by then it is handed
+out again. The handle is ``"<event_id>.<pulls>"``: it names one hand-out. :func:`confirm_events`
+accepts any handle of an event, stale ones included — a consumer that processed the event from an
+earlier hand-out has done the work, and refusing its confirm would only cause a duplicate. Handles
+that are malformed, unknown, purged or of another app are ignored, never an error, so retrying a
+confirm is harmless and no app can probe another's event ids.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
-from openvod.db.models import Event
+from openvod.config import Settings
+from openvod.db.models import App, Delivery, Event, utcnow
+from openvod.errors import InvalidParameter
 from openvod.ids import new_id
+from openvod.services.context import Context
 
-__all__ = ["EventType", "record"]
+__all__ = [
+    "CALLBACK_METHODS",
+    "CODE_CALLBACK_METHOD",
+    "MAX_CONFIRM",
+    "PULL_BATCH",
+    "RECHECK_SECONDS",
+    "EventType",
+    "Notifier",
+    "confirm_events",
+    "format_time",
+    "new_callback_secret",
+    "notifier",
+    "notify",
+    "notify_on_commit",
+    "pull_events",
+    "pull_events_async",
+    "purge_events",
+    "record",
+]
+
+log = logging.getLogger("openvod.events")
+
+PULL_BATCH = 16
+RECHECK_SECONDS = 1.0
+CALLBACK_METHODS = frozenset({"POST", "PUT"})
+CODE_CALLBACK_METHOD = "InvalidParameter.CallbackMethod"
+MAX_CONFIRM = 100
+_NOTIFY_KEY = "openvod.events.notify"
+# Deliveries get their real deadline (created + push_retry_hours) from the dispatcher's settings
+# on their first attempt; record() has only a session, and runs in processes that may not have
+# loaded settings. Until then the default stands in.
+_PLACEHOLDER_RETRY = timedelta(hours=float(Settings.model_fields["push_retry_hours"].default))
 
 
 class EventType:
@@ -18,8 +81,240 @@ class EventType:
     PULL_COMPLETE = "PullComplete"
 
 
-def record(s: Session, app_id: str, type_: str, payload: dict[str, Any]) -> str:
-    """Add an event in the caller's transaction, so it exists iff the change it reports does."""
-    ev = Event(id=new_id("ev"), app_id=app_id, type=type_, payload=payload)
+class Notifier:
+    """Calls registered listeners on :meth:`notify`. Listeners run on the notifying thread, so
+    they must be quick and must not block (set an event, schedule a callback)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def notify(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener()
+            except Exception:  # a broken listener must not fail the commit that notified it
+                log.exception("event listener %r failed", listener)
+
+    def add(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            self._listeners.remove(listener)
+
+    @contextmanager
+    def listening(self, listener: Callable[[], None]) -> Iterator[None]:
+        self.add(listener)
+        try:
+            yield
+        finally:
+            self.remove(listener)
+
+
+notifier = Notifier()
+"""The process-wide notifier, poked after every commit that recorded an event."""
+
+
+def notify() -> None:
+    """Wake every waiter of this process now (normally done for you after commit)."""
+    notifier.notify()
+
+
+def notify_on_commit(s: Session) -> None:
+    """Wake waiters once ``s`` commits (nothing happens if it rolls back)."""
+    s.info[_NOTIFY_KEY] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(s: Session) -> None:
+    if s.info.pop(_NOTIFY_KEY, False):
+        notifier.notify()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(s: Session) -> None:
+    s.info.pop(_NOTIFY_KEY, None)
+
+
+def new_callback_secret() -> str:
+    """A fresh HMAC secret for signing an app's pushes."""
+    return "whsec_" + secrets.token_hex(24)
+
+
+def format_time(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def record(
+    s: Session,
+    app_id: str,
+    type_: str,
+    payload: dict[str, Any],
+    *,
+    cb_url: str | None = None,
+    cb_method: str = "POST",
+) -> str:
+    """Add an event in the caller's transaction, so it exists iff the change it reports does.
+
+    Also queues its pushes: to the app's callback URL if one is set, and to ``cb_url`` (a task's
+    own callback) if given; a ``cb_url`` equal to the app's callback is pushed once. Check
+    ``cb_url`` with ``deliveries.check_callback`` when the task is created: this function never
+    fails the caller's transaction over it, so a method other than POST/PUT only yields a delivery
+    that is ``failed`` from the start. Waiters wake when the session commits. Returns the event id.
+    """
+    method = (cb_method or "POST").upper()
+    now = utcnow()
+    ev = Event(id=new_id("ev"), app_id=app_id, type=type_, payload=payload, created_at=now, visible_at=now)
     s.add(ev)
+    targets: list[tuple[str, str]] = []
+    app = s.get(App, app_id)
+    if app is not None and app.callback_url:
+        targets.append((app.callback_url, app.callback_method or "POST"))
+    if cb_url and (cb_url, method) not in targets:
+        targets.append((cb_url, method))
+        if app is not None and not app.callback_secret:  # so the task's pushes are signed too
+            app.callback_secret = new_callback_secret()
+    if targets:
+        # No relationship links delivery to event, so the unit of work would not know to insert
+        # the event first; flushing it now orders the inserts for the foreign key.
+        s.flush()
+    for url, verb in targets:
+        d = Delivery(event_id=ev.id, app_id=app_id, url=url, method=verb, state="pending", attempts=0,
+                     next_attempt_at=now, deadline_at=now + _PLACEHOLDER_RETRY, log=[], created_at=now)
+        if verb not in CALLBACK_METHODS:
+            # Failing here would undo the caller's change (a task finishing); the refusal is kept
+            # in the delivery log instead.
+            d.state, d.last_error = "failed", f"{CODE_CALLBACK_METHOD}: method {verb!r} is not supported"
+        s.add(d)
+    notify_on_commit(s)
     return ev.id
+
+
+def _item(ev: Event) -> dict[str, Any]:
+    return {
+        "event_handle": f"{ev.id}.{ev.pulls}",
+        "event_id": ev.id,
+        "type": ev.type,
+        "created_at": format_time(ev.created_at),
+        "payload": ev.payload,
+    }
+
+
+def _claim(ctx: Context, app_id: str) -> list[dict[str, Any]]:
+    """Hand out up to PULL_BATCH visible events of the app. Each row is taken with a conditional
+    update on ``pulls``, so two pollers racing for the same event never both get it."""
+    now = utcnow()
+    hidden_until = now + timedelta(seconds=ctx.settings.pull_redeliver_seconds)
+    out: list[dict[str, Any]] = []
+    with ctx.db.session() as s:
+        rows = s.execute(
+            select(Event.id, Event.pulls)
+            .where(Event.app_id == app_id, Event.confirmed_at.is_(None), Event.visible_at <= now)
+            .order_by(Event.id)
+            .limit(PULL_BATCH)
+        ).all()
+        for event_id, pulls in rows:
+            taken = s.execute(
+                update(Event)
+                .where(Event.id == event_id, Event.pulls == pulls, Event.confirmed_at.is_(None))
+                .values(visible_at=hidden_until, pulls=pulls + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(taken, "rowcount", 0) == 1:
+                ev = s.get(Event, event_id, populate_existing=True)
+                if ev is not None:
+                    out.append(_item(ev))
+    return out
+
+
+def _bounded_wait(settings: Settings, wait: float) -> float:
+    return max(0.0, min(float(wait), settings.pull_wait_seconds))
+
+
+def pull_events(ctx: Context, app_id: str, *, wait: float) -> list[dict[str, Any]]:
+    """Blocking pull: events at once if any wait, else block up to ``wait`` seconds (clamped to
+    ``pull_wait_seconds``) for one to appear. Returns at most 16 items, oldest first, each
+    ``{"event_handle", "event_id", "type", "created_at", "payload"}``; an empty list on timeout."""
+    deadline = time.monotonic() + _bounded_wait(ctx.settings, wait)
+    woken = threading.Event()
+    with notifier.listening(woken.set):
+        while True:
+            woken.clear()  # before the check: a commit after it still ends the wait below
+            items = _claim(ctx, app_id)
+            remaining = deadline - time.monotonic()
+            if items or remaining <= 0:
+                return items
+            woken.wait(min(remaining, RECHECK_SECONDS))
+
+
+async def pull_events_async(ctx: Context, app_id: str, *, wait: float) -> list[dict[str, Any]]:
+    """:func:`pull_events` for an event loop: the wait holds no thread, only the short database
+    reads run on the default executor."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _bounded_wait(ctx.settings, wait)
+    woken = asyncio.Event()
+
+    def wake() -> None:
+        try:
+            loop.call_soon_threadsafe(woken.set)
+        except RuntimeError:  # the loop has closed; nobody is waiting any more
+            pass
+
+    with notifier.listening(wake):
+        while True:
+            woken.clear()
+            items = await asyncio.to_thread(_claim, ctx, app_id)
+            remaining = deadline - loop.time()
+            if items or remaining <= 0:
+                return items
+            try:
+                await asyncio.wait_for(woken.wait(), timeout=min(remaining, RECHECK_SECONDS))
+            except TimeoutError:
+                pass
+
+
+def _parse_handle(handle: str) -> str | None:
+    event_id, sep, pulls = handle.rpartition(".")
+    if not sep or not event_id or not pulls.isdigit() or len(event_id) > 40:
+        return None
+    return event_id
+
+
+def confirm_events(ctx: Context, app_id: str, handles: list[str]) -> int:
+    """Mark the events named by ``handles`` as consumed, so they are never handed out again.
+
+    Returns how many distinct events of ``app_id`` the handles name (confirmed now or before);
+    handles that name nothing of this app are ignored, so ``result < len(handles)`` tells the
+    caller some were. A stale handle (from an earlier hand-out) still confirms its event.
+    """
+    if len(handles) > MAX_CONFIRM:
+        raise InvalidParameter(f"at most {MAX_CONFIRM} handles per confirm, got {len(handles)}",
+                               code="InvalidParameter.EventHandles")
+    ids = {eid for eid in map(_parse_handle, handles) if eid is not None}
+    if not ids:
+        return 0
+    now = utcnow()
+    with ctx.db.session() as s:
+        s.execute(
+            update(Event)
+            .where(Event.app_id == app_id, Event.id.in_(ids), Event.confirmed_at.is_(None))
+            .values(confirmed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        found = s.scalars(select(Event.id).where(Event.app_id == app_id, Event.id.in_(ids))).all()
+    return len(found)
+
+
+def purge_events(ctx: Context) -> int:
+    """Delete events older than ``event_retention_days``, confirmed or not, with their deliveries.
+    Returns how many events went."""
+    cutoff = utcnow() - timedelta(days=ctx.settings.event_retention_days)
+    with ctx.db.session() as s:
+        old = select(Event.id).where(Event.created_at < cutoff)
+        s.execute(delete(Delivery).where(Delivery.event_id.in_(old)).execution_options(synchronize_session=False))
+        result = s.execute(delete(Event).where(Event.created_at < cutoff).execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0)

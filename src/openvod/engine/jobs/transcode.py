@@ -1,0 +1,75 @@
+"""``transcode``: sources (concatenated in index order) through a preset into one output.
+
+FFmpeg writes into the job's private work dir; the files are then stored under a temporary key
+and moved into place, main file last, so a reader never sees a partial output at the
+destination and a retried attempt simply overwrites.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from openvod.domain.presets import parse_params
+from openvod.engine.jobs import JobContext, register
+from openvod.errors import MediaError
+from openvod.media.ffmpeg import run_ffmpeg
+from openvod.media.probe import probe
+from openvod.media.transcode import SourceInfo, build_transcode_args, expected_duration
+from openvod.services.objects import register_object
+
+
+def _duration(info: dict[str, Any]) -> float:
+    try:
+        return float(info.get("format", {}).get("duration") or 0.0)
+    except ValueError:
+        return 0.0
+
+
+@register("transcode")
+def transcode(job: JobContext) -> dict[str, Any]:
+    data, ctx = job.input, job.ctx
+    spec = parse_params(data["params"])
+    dst = data["dst"]
+    out_dir = job.workdir / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / dst["key"].rsplit("/", 1)[-1]
+    with ExitStack() as stack:
+        inputs = [stack.enter_context(ctx.storage.local_path(s["bucket"], s["key"])) for s in data["sources"]]
+        infos = [probe(p, timeout=ctx.settings.probe_timeout) for p in inputs]
+        sources = [SourceInfo.from_probe(i) for i in infos]
+        duration = expected_duration(sources)
+        args = build_transcode_args(spec, list(inputs), output, sources=sources)
+        run_ffmpeg(args, timeout=job.timeout, ffmpeg=ctx.settings.ffmpeg, on_progress=job.progress,
+                   duration=duration or None, cancel=job.cancel)
+    if not output.is_file():
+        raise MediaError(f"FFmpeg finished but wrote no {output.name}", code="FailedOperation.NoOutput")
+    out_info = probe(output, timeout=ctx.settings.probe_timeout)
+    files = _publish(job, out_dir, output, dst)
+    return {"size": output.stat().st_size, "files": files, "duration": _duration(out_info), "probe": out_info}
+
+
+def _publish(job: JobContext, out_dir: Path, main: Path, dst: dict[str, Any]) -> list[str]:
+    storage, bucket = job.ctx.storage, dst["bucket"]
+    base = dst["key"].rsplit("/", 1)[0] + "/" if "/" in dst["key"] else ""
+    tmp = f"{base}.tmp-{job.step_id}-{uuid.uuid4().hex[:8]}/"
+    others = sorted(p for p in out_dir.rglob("*") if p.is_file() and p != main)
+    staged: list[tuple[str, str]] = []
+    try:
+        for path in [*others, main]:
+            rel = path.relative_to(out_dir).as_posix()
+            with open(path, "rb") as f:
+                storage.put(bucket, tmp + rel, f)
+            staged.append((tmp + rel, base + rel))
+    except BaseException:
+        storage.delete_prefix(bucket, tmp)
+        raise
+    logical: list[str] = []
+    app_prefix = f"{job.app_id}/"
+    for tmp_key, final in staged:  # the main file is last: it appears when everything else is there
+        stat = storage.move(bucket, tmp_key, final)
+        register_object(job.ctx, job.app_id, stat, role="transcode", acl=dst.get("acl", "private"))
+        logical.append(final.removeprefix(app_prefix))
+    return logical

@@ -1,0 +1,182 @@
+"""The ``local`` executor: a pool of worker processes inside ``openvod serve`` and the scheduler
+thread that leases steps to them.
+
+The scheduler blocks on one ``multiprocessing.connection.wait`` over the workers' pipes, their
+process sentinels and a wake pipe (poked when a task is created, topped or cancelled), with a
+timeout of one second for lease housekeeping — it never spins. Steps are handed out only when a
+worker is free, so the queue order in the database is the order work starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from sqlalchemy import select
+
+from openvod.db.models import TaskStep
+from openvod.domain.tasks import TaskState
+from openvod.engine import queue
+from openvod.engine.worker import worker_main
+from openvod.services.context import Context
+
+__all__ = ["LocalExecutor"]
+
+log = logging.getLogger("openvod.engine")
+
+
+@dataclass
+class _Worker:
+    proc: BaseProcess
+    conn: Connection
+    step_id: int | None = None
+    owner: str | None = None
+    cancel_sent: bool = False
+
+
+class LocalExecutor:
+    def __init__(self, ctx: Context, slots: int) -> None:
+        self.ctx = ctx
+        self.slots = slots
+        self.host = socket.gethostname()
+        self.prefix = f"{self.host}:{os.getpid()}:"
+        self._mp = multiprocessing.get_context("spawn")
+        self._workers: list[_Worker] = []
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._last_expiry = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        shutil.rmtree(self.ctx.settings.data_dir / "work", ignore_errors=True)
+        self._recover_dead_owners()
+        for _ in range(self.slots):
+            self._workers.append(self._spawn())
+        self.ctx.notify_work = self.wake
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking work; put running steps back in the queue (no attempt counted)."""
+        self._stop.set()
+        self.wake()
+        self._thread.join(timeout=timeout)
+        for w in self._workers:
+            if w.step_id is None:
+                try:
+                    w.conn.send(("stop",))
+                except (OSError, BrokenPipeError):
+                    pass
+            else:
+                w.proc.kill()  # the job's ffmpeg dies with it (PDEATHSIG)
+        for w in self._workers:
+            w.proc.join(timeout=5)
+            if w.step_id is not None and w.owner is not None:
+                queue.requeue(self.ctx.db, w.step_id, w.owner)
+        self._workers.clear()
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except BlockingIOError:
+            pass  # already poked
+
+    # -- internals ---------------------------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        parent, child = self._mp.Pipe()
+        proc = self._mp.Process(target=worker_main, args=(child, self.ctx.settings.model_dump()),
+                                name="openvod-worker", daemon=True)
+        proc.start()
+        child.close()
+        return _Worker(proc=proc, conn=parent)
+
+    def _recover_dead_owners(self) -> None:
+        """Leases held by processes of this host that no longer exist go back at once."""
+        with self.ctx.db.session() as s:
+            owners = set(s.scalars(select(TaskStep.lease_owner).where(TaskStep.state == TaskState.EXEC,
+                                                                      TaskStep.lease_owner.is_not(None))))
+        for owner in owners:
+            host, _, rest = (owner or "").partition(":")
+            pid = rest.partition(":")[0]
+            if host == self.host and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                n = queue.expire_leases(self.ctx.db, self.ctx.settings.max_attempts, owner_prefix=f"{host}:{pid}:")
+                log.info("recovered %d step(s) left running by dead process %s", n, pid)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._tick()
+            except Exception:  # keep scheduling; the next tick retries
+                log.exception("scheduler tick failed")
+                time.sleep(1.0)
+            handles: list[object] = [self._wake_r]
+            for w in self._workers:
+                handles += [w.conn, w.proc.sentinel]
+            ready = wait(handles, timeout=1.0)  # type: ignore[arg-type]
+            if self._wake_r in ready:
+                os.read(self._wake_r, 4096)
+
+    def _tick(self) -> None:
+        settings = self.ctx.settings
+        for i, w in enumerate(self._workers):
+            while w.conn.poll():
+                try:
+                    msg = w.conn.recv()
+                except (EOFError, OSError):
+                    break
+                if msg[0] == "done":
+                    w.step_id = w.owner = None
+                    w.cancel_sent = False
+                    with self.ctx.task_changed:
+                        self.ctx.task_changed.notify_all()
+            if not w.proc.is_alive():
+                code = w.proc.exitcode
+                if w.step_id is not None and w.owner is not None:
+                    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                    queue.release(self.ctx.db, w.step_id, w.owner, reason=f"the worker process died ({how})",
+                                  max_attempts=settings.max_attempts)
+                    for leftover in (settings.data_dir / "work").glob(f"{w.step_id}-*"):
+                        shutil.rmtree(leftover, ignore_errors=True)
+                w.conn.close()
+                self._workers[i] = self._spawn()
+        self._send_cancels()
+        now = time.monotonic()
+        if now - self._last_expiry > min(5.0, settings.lease_seconds / 2):
+            self._last_expiry = now
+            n = queue.expire_leases(self.ctx.db, settings.max_attempts)
+            if n:
+                log.warning("%d step(s) had expired leases and were put back", n)
+        idle = [w for w in self._workers if w.step_id is None and w.proc.is_alive()]
+        if self._stop.is_set() or not idle:
+            return
+        for w, c in zip(idle, queue.claim(self.ctx.db, self._owner, len(idle), settings.lease_seconds),
+                        strict=False):
+            w.step_id, w.owner = c.step_id, c.owner
+            w.conn.send(("run", c.step_id, c.owner))
+
+    def _owner(self) -> str:
+        return f"{self.prefix}{uuid.uuid4().hex[:12]}"
+
+    def _send_cancels(self) -> None:
+        busy = {w.step_id: w for w in self._workers if w.step_id is not None and not w.cancel_sent}
+        if not busy:
+            return
+        with self.ctx.db.session() as s:
+            doomed = set(s.scalars(select(TaskStep.id).where(TaskStep.id.in_(busy),
+                                                             TaskStep.cancel_requested.is_(True))))
+        for step_id in doomed:
+            w = busy[step_id]
+            if w.proc.pid is not None:
+                os.kill(w.proc.pid, signal.SIGUSR1)
+                w.cancel_sent = True

@@ -1,0 +1,320 @@
+"""FFmpeg argument lists for a :class:`~openvod.domain.presets.TranscodeSpec`.
+
+This module knows FFmpeg and nothing of tasks or storage. It builds the arguments that follow the
+global options :func:`~openvod.media.ffmpeg.run_ffmpeg` adds (never a shell string)::
+
+    sources = [SourceInfo.from_probe(probe(p)) for p in inputs]
+    args = build_transcode_args(spec, inputs, out, sources=sources)
+    run_ffmpeg(args, timeout=3600, duration=expected_duration(sources), on_progress=report)
+
+One input is filtered with ``-vf``/``-af``-style options and its first video (not cover art) and
+audio streams, each optional. Several inputs are joined in the order given with the ``concat``
+filter, after each is rotated, fitted into one frame size (letter-boxed when its aspect differs),
+given square pixels, one frame rate and ``yuv420p``, and its audio resampled to one rate and
+channel layout. An input without audio gets silence of its own length from ``anullsrc``, so its
+duration must be known (``sources``); the common frame size comes from the preset when it gives
+both sides, else from the first source's size. ``copy`` cannot join inputs (joining re-encodes).
+
+Encoders: libx264 / libx265 (``-pix_fmt yuv420p``, x264 ``-preset``, default ``veryfast``),
+libvpx-vp9 (row-mt; the x264 speed name picks ``-deadline``/``-cpu-used``), libsvtav1 (the speed
+name picks its ``-preset``), the GIF encoder behind ``palettegen``/``paletteuse``. MP4 and M4A get
+``-movflags +faststart``. HLS writes one rung: ``output`` is the ``.m3u8`` playlist and its MPEG-TS
+segments go beside it as ``<stem>_00000.ts``, … with keyframes forced at segment boundaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openvod.domain.presets import (
+    X264_PRESETS,
+    AudioCodec,
+    AudioSpec,
+    Container,
+    TranscodeSpec,
+    VideoCodec,
+    VideoSpec,
+)
+from openvod.errors import InvalidParameter
+from openvod.media.probe import metadata_summary
+
+__all__ = [
+    "DEFAULT_X264_PRESET",
+    "HLS_SEGMENT_SECONDS",
+    "SourceInfo",
+    "build_transcode_args",
+    "expected_duration",
+    "hls_segment_pattern",
+]
+
+DEFAULT_X264_PRESET = "veryfast"
+HLS_SEGMENT_SECONDS = 6
+CONCAT_CODE = "InvalidParameter.Concat"
+_DEFAULT_FPS = 25.0
+_DEFAULT_RATE = 44100
+
+_MUXERS = {
+    Container.MP4: "mp4", Container.FLV: "flv", Container.TS: "mpegts", Container.HLS: "hls",
+    Container.WEBM: "webm", Container.MKV: "matroska", Container.MP3: "mp3", Container.M4A: "ipod",
+    Container.AAC: "adts", Container.GIF: "gif",
+}  # fmt: skip
+_AUDIO_ENCODERS = {
+    AudioCodec.AAC: "aac", AudioCodec.MP3: "libmp3lame", AudioCodec.OPUS: "libopus",
+    AudioCodec.VORBIS: "libvorbis", AudioCodec.COPY: "copy",
+}  # fmt: skip
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+_ROTATIONS = {0: [], 90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}
+_SVT_PRESETS = dict(zip(X264_PRESETS, (12, 11, 10, 9, 8, 7, 6, 5, 4), strict=True))
+# VP9: the fast half runs libvpx's realtime mode, the slow half its "good" mode.
+_VP9_SPEEDS = {
+    "ultrafast": ("realtime", 8), "superfast": ("realtime", 7), "veryfast": ("realtime", 6), "faster": ("realtime", 5),
+    "fast": ("good", 4), "medium": ("good", 3), "slow": ("good", 2), "slower": ("good", 1), "veryslow": ("good", 0),
+}  # fmt: skip
+_GIF_PALETTE = "split[gif_a][gif_b];[gif_a]palettegen[gif_p];[gif_b][gif_p]paletteuse"
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the builder needs to know about an input; see :meth:`from_probe`.
+
+    ``width``/``height`` are the *displayed* size (after the source's own rotation).
+    """
+
+    has_video: bool = True
+    has_audio: bool = True
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+    @classmethod
+    def from_probe(cls, info: Mapping[str, Any]) -> SourceInfo:
+        """From :func:`~openvod.media.probe.probe` JSON."""
+        meta = metadata_summary(dict(info), size=0, md5=None)
+        videos, audios = meta["VideoStreamSet"], meta["AudioStreamSet"]
+        width, height = (meta["Width"], meta["Height"]) if videos else (None, None)
+        if videos and meta["Rotate"] in (90, 270):
+            width, height = height, width
+        return cls(
+            has_video=bool(videos),
+            has_audio=bool(audios),
+            duration=float(meta["Duration"]) or None,
+            width=width or None,
+            height=height or None,
+            fps=float(videos[0]["Fps"]) if videos and videos[0]["Fps"] else None,
+        )
+
+
+def expected_duration(sources: Sequence[SourceInfo]) -> float | None:
+    """Seconds of output for these inputs (their sum), or ``None`` when one is unknown."""
+    if not sources or any(s.duration is None for s in sources):
+        return None
+    return sum(s.duration or 0.0 for s in sources)
+
+
+def hls_segment_pattern(output: Path) -> Path:
+    """Where the segments of an HLS ``output`` playlist go (an FFmpeg ``%05d`` pattern)."""
+    stem = output.stem.replace("%", "%%")
+    return output.parent / f"{stem}_%05d.ts"
+
+
+def _path(p: Path) -> str:
+    # Absolute paths start with "/", so FFmpeg reads no option ("-x") or protocol ("concat:") in them.
+    return str(Path(p).absolute())
+
+
+def _even(n: float) -> int:
+    return max(2, int(n) - int(n) % 2)
+
+
+def _needs_even(v: VideoSpec) -> bool:
+    return v.codec is not VideoCodec.GIF
+
+
+def _scale_filters(v: VideoSpec) -> list[str]:
+    keep = -2 if _needs_even(v) else -1
+    if v.width and v.height:
+        if v.keep_aspect:
+            fit = ":force_divisible_by=2" if _needs_even(v) else ""
+            return [f"scale={v.width}:{v.height}:force_original_aspect_ratio=decrease{fit}", "setsar=1"]
+        return [f"scale={v.width}:{v.height}", "setsar=1"]
+    if v.width:
+        return [f"scale={v.width}:{keep}", "setsar=1"]
+    if v.height:
+        return [f"scale={keep}:{v.height}", "setsar=1"]
+    # An odd-sized source cannot be encoded in 4:2:0; drop its last row/column.
+    return ["scale=trunc(iw/2)*2:trunc(ih/2)*2"] if _needs_even(v) else []
+
+
+def _speed(v: VideoSpec) -> str:
+    return v.preset or DEFAULT_X264_PRESET
+
+
+def _video_codec_args(v: VideoSpec, container: Container) -> list[str]:
+    rate = ["-b:v", str(v.bitrate)] if v.bitrate else ["-crf", str(v.crf)] if v.crf is not None else []
+    if v.codec is VideoCodec.COPY:
+        return ["-c:v", "copy"]
+    if v.codec is VideoCodec.GIF:
+        return ["-c:v", "gif", "-loop", "0"]
+    if v.codec is VideoCodec.H264:
+        return ["-c:v", "libx264", "-preset", _speed(v), "-pix_fmt", "yuv420p", *rate]
+    if v.codec is VideoCodec.H265:
+        # hvc1 is the tag Apple players need in MP4; x265's banner would crowd out real errors.
+        tag = ["-tag:v", "hvc1"] if container is Container.MP4 else []
+        return ["-c:v", "libx265", "-preset", _speed(v), "-pix_fmt", "yuv420p", "-x265-params", "log-level=error",
+                *tag, *rate]
+    if v.codec is VideoCodec.VP9:
+        deadline, cpu_used = _VP9_SPEEDS[_speed(v)]
+        quality = ["-b:v", str(v.bitrate)] if v.bitrate else ["-crf", str(32 if v.crf is None else v.crf), "-b:v", "0"]
+        return ["-c:v", "libvpx-vp9", "-row-mt", "1", "-deadline", deadline, "-cpu-used", str(cpu_used),
+                "-pix_fmt", "yuv420p", *quality]
+    return ["-c:v", "libsvtav1", "-preset", str(_SVT_PRESETS[_speed(v)]), "-pix_fmt", "yuv420p", *rate]
+
+
+def _audio_codec_args(a: AudioSpec) -> list[str]:
+    args = ["-c:a", _AUDIO_ENCODERS[a.codec]]
+    if a.bitrate:
+        args += ["-b:a", str(a.bitrate)]
+    if a.sample_rate:
+        args += ["-ar", str(a.sample_rate)]
+    if a.channels:
+        args += ["-ac", str(a.channels)]
+    return args
+
+
+def _container_args(spec: TranscodeSpec, output: Path) -> list[str]:
+    args: list[str] = []
+    if spec.container in (Container.MP4, Container.M4A):
+        args += ["-movflags", "+faststart"]
+    if spec.container is Container.HLS:
+        if spec.video is not None and spec.video.codec is not VideoCodec.COPY:
+            args += ["-force_key_frames", f"expr:gte(t,n_forced*{HLS_SEGMENT_SECONDS})"]
+        args += ["-hls_time", str(HLS_SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+                 "-hls_flags", "independent_segments", "-hls_segment_filename", _path(hls_segment_pattern(output))]
+    return [*args, "-f", _MUXERS[spec.container], _path(output)]
+
+
+def _stream_args(spec: TranscodeSpec) -> list[str]:
+    args: list[str] = []
+    args += _video_codec_args(spec.video, spec.container) if spec.video else ["-vn"]
+    args += _audio_codec_args(spec.audio) if spec.audio else ["-an"]
+    return args
+
+
+def _single(spec: TranscodeSpec, source: Path, output: Path) -> list[str]:
+    args = ["-i", _path(source)]
+    v = spec.video
+    if v is not None:
+        # "V" skips cover art; "?" lets an audio-only source make audio-only output.
+        args += ["-map", "0:V:0?"]
+        if v.codec is not VideoCodec.COPY:
+            chain = [*_ROTATIONS[v.rotate], *_scale_filters(v)]
+            if v.fps:
+                chain.append(f"fps={v.fps:g}")
+            if v.codec is VideoCodec.GIF:
+                chain.append(_GIF_PALETTE)
+            if chain:
+                args += ["-vf", ",".join(chain)]
+    if spec.audio is not None:
+        args += ["-map", "0:a:0?"]
+    return [*args, *_stream_args(spec), *_container_args(spec, output)]
+
+
+def _concat_size(v: VideoSpec, first: SourceInfo | None) -> tuple[int, int]:
+    if v.width and v.height:
+        return v.width, v.height
+    if first is None or not first.width or not first.height:
+        raise InvalidParameter(
+            "joining several inputs needs one frame size: set VIDEO.width and VIDEO.height in the preset, "
+            "or pass sources with the first input's size",
+            code=CONCAT_CODE,
+        )
+    w, h = (first.height, first.width) if v.rotate in (90, 270) else (first.width, first.height)
+    if v.width:
+        return _even(v.width), _even(h * v.width / w)
+    if v.height:
+        return _even(w * v.height / h), _even(v.height)
+    return _even(w), _even(h)
+
+
+def _concat(spec: TranscodeSpec, inputs: Sequence[Path], output: Path, sources: Sequence[SourceInfo]) -> list[str]:
+    v, a = spec.video, spec.audio
+    if (v and v.codec is VideoCodec.COPY) or (a and a.codec is AudioCodec.COPY):
+        raise InvalidParameter("copy cannot join several inputs: joining re-encodes every stream", code=CONCAT_CODE)
+    args: list[str] = []
+    for path in inputs:
+        args += ["-i", _path(path)]
+    graph: list[str] = []
+    rate = (a.sample_rate if a else None) or (48000 if a and a.codec is AudioCodec.OPUS else _DEFAULT_RATE)
+    layout = _LAYOUTS[(a.channels if a else None) or 2]
+    pads = ""
+    for i, src in enumerate(sources):
+        if v is not None:
+            if not src.has_video:
+                raise InvalidParameter(f"input {i} has no video stream to join; the preset makes video",
+                                       code=CONCAT_CODE)
+            w, h = _concat_size(v, sources[0])
+            if v.width and v.height and not v.keep_aspect:
+                size = [f"scale={w}:{h}"]
+            else:
+                size = [f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2",
+                        f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2"]
+            fps = v.fps or sources[0].fps or _DEFAULT_FPS
+            fmt = [] if v.codec is VideoCodec.GIF else ["format=yuv420p"]
+            chain = [*_ROTATIONS[v.rotate], *size, "setsar=1", f"fps={fps:g}", *fmt, "setpts=PTS-STARTPTS"]
+            graph.append(f"[{i}:V:0]{','.join(chain)}[v{i}]")
+            pads += f"[v{i}]"
+        if a is not None:
+            norm = f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts={layout}"
+            if src.has_audio:
+                graph.append(f"[{i}:a:0]{norm},asetpts=PTS-STARTPTS[a{i}]")
+            elif src.duration:
+                graph.append(f"anullsrc=r={rate}:cl={layout}:d={src.duration:.6f},{norm}[a{i}]")
+            else:
+                raise InvalidParameter(
+                    f"input {i} has no audio: silence can stand in for it only when its duration is known "
+                    "(pass sources)",
+                    code=CONCAT_CODE,
+                )
+            pads += f"[a{i}]"
+    outs = ("[vcat]" if v else "") + ("[acat]" if a else "")
+    graph.append(f"{pads}concat=n={len(inputs)}:v={int(v is not None)}:a={int(a is not None)}{outs}")
+    maps: list[str] = []
+    if v is not None:
+        if v.codec is VideoCodec.GIF:
+            graph.append(f"[vcat]{_GIF_PALETTE}[vgif]")
+        maps += ["-map", "[vgif]" if v.codec is VideoCodec.GIF else "[vcat]"]
+    if a is not None:
+        maps += ["-map", "[acat]"]
+    return [*args, "-filter_complex", ";".join(graph), *maps, *_stream_args(spec), *_container_args(spec, output)]
+
+
+def build_transcode_args(
+    spec: TranscodeSpec,
+    inputs: list[Path],
+    output: Path,
+    *,
+    source_has_audio: list[bool] | None = None,
+    sources: Sequence[SourceInfo] | None = None,
+) -> list[str]:
+    """The argument list (after FFmpeg's global options) that makes ``output`` from ``inputs``.
+
+    Several ``inputs`` are joined in the order given (the caller sorts them). ``sources`` describes
+    each input (see :meth:`SourceInfo.from_probe`); joining needs it when an input has no audio
+    or the preset does not fix both frame sides. ``source_has_audio`` is the short form when only
+    that is known. A single input needs neither. ``output``'s directory must exist; for HLS it is
+    the playlist path. Raises ``InvalidParameter.Concat`` when the inputs cannot be joined.
+    """
+    if not inputs:
+        raise InvalidParameter("a transcode needs at least one input", code=CONCAT_CODE)
+    if sources is None:
+        flags = source_has_audio if source_has_audio is not None else [True] * len(inputs)
+        sources = [SourceInfo(has_audio=flag) for flag in flags]
+    if len(sources) != len(inputs):
+        raise InvalidParameter(f"{len(inputs)} inputs but {len(sources)} source descriptions", code=CONCAT_CODE)
+    if len(inputs) == 1:
+        return _single(spec, inputs[0], output)
+    return _concat(spec, inputs, output, sources)

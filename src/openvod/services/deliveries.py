@@ -1,0 +1,432 @@
+"""Push delivery of events: the app's callback settings, the delivery log, and the dispatcher.
+
+Every push is a ``delivery`` row (see :func:`openvod.services.events.record`); all its state lives
+in the database, so deliveries survive restarts and crashes. The :class:`Dispatcher` claims due
+rows with a short lease (``next_attempt_at = now + 2 × push_timeout``): a process that dies
+mid-send leaves a row that becomes due again when the lease runs out — a late retry, never a loss.
+Receivers therefore see at-least-once delivery and dedupe on ``OpenVOD-Event-Id``.
+
+Target policy: http(s) only; loopback and private addresses are allowed (self-hosted users call
+their own services), link-local and cloud-metadata addresses never (checked when the URL is
+configured and again, on the resolved address, at every connection); and when
+``callback_allowlist`` is set, only the hosts it names (``host`` or ``*.domain``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from ipaddress import ip_address
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from openvod import __version__
+from openvod.client.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from openvod.config import Settings
+from openvod.db.models import App, Delivery, Event, utcnow
+from openvod.errors import InvalidParameter, NotFound
+from openvod.net.addresses import ALWAYS_REFUSED, classify_address
+from openvod.net.transport import GuardedBackend, GuardedTransport, Resolver, system_resolver
+from openvod.services.context import Context
+from openvod.services.events import (
+    CALLBACK_METHODS,
+    CODE_CALLBACK_METHOD,
+    RECHECK_SECONDS,
+    format_time,
+    new_callback_secret,
+    notifier,
+    notify_on_commit,
+)
+
+__all__ = [
+    "BACKOFF_CAP",
+    "CODE_CALLBACK_METHOD",
+    "CODE_CALLBACK_URL",
+    "DeliveryState",
+    "Dispatcher",
+    "backoff_delay",
+    "check_callback",
+    "clear_callback",
+    "get_callback",
+    "host_allowlisted",
+    "list_deliveries",
+    "redeliver",
+    "set_callback",
+]
+
+log = logging.getLogger("openvod.deliveries")
+
+CODE_CALLBACK_URL = "InvalidParameter.CallbackUrl"
+BACKOFF_CAP = 3600.0
+LOG_KEEP = 50
+_RESOLVE_TIMEOUT = 3.0
+_MIN_IDLE = 0.05  # floor of the dispatcher's wait, so a row it cannot claim never makes it spin
+_resolve_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="openvod-callback-dns")
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+def backoff_delay(attempt: int, base: float, cap: float = BACKOFF_CAP, rng: random.Random | None = None) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based): "full jitter", uniform in
+    ``[0, min(cap, base × 2^(attempt-1))]``, so many failing receivers do not retry in lockstep."""
+    ceiling = min(cap, base * 2.0 ** min(max(attempt - 1, 0), 62))
+    return (rng or random).uniform(0.0, ceiling)
+
+
+# --- target policy ----------------------------------------------------------------------------
+
+def host_allowlisted(settings: Settings, host: str) -> bool:
+    """True if ``callback_allowlist`` is empty or names ``host`` (exactly, or as ``*.domain``)."""
+    if not settings.callback_allowlist:
+        return True
+    host = host.strip("[]").rstrip(".").lower()
+    for entry in settings.callback_allowlist:
+        entry = entry.strip().strip("[]").rstrip(".").lower()
+        if host == entry or (entry.startswith("*.") and host.endswith(entry[1:])):
+            return True
+    return False
+
+
+def _forbidden(url: str, why: str) -> InvalidParameter:
+    return InvalidParameter(f"callback URL {url!r} {why}", code=CODE_CALLBACK_URL)
+
+
+def check_callback(
+    settings: Settings, url: str, method: str = "POST", *, resolver: Resolver = system_resolver
+) -> tuple[str, str]:
+    """Validate a callback URL and method at configuration time; return them normalised.
+
+    Raises ``InvalidParameter`` with ``InvalidParameter.CallbackMethod`` for a method other than
+    POST or PUT, and ``InvalidParameter.CallbackUrl`` for a URL that is not http(s), is outside
+    ``callback_allowlist``, or whose host is (or resolves to) a link-local or metadata address.
+    A host that does not resolve now is accepted; each push checks its addresses again.
+    """
+    verb = method.upper()
+    if verb not in CALLBACK_METHODS:
+        raise InvalidParameter(f"callback method {method!r} is not supported; use POST or PUT",
+                               code=CODE_CALLBACK_METHOD)
+    if len(url) > 1024:
+        raise _forbidden(url[:64] + "...", "is longer than 1024 characters")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise _forbidden(url, f"is not a valid URL: {exc}") from exc
+    if parsed.scheme not in ("http", "https"):
+        raise _forbidden(url, f"uses scheme {parsed.scheme!r}; only http and https are allowed")
+    host = parsed.raw_host.decode("ascii").lower()
+    if not host:
+        raise _forbidden(url, "has no host")
+    if not host_allowlisted(settings, host):
+        raise _forbidden(url, f"names host {host!r}, which is not in this server's callback_allowlist")
+    for address in _addresses(host, parsed.port or (443 if parsed.scheme == "https" else 80), resolver):
+        kind = classify_address(address)
+        if kind in ALWAYS_REFUSED:
+            raise _forbidden(url, f"reaches {address} ({kind.value}), which callbacks may never target")
+    return str(parsed), verb
+
+
+def _addresses(host: str, port: int, resolver: Resolver) -> Sequence[str]:
+    try:
+        return [str(ip_address(host))]
+    except ValueError:
+        pass
+    future = _resolve_pool.submit(resolver, host, port)
+    try:
+        return future.result(timeout=_RESOLVE_TIMEOUT)
+    except (FutureTimeout, OSError):
+        return []
+
+
+# --- app callback settings and the delivery log -----------------------------------------------
+
+def _callback(app: App) -> dict[str, Any]:
+    return {"url": app.callback_url, "method": app.callback_method or "POST", "secret": app.callback_secret}
+
+
+def _app(s: Session, app_id: str) -> App:
+    app = s.get(App, app_id)
+    if app is None:
+        raise NotFound(f"app {app_id} does not exist", code="ResourceNotFound.App")
+    return app
+
+
+def get_callback(ctx: Context, app_id: str) -> dict[str, Any]:
+    """The app's push settings: ``{"url", "method", "secret"}`` (url ``None`` when unset)."""
+    with ctx.db.session() as s:
+        return _callback(_app(s, app_id))
+
+
+def set_callback(ctx: Context, app_id: str, url: str, method: str = "POST") -> dict[str, Any]:
+    """Push the app's future events to ``url``. Creates the signing secret on first use and keeps
+    it afterwards. Deliveries already queued keep the URL they were queued with."""
+    url, verb = check_callback(ctx.settings, url, method)
+    with ctx.db.session() as s:
+        app = _app(s, app_id)
+        app.callback_url, app.callback_method = url, verb
+        if not app.callback_secret:
+            app.callback_secret = new_callback_secret()
+        return _callback(app)
+
+
+def clear_callback(ctx: Context, app_id: str) -> dict[str, Any]:
+    """Stop pushing the app's events. The secret stays: a task's own callback still uses it."""
+    with ctx.db.session() as s:
+        app = _app(s, app_id)
+        app.callback_url, app.callback_method = None, "POST"
+        return _callback(app)
+
+
+def _delivery(d: Delivery, event_type: str) -> dict[str, Any]:
+    return {
+        "id": d.id, "event_id": d.event_id, "event_type": event_type, "url": d.url, "method": d.method,
+        "state": d.state, "attempts": d.attempts, "last_status": d.last_status, "last_error": d.last_error,
+        "next_attempt_at": format_time(d.next_attempt_at) if d.state == DeliveryState.PENDING else None,
+        "deadline_at": format_time(d.deadline_at), "created_at": format_time(d.created_at),
+        "updated_at": format_time(d.updated_at), "log": list(d.log or []),
+    }
+
+
+def list_deliveries(ctx: Context, app_id: str, *, state: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """The app's most recent deliveries, newest first, each with its attempt log."""
+    query = select(Delivery, Event.type).join(Event, Event.id == Delivery.event_id).where(Delivery.app_id == app_id)
+    if state:
+        try:
+            query = query.where(Delivery.state == DeliveryState(state).value)
+        except ValueError as exc:
+            raise InvalidParameter(f"state must be pending, done or failed, got {state!r}",
+                                   code="InvalidParameter.State") from exc
+    with ctx.db.session() as s:
+        rows = s.execute(query.order_by(Delivery.id.desc()).limit(max(1, min(limit, 100)))).all()
+        return [_delivery(d, t) for d, t in rows]
+
+
+def redeliver(ctx: Context, app_id: str, delivery_id: int) -> dict[str, Any]:
+    """Send a delivery again now, whatever its state, with a fresh ``push_retry_hours`` deadline.
+    The receiver gets the same event id again."""
+    now = utcnow()
+    with ctx.db.session() as s:
+        d = s.get(Delivery, delivery_id)
+        if d is None or d.app_id != app_id:
+            raise NotFound(f"delivery {delivery_id} does not exist", code="ResourceNotFound.Delivery")
+        d.state, d.next_attempt_at = DeliveryState.PENDING.value, now
+        d.deadline_at = now + timedelta(hours=ctx.settings.push_retry_hours)
+        notify_on_commit(s)
+        ev = s.get(Event, d.event_id)
+        return _delivery(d, ev.type if ev else "")
+
+
+# --- the dispatcher ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Job:
+    delivery_id: int
+    event_id: str
+    url: str
+    method: str
+    body: bytes
+    secret: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: int | None
+    error: str | None
+    permanent: bool
+    ms: int
+
+
+class Dispatcher:
+    """Sends due deliveries from a background thread, at most ``concurrency`` at a time.
+
+    The thread sleeps until the next delivery falls due, a commit records an event (through
+    :data:`openvod.services.events.notifier`), a send finishes, or :data:`RECHECK_SECONDS` pass
+    (rows written by other processes). ``start()`` once, ``stop()`` at shutdown.
+    """
+
+    def __init__(self, ctx: Context, *, concurrency: int = 4, resolver: Resolver = system_resolver) -> None:
+        self._ctx = ctx
+        self._concurrency = concurrency
+        self._resolver = resolver
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._inflight = 0
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="openvod-push")
+        self._thread = threading.Thread(target=self._run, name="push-dispatcher", daemon=True)
+
+    def start(self) -> None:
+        notifier.add(self._wake.set)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop claiming; wait up to ``timeout`` for the loop. Sends still in flight are abandoned
+        to their leases: they are retried later, by this process or the next."""
+        self._stopping.set()
+        self._wake.set()
+        notifier.remove(self._wake.set)
+        self._thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            self._wake.clear()  # before looking: a wake-up during the look is not lost
+            try:
+                self._dispatch_due()
+                idle = self._idle_seconds()
+                failures = 0
+            except Exception:  # the database may be briefly unavailable; back off and retry
+                failures += 1
+                idle = min(RECHECK_SECONDS * 2.0 ** min(failures, 5), 30.0)
+                log.exception("push dispatcher round failed; retrying in %.1f s", idle)
+            self._wake.wait(idle)
+
+    def _free_slots(self) -> int:
+        with self._lock:
+            return self._concurrency - self._inflight
+
+    def _idle_seconds(self) -> float:
+        if self._free_slots() <= 0:
+            return RECHECK_SECONDS  # a finishing send wakes the loop
+        with self._ctx.db.session() as s:
+            due = s.scalar(select(func.min(Delivery.next_attempt_at)).where(Delivery.state == DeliveryState.PENDING))
+        if due is None:
+            return RECHECK_SECONDS
+        return min(max((due - utcnow()).total_seconds(), _MIN_IDLE), RECHECK_SECONDS)
+
+    def _dispatch_due(self) -> None:
+        free = self._free_slots()
+        if free <= 0:
+            return
+        for job in self._claim(free):
+            with self._lock:
+                self._inflight += 1
+            self._pool.submit(self._attempt, job).add_done_callback(self._finished)
+
+    def _finished(self, _future: object) -> None:
+        with self._lock:
+            self._inflight -= 1
+        self._wake.set()
+
+    def _claim(self, limit: int) -> list[_Job]:
+        settings = self._ctx.settings
+        now = utcnow()
+        lease_until = now + timedelta(seconds=settings.push_timeout * 2)
+        jobs: list[_Job] = []
+        with self._ctx.db.session() as s:
+            due = s.scalars(
+                select(Delivery.id)
+                .where(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now)
+                .order_by(Delivery.next_attempt_at)
+                .limit(limit)
+            ).all()
+            for delivery_id in due:
+                # The condition repeats the query's, so of two processes racing for a row one wins.
+                taken = s.execute(
+                    update(Delivery)
+                    .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.PENDING,
+                           Delivery.next_attempt_at <= now)
+                    .values(next_attempt_at=lease_until)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(taken, "rowcount", 0) != 1:
+                    continue
+                d = s.get(Delivery, delivery_id, populate_existing=True)
+                ev = s.get(Event, d.event_id) if d is not None else None
+                app = s.get(App, d.app_id) if d is not None else None
+                if d is None or ev is None or app is None:
+                    continue
+                if d.attempts == 0:  # record() could not know push_retry_hours; see events.py
+                    d.deadline_at = d.created_at + timedelta(hours=settings.push_retry_hours)
+                if not app.callback_secret:
+                    app.callback_secret = new_callback_secret()
+                body = json.dumps(
+                    {"event_id": ev.id, "type": ev.type, "created_at": format_time(ev.created_at),
+                     "app_id": ev.app_id, "payload": ev.payload},
+                    separators=(",", ":"), ensure_ascii=False,
+                ).encode()
+                jobs.append(_Job(d.id, ev.id, d.url, d.method, body, app.callback_secret, d.attempts + 1))
+        return jobs
+
+    def _attempt(self, job: _Job) -> None:
+        outcome = self._send(job)
+        try:
+            self._record(job, outcome)
+        except Exception:  # the lease runs out and the delivery is tried again
+            log.exception("recording push attempt %d of delivery %d failed", job.attempt, job.delivery_id)
+
+    def _send(self, job: _Job) -> _Outcome:
+        timeout = self._ctx.settings.push_timeout
+        started = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        permanent = False
+        try:
+            host = httpx.URL(job.url).raw_host.decode("ascii")
+            if not host_allowlisted(self._ctx.settings, host):
+                raise _forbidden(job.url, "is no longer in this server's callback_allowlist")
+            timestamp = int(time.time())
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": f"OpenVOD-Webhook/{__version__}",
+                EVENT_ID_HEADER: job.event_id,
+                TIMESTAMP_HEADER: str(timestamp),
+                SIGNATURE_HEADER: sign(job.secret, timestamp, job.body),
+                "OpenVOD-Delivery-Id": str(job.delivery_id),
+                "OpenVOD-Delivery-Attempt": str(job.attempt),
+            }
+            backend = GuardedBackend(allow_private=True, deadline=started + timeout, resolver=self._resolver)
+            with (
+                httpx.Client(transport=GuardedTransport(backend), timeout=httpx.Timeout(timeout),
+                             follow_redirects=False, trust_env=False) as client,
+                client.stream(job.method, job.url, content=job.body, headers=headers) as response,
+            ):
+                status = response.status_code  # the body is never read: only the status counts
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except InvalidParameter as exc:  # refused target: retrying cannot help
+            error, permanent = f"{exc.code}: {exc.message}", True
+        except httpx.InvalidURL as exc:
+            error, permanent = f"invalid URL: {exc}", True
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return _Outcome(status, error, permanent, int((time.monotonic() - started) * 1000))
+
+    def _record(self, job: _Job, outcome: _Outcome) -> None:
+        now = utcnow()
+        with self._ctx.db.session() as s:
+            d = s.get(Delivery, job.delivery_id)
+            if d is None or d.state != DeliveryState.PENDING:
+                return  # purged, or settled by another process meanwhile
+            d.attempts += 1
+            entry: dict[str, Any] = {"at": format_time(now), "attempt": d.attempts, "status": outcome.status,
+                                     "error": outcome.error, "ms": outcome.ms}
+            d.log = [*(d.log or []), entry][-LOG_KEEP:]
+            d.last_status, d.last_error = outcome.status, outcome.error
+            if outcome.error is None:
+                d.state = DeliveryState.DONE.value
+                return
+            retry_at = now + timedelta(seconds=backoff_delay(d.attempts, self._ctx.settings.push_backoff_base))
+            if outcome.permanent or retry_at > d.deadline_at:
+                d.state = DeliveryState.FAILED.value
+                log.warning("delivery %d of event %s to %s failed for good after %d attempts: %s",
+                            d.id, d.event_id, d.url, d.attempts, outcome.error)
+            else:
+                d.next_attempt_at = retry_at

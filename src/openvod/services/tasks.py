@@ -1,0 +1,311 @@
+"""Tasks: create, get, list, top, delete (cancel), meta info. Workers never come through here;
+they use ``engine.queue``."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from openvod.db.models import Media, Task, TaskStep, utcnow
+from openvod.domain.keys import validate_bucket, validate_key
+from openvod.domain.tasks import TERMINAL, TaskState, new_task_id
+from openvod.engine import queue
+from openvod.errors import Conflict, InvalidParameter, NotFound, OpenVODError
+from openvod.services import presets
+from openvod.services.context import Context
+from openvod.services.media import physical
+
+__all__ = ["Source", "TranscodeRequest", "create_noop", "create_transcode", "delete_task", "get_task",
+           "list_tasks", "task_meta", "top_task", "wait_task"]
+
+EXTENSIONS = {"hls": "m3u8", "m3u8": "m3u8"}
+_ACLS = ("private", "public-read")
+_TYPES = ("video", "audio", "image")
+
+
+@dataclass
+class Source:
+    path: str | None = None  # "/bucket/key" in the app's storage
+    file_id: str | None = None
+    type: str = "video"
+    index: int = 0
+
+
+@dataclass
+class TranscodeRequest:
+    preset: str
+    sources: list[Source]
+    dst_bucket: str | None = None
+    dst_key: str | None = None
+    dst_dir: str | None = None
+    dst_acl: str = "private"
+    cb_url: str | None = None
+    cb_method: str = "POST"
+    ext_param: str = ""
+    priority: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _bad(msg: str, code: str = "InvalidParameter") -> InvalidParameter:
+    return InvalidParameter(msg, code=code)
+
+
+def _resolve_source(ctx: Context, app_id: str, src: Source) -> dict[str, Any]:
+    if src.type not in _TYPES:
+        raise _bad(f"srcInfo type must be one of {', '.join(_TYPES)}, got {src.type!r}", "InvalidParameter.SrcInfo")
+    if src.file_id:
+        with ctx.db.session() as s:
+            m = s.get(Media, src.file_id)
+            if m is None or m.app_id != app_id:
+                raise NotFound(f"media {src.file_id!r} does not exist", code="ResourceNotFound.Media")
+            bucket, key = m.source_bucket, m.source_key
+        name = key.rsplit("/", 1)[-1]
+    elif src.path:
+        parts = src.path.lstrip("/").split("/", 1)
+        if not src.path.startswith("/") or len(parts) != 2:
+            raise _bad(f"srcInfo path must be /bucket/key, got {src.path!r}", "InvalidParameter.SrcInfo")
+        bucket, key = physical(app_id, parts[0], parts[1])
+        name = parts[1].rsplit("/", 1)[-1]
+    else:
+        raise _bad("each srcInfo entry needs a path (/bucket/key) or a fileId", "InvalidParameter.SrcInfo")
+    if not ctx.storage.exists(bucket, key):
+        raise NotFound(f"source {src.path or src.file_id} does not exist", code="ResourceNotFound.Object")
+    return {"bucket": bucket, "key": key, "name": name, "type": src.type, "index": src.index,
+            "file_id": src.file_id}
+
+
+def _check_callback(url: str | None, method: str) -> None:
+    if url is None:
+        return
+    if not re.match(r"^https?://[^/\s]+", url) or len(url) > 1024:
+        raise _bad(f"cbUrl must be an http(s) URL, got {url!r}", "InvalidParameter.CbUrl")
+    if method.upper() not in ("POST", "PUT"):
+        raise _bad(f"cbMethod must be POST or PUT, got {method!r}", "InvalidParameter.CbMethod")
+
+
+def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> dict[str, Any]:
+    """Validate everything first (preset, sources, destination), then queue one step."""
+    if "|" in req.preset:
+        raise _bad(f"preset chains ({req.preset!r}) are not supported; create one task per preset",
+                   "InvalidParameter.PresetChain")
+    preset = presets.get_preset(ctx, app_id, req.preset)
+    if not 1 <= len(req.sources) <= 20:
+        raise _bad("srcInfo must list 1 to 20 sources", "InvalidParameter.SrcInfo")
+    if len({s.index for s in req.sources}) != len(req.sources):
+        raise _bad("srcInfo indexes must be distinct", "InvalidParameter.SrcInfo")
+    sources = sorted((_resolve_source(ctx, app_id, s) for s in req.sources), key=lambda s: s["index"])
+    if req.dst_acl not in _ACLS:
+        raise _bad(f"dstAcl must be private or public-read, got {req.dst_acl!r}", "InvalidParameter.DstAcl")
+    if not -100 <= req.priority <= 100:
+        raise _bad(f"priority must be -100..100, got {req.priority}", "InvalidParameter.Priority")
+    _check_callback(req.cb_url, req.cb_method)
+    bucket = validate_bucket(req.dst_bucket or ctx.settings.default_bucket)
+    fmt = str(preset["params"].get("f", "mp4")).lower()
+    ext = EXTENSIONS.get(fmt, fmt)
+    task_id = new_task_id()
+    stem = sources[0]["name"].rsplit(".", 1)[0] or "output"
+    if req.dst_key:
+        key = validate_key(req.dst_key.lstrip("/"))
+    elif req.dst_dir:
+        key = validate_key(f"{req.dst_dir.strip('/')}/{stem}.{ext}")
+    else:
+        key = f"transcode/{task_id}/{stem}.{ext}"
+    pb, pk = physical(app_id, bucket, key)
+    ctx.storage.ensure_bucket(pb)
+    data = {"preset": preset["name"], "params": preset["params"], "sources": sources,
+            "dst": {"bucket": pb, "key": pk, "acl": req.dst_acl, "logical_bucket": bucket, "logical_key": key}}
+    return _create(ctx, app_id, task_id, "transcode", data, req.priority, req.cb_url, req.cb_method.upper(),
+                   req.ext_param)
+
+
+def create_noop(ctx: Context, app_id: str, *, sleep: float = 0.0, priority: int = 0,
+                ext_param: str = "", cb_url: str | None = None) -> dict[str, Any]:
+    if not 0 <= sleep <= 3600:
+        raise _bad("sleep must be 0-3600 seconds", "InvalidParameter.Sleep")
+    _check_callback(cb_url, "POST")
+    return _create(ctx, app_id, new_task_id(), "noop", {"sleep": sleep}, priority, cb_url, "POST", ext_param)
+
+
+def _create(ctx: Context, app_id: str, task_id: str, kind: str, data: dict[str, Any], priority: int,
+            cb_url: str | None, cb_method: str, ext_param: str) -> dict[str, Any]:
+    if len(ext_param) > 4096:
+        raise _bad("extParam is over 4096 characters", "InvalidParameter.ExtParam")
+    with ctx.db.session() as s:
+        task = Task(id=task_id, app_id=app_id, kind=kind, state=TaskState.INIT, priority=priority, input=data,
+                    cb_url=cb_url, cb_method=cb_method, ext_param=ext_param)
+        s.add(task)
+        s.add(TaskStep(task_id=task_id, app_id=app_id, idx=0, kind=kind, state=TaskState.INIT,
+                       priority=priority, input=data, created_at=task.created_at or utcnow()))
+        s.flush()
+        queue.record_task_event(s, task)
+    ctx.notify_work()  # after commit: the scheduler may take it at once
+    return get_task(ctx, app_id, task_id)
+
+
+def _load(ctx: Context, app_id: str, task_id: str) -> Task:
+    with ctx.db.session() as s:
+        t = s.get(Task, task_id) if isinstance(task_id, str) and len(task_id) <= 40 else None
+        if t is None or t.app_id != app_id:
+            raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+        return t
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+
+
+def _public(ctx: Context, task: Task, steps: list[TaskStep], position: int) -> dict[str, Any]:
+    progress = sum(st.progress for st in steps) / len(steps) if steps else 100.0
+    data = task.input
+    out: dict[str, Any] = {
+        "task_id": task.id, "kind": task.kind, "state": task.state, "progress": round(progress, 1),
+        "queue_position": position if task.state == TaskState.INIT else None,
+        "priority": task.priority, "topped": task.topped_at is not None, "attempts": max((st.attempts for st in steps),
+                                                                                          default=0),
+        "ext_param": task.ext_param, "cb_url": task.cb_url, "cb_method": task.cb_method,
+        "error": {"code": task.error_code, "message": task.error_message} if task.error_code else None,
+        "created_at": _iso(task.created_at), "started_at": _iso(task.started_at),
+        "finished_at": _iso(task.finished_at), "output": None,
+    }
+    if task.kind == "transcode":
+        dst = data["dst"]
+        out["preset"] = data["preset"]
+        out["sources"] = [{"name": s["name"], "type": s["type"], "index": s["index"], "file_id": s.get("file_id")}
+                          for s in data["sources"]]
+        out["dst"] = {"bucket": dst["logical_bucket"], "key": dst["logical_key"], "acl": dst["acl"]}
+        if task.state == TaskState.SUCC and task.output:
+            o = task.output
+            out["output"] = {"bucket": dst["logical_bucket"], "key": dst["logical_key"], "size": o.get("size"),
+                             "url": ctx.object_url(dst["bucket"], dst["key"]), "files": o.get("files", []),
+                             "duration": o.get("duration")}
+    elif task.state == TaskState.SUCC:
+        out["output"] = task.output
+    return out
+
+
+def get_task(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        task = s.get(Task, task_id) if isinstance(task_id, str) and len(task_id) <= 40 else None
+        if task is None or task.app_id != app_id:
+            raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+        steps = list(s.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.idx)))
+        position = queue.queue_position(s, steps[0]) if steps and task.state == TaskState.INIT else 0
+        return _public(ctx, task, steps, position)
+
+
+def _day(value: str | int | None, name: str) -> datetime | None:
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        return datetime.strptime(str(value), "%Y%m%d").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise _bad(f"{name} must be a date YYYYMMDD, got {value!r}", "InvalidParameter.Date") from exc
+
+
+def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end: str | int | None = None,
+               marker: str | None = None, limit: int = 100, state: str | None = None,
+               ) -> tuple[list[dict[str, Any]], str | None, int]:
+    """Tasks created between the days ``start`` and ``end`` (inclusive, UTC), oldest first, keyset
+    paged by task id (ids sort by creation), with the total in the range."""
+    if not 0 <= limit <= 1000:
+        raise _bad(f"limit must be 0-1000, got {limit}", "InvalidParameter.Limit")
+    conds = [Task.app_id == app_id]
+    if (lo := _day(start, "startdate")) is not None:
+        conds.append(Task.created_at >= lo)
+    if (hi := _day(end, "enddate")) is not None:
+        conds.append(Task.created_at < hi + timedelta(days=1))
+    if state:
+        if state not in {s.value for s in TaskState}:
+            raise _bad(f"state must be one of init, exec, succ, fail, canceled; got {state!r}",
+                       "InvalidParameter.State")
+        conds.append(Task.state == state)
+    with ctx.db.session() as s:
+        total = int(s.scalar(select(func.count()).select_from(Task).where(*conds)) or 0)
+        if marker and marker not in ("0",):
+            conds.append(Task.id > marker)
+        rows = list(s.scalars(select(Task).where(*conds).order_by(Task.id).limit(limit + 1)))
+        page = rows[:limit]
+        steps: dict[str, list[TaskStep]] = {}
+        if page:
+            for st in s.scalars(select(TaskStep).where(TaskStep.task_id.in_([t.id for t in page]))
+                                .order_by(TaskStep.idx)):
+                steps.setdefault(st.task_id, []).append(st)
+        items = [_public(ctx, t, steps.get(t.id, []),
+                         queue.queue_position(s, steps[t.id][0]) if t.state == TaskState.INIT and steps.get(t.id)
+                         else 0) for t in page]
+    return items, (page[-1].id if len(rows) > limit and page else None), total
+
+
+def top_task(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
+    """Move a queued task to the top of the queue (newest topped first)."""
+    with ctx.db.session() as s:
+        task = s.get(Task, task_id)
+        if task is None or task.app_id != app_id:
+            raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+        if task.state != TaskState.INIT:
+            raise Conflict(f"task {task_id} is {task.state}; only a queued task can be moved to the top",
+                           code="FailedOperation.TaskNotQueued")
+        now = utcnow()
+        task.topped_at = now
+        for st in s.scalars(select(TaskStep).where(TaskStep.task_id == task_id, TaskStep.state == TaskState.INIT)):
+            st.topped_at = now
+    ctx.notify_work()
+    return get_task(ctx, app_id, task_id)
+
+
+def delete_task(ctx: Context, app_id: str, task_id: str) -> str:
+    """A queued task is cancelled before it runs; a running one is cancelled and its worker told
+    to kill FFmpeg at once; a finished one is removed. Returns what happened."""
+    with ctx.db.session() as s:
+        task = s.get(Task, task_id)
+        if task is None or task.app_id != app_id:
+            raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+        if task.state in TERMINAL:
+            s.delete(task)
+            return "deleted"
+        now = utcnow()
+        for st in s.scalars(select(TaskStep).where(TaskStep.task_id == task_id)):
+            if st.state == TaskState.INIT:
+                st.state, st.finished_at = TaskState.CANCELED, now
+            elif st.state == TaskState.EXEC:
+                st.cancel_requested = True
+        task.state, task.finished_at = TaskState.CANCELED, now
+        task.error_code, task.error_message = "FailedOperation.Canceled", "the task was cancelled by a user"
+        s.flush()
+        queue.record_task_event(s, task)
+    ctx.notify_work()
+    return "canceled"
+
+
+def wait_task(ctx: Context, app_id: str, task_id: str, timeout: float) -> dict[str, Any]:
+    """Return the task once it is finished, or as it is after ``timeout`` seconds. Wakes on this
+    process's step completions and re-reads at least once a second otherwise (bounded, no spin)."""
+    deadline = time.monotonic() + max(0.0, min(timeout, 60.0))
+    while True:
+        task = get_task(ctx, app_id, task_id)
+        left = deadline - time.monotonic()
+        if task["state"] in TERMINAL or left <= 0:
+            return task
+        with ctx.task_changed:
+            ctx.task_changed.wait(min(1.0, left))
+
+
+def task_meta(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
+    """ffprobe JSON of the sources and of the output (once there is one)."""
+    task = _load(ctx, app_id, task_id)
+    from openvod.media.probe import probe
+
+    sources = []
+    for src in task.input.get("sources", []):
+        try:
+            with ctx.storage.local_path(src["bucket"], src["key"]) as path:
+                sources.append(probe(path, timeout=ctx.settings.probe_timeout))
+        except OpenVODError as exc:  # a missing or unreadable source is reported, not raised
+            sources.append({"error": exc.message})
+    output = (task.output or {}).get("probe") if task.state == TaskState.SUCC else None
+    return {"task_id": task.id, "sources": sources, "output": output}
