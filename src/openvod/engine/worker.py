@@ -90,12 +90,12 @@ def run_step(ctx: Context, step_id: int, owner: str) -> None:
         queue.fail_step(ctx.db, step_id, owner, code=exc.code, message="the task was cancelled", retryable=False,
                         max_attempts=settings.max_attempts)
     except OpenVODError as exc:
-        detail = None
-        message = exc.message
+        detail, message = None, exc.message
         if isinstance(exc, FFmpegFailed):
+            # Operators get argv and the stderr tail; users get FFmpeg's last word, without paths.
             detail = f"argv: {' '.join(exc.argv)}\nexit code: {exc.returncode}\n{exc.stderr_tail}"
-            message = f"FFmpeg could not process the input: {exc.stderr_tail.strip().splitlines()[-1:] or ['']}"
-            message = message.replace("['", "").replace("']", "")
+            last = (exc.stderr_tail.strip().splitlines() or ["no error output"])[-1]
+            message = f"FFmpeg could not process the input: {last.replace(str(settings.data_dir.resolve()), '')}"
         queue.fail_step(ctx.db, step_id, owner, code=exc.code, message=message, detail=detail,
                         retryable=isinstance(exc, RETRYABLE), max_attempts=settings.max_attempts)
     except Exception as exc:  # a bug in a job: fail the step with a clean message, keep the worker

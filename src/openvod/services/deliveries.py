@@ -156,6 +156,8 @@ def _addresses(host: str, port: int, resolver: Resolver) -> Sequence[str]:
 # --- app callback settings and the delivery log -----------------------------------------------
 
 def _callback(app: App) -> dict[str, Any]:
+    if not app.callback_secret:  # every app can sign: its tasks' own callbacks use it too
+        app.callback_secret = new_callback_secret()
     return {"url": app.callback_url, "method": app.callback_method or "POST", "secret": app.callback_secret}
 
 

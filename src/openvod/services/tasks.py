@@ -3,7 +3,6 @@ they use ``engine.queue``."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.tasks import TERMINAL, TaskState, new_task_id
 from openvod.engine import queue
 from openvod.errors import Conflict, InvalidParameter, NotFound, OpenVODError
-from openvod.services import presets
+from openvod.services import deliveries, presets
 from openvod.services.context import Context
 from openvod.services.media import physical
 
@@ -79,13 +78,13 @@ def _resolve_source(ctx: Context, app_id: str, src: Source) -> dict[str, Any]:
             "file_id": src.file_id}
 
 
-def _check_callback(url: str | None, method: str) -> None:
+def _check_callback(ctx: Context, url: str | None, method: str) -> tuple[str | None, str]:
     if url is None:
-        return
-    if not re.match(r"^https?://[^/\s]+", url) or len(url) > 1024:
-        raise _bad(f"cbUrl must be an http(s) URL, got {url!r}", "InvalidParameter.CbUrl")
-    if method.upper() not in ("POST", "PUT"):
-        raise _bad(f"cbMethod must be POST or PUT, got {method!r}", "InvalidParameter.CbMethod")
+        return None, method.upper()
+    try:
+        return deliveries.check_callback(ctx.settings, url, method)
+    except InvalidParameter as exc:  # same rule as the app callback, under the task API's names
+        raise _bad(exc.message.replace("callback", "cbUrl", 1), exc.code.replace("Callback", "Cb")) from exc
 
 
 def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> dict[str, Any]:
@@ -103,7 +102,7 @@ def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> dict[s
         raise _bad(f"dstAcl must be private or public-read, got {req.dst_acl!r}", "InvalidParameter.DstAcl")
     if not -100 <= req.priority <= 100:
         raise _bad(f"priority must be -100..100, got {req.priority}", "InvalidParameter.Priority")
-    _check_callback(req.cb_url, req.cb_method)
+    cb_url, cb_method = _check_callback(ctx, req.cb_url, req.cb_method)
     bucket = validate_bucket(req.dst_bucket or ctx.settings.default_bucket)
     fmt = str(preset["params"].get("f", "mp4")).lower()
     ext = EXTENSIONS.get(fmt, fmt)
@@ -119,16 +118,15 @@ def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> dict[s
     ctx.storage.ensure_bucket(pb)
     data = {"preset": preset["name"], "params": preset["params"], "sources": sources,
             "dst": {"bucket": pb, "key": pk, "acl": req.dst_acl, "logical_bucket": bucket, "logical_key": key}}
-    return _create(ctx, app_id, task_id, "transcode", data, req.priority, req.cb_url, req.cb_method.upper(),
-                   req.ext_param)
+    return _create(ctx, app_id, task_id, "transcode", data, req.priority, cb_url, cb_method, req.ext_param)
 
 
 def create_noop(ctx: Context, app_id: str, *, sleep: float = 0.0, priority: int = 0,
                 ext_param: str = "", cb_url: str | None = None) -> dict[str, Any]:
     if not 0 <= sleep <= 3600:
         raise _bad("sleep must be 0-3600 seconds", "InvalidParameter.Sleep")
-    _check_callback(cb_url, "POST")
-    return _create(ctx, app_id, new_task_id(), "noop", {"sleep": sleep}, priority, cb_url, "POST", ext_param)
+    cb_url, cb_method = _check_callback(ctx, cb_url, "POST")
+    return _create(ctx, app_id, new_task_id(), "noop", {"sleep": sleep}, priority, cb_url, cb_method, ext_param)
 
 
 def _create(ctx: Context, app_id: str, task_id: str, kind: str, data: dict[str, Any], priority: int,
