@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 
 from openvod.errors import AuthFailure
@@ -38,13 +39,17 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
     return secret_id, secret_key
 
 
-def require_key(request: Request, ctx: Ctx) -> KeyInfo:
+async def require_key(request: Request, ctx: Ctx) -> KeyInfo:
     creds = basic_credentials(request)
     if creds is None:
         raise AuthFailure(
             "this endpoint needs HTTP Basic credentials SecretId:SecretKey", code="AuthFailure.MissingCredentials"
         )
-    return apps.authenticate(ctx.db, *creds)
+    # A recently verified pair is answered from memory, on the event loop; otherwise the
+    # database check runs in a worker thread.
+    if (hit := apps.cached_key(ctx.db, *creds)) is not None:
+        return hit
+    return await anyio.to_thread.run_sync(apps.authenticate, ctx.db, *creds)
 
 
 AuthKey = Annotated[KeyInfo, Depends(require_key)]

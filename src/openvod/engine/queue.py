@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
+from sqlalchemy import Connection, Integer, Select, and_, bindparam, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from openvod.db.models import Task, TaskStep, utcnow
@@ -224,23 +224,31 @@ def expire_leases(db: Database, max_attempts: int, *, owner_prefix: str | None =
         return len(stale)
 
 
-def queue_position(s: Session, st: TaskStep) -> int:
-    """How many runnable steps will be handed out before ``st``."""
-    if st.state != TaskState.INIT:
-        return 0
-    ahead_topped: ColumnElement[bool]
-    same_topped: ColumnElement[bool]
-    if st.topped_at is None:
-        ahead_topped = TaskStep.topped_at.is_not(None)
-        same_topped = TaskStep.topped_at.is_(None)
+def _position_query(topped: bool) -> Select[int]:
+    # Built once per shape with bind parameters, so SQLAlchemy's compiled cache makes it cheap.
+    t = TaskStep
+    p_topped, p_prio = bindparam("topped", type_=t.topped_at.type), bindparam("prio", type_=Integer)
+    p_created, p_id = bindparam("created", type_=t.created_at.type), bindparam("id", type_=Integer)
+    if topped:
+        ahead_topped, same_topped = t.topped_at > p_topped, t.topped_at == p_topped
     else:
-        ahead_topped = TaskStep.topped_at > st.topped_at
-        same_topped = TaskStep.topped_at == st.topped_at
+        ahead_topped, same_topped = t.topped_at.is_not(None), t.topped_at.is_(None)
     ahead = or_(
         ahead_topped,
-        and_(same_topped, TaskStep.priority > st.priority),
-        and_(same_topped, TaskStep.priority == st.priority,
-             or_(TaskStep.created_at < st.created_at, and_(TaskStep.created_at == st.created_at, TaskStep.id < st.id))),
+        and_(same_topped, t.priority > p_prio),
+        and_(same_topped, t.priority == p_prio,
+             or_(t.created_at < p_created, and_(t.created_at == p_created, t.id < p_id))),
     )
-    n = s.scalar(select(func.count()).select_from(TaskStep).where(TaskStep.state == TaskState.INIT, ahead))
-    return int(n or 0)
+    return select(func.count()).select_from(t).where(t.state == TaskState.INIT, ahead)
+
+
+_POSITION = {True: _position_query(True), False: _position_query(False)}
+
+
+def queue_position(conn: Session | Connection, st: Any) -> int:
+    """How many runnable steps will be handed out before ``st`` (a step or a row with its
+    state, topped_at, priority, created_at and id)."""
+    if st.state != TaskState.INIT:
+        return 0
+    params = {"topped": st.topped_at, "prio": st.priority, "created": st.created_at, "id": st.id}
+    return int(conn.execute(_POSITION[st.topped_at is not None], params).scalar() or 0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -159,7 +162,9 @@ def disable_key(db: Database, secret_id: str, *, app_id: str | None = None) -> K
         if k is None or (app_id is not None and k.app_id != app_id):
             raise NotFound(f"key {secret_id!r} does not exist", code="ResourceNotFound.SecretId")
         k.state = "disabled"
-        return _key(k)
+        info = _key(k)
+    forget_key(secret_id)
+    return info
 
 
 def lookup_key(db: Database, secret_id: str) -> KeyInfo | None:
@@ -168,8 +173,45 @@ def lookup_key(db: Database, secret_id: str) -> KeyInfo | None:
         return _key(k) if k else None
 
 
+# A verified key pair is trusted for AUTH_CACHE_SECONDS without another database read, so a
+# disabled key stops working within that time (per process). Keyed by a digest of the pair.
+AUTH_CACHE_SECONDS = 2.0
+_auth_cache: dict[tuple[int, str], tuple[float, KeyInfo]] = {}
+_auth_lock = threading.Lock()
+
+
+def _cache_key(db: Database, secret_id: str, secret_key: str) -> tuple[int, str]:
+    return id(db), hashlib.sha256(f"{secret_id}\0{secret_key}".encode()).hexdigest()
+
+
+def cached_key(db: Database, secret_id: str, secret_key: str) -> KeyInfo | None:
+    """A recent successful verification of this pair, without I/O (None when there is none)."""
+    with _auth_lock:
+        hit = _auth_cache.get(_cache_key(db, secret_id, secret_key))
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def authenticate(db: Database, secret_id: str, secret_key: str) -> KeyInfo:
     """Check a key pair (constant time). Raises ``AuthFailure`` with a specific code."""
+    if (hit := cached_key(db, secret_id, secret_key)) is not None:
+        return hit
+    cache_key, now = _cache_key(db, secret_id, secret_key), time.monotonic()
+    info = _authenticate(db, secret_id, secret_key)
+    with _auth_lock:
+        if len(_auth_cache) > 10_000:
+            _auth_cache.clear()
+        _auth_cache[cache_key] = (now + AUTH_CACHE_SECONDS, info)
+    return info
+
+
+def forget_key(secret_id: str) -> None:
+    """Drop cached verifications of a key (after disabling it in this process)."""
+    with _auth_lock:
+        for k in [k for k, (_, info) in _auth_cache.items() if info.secret_id == secret_id]:
+            del _auth_cache[k]
+
+
+def _authenticate(db: Database, secret_id: str, secret_key: str) -> KeyInfo:
     with db.session() as s:
         k = s.get(ApiKey, secret_id)
         # Compare against a dummy when the id is unknown, so timing doesn't reveal valid ids.

@@ -186,14 +186,23 @@ def _public(ctx: Context, task: Task, steps: list[TaskStep], position: int) -> d
     return out
 
 
+_TASKS, _STEPS = Task.__table__, TaskStep.__table__
+
+
 def get_task(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
-    with ctx.db.session() as s:
-        task = s.get(Task, task_id) if isinstance(task_id, str) and len(task_id) <= 40 else None
+    # The hottest read of the API (clients poll it): plain Core queries on one connection, no
+    # ORM identity map. Rows expose columns as attributes, like the models.
+    if not isinstance(task_id, str) or len(task_id) > 40:
+        raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+    with ctx.db.engine.connect() as conn:
+        task = conn.execute(select(_TASKS).where(_TASKS.c.id == task_id)).first()
         if task is None or task.app_id != app_id:
             raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
-        steps = list(s.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.idx)))
-        position = queue.queue_position(s, steps[0]) if steps and task.state == TaskState.INIT else 0
-        return _public(ctx, task, steps, position)
+        steps = list(conn.execute(select(_STEPS.c.id, _STEPS.c.state, _STEPS.c.progress, _STEPS.c.attempts,
+                                         _STEPS.c.topped_at, _STEPS.c.priority, _STEPS.c.created_at)
+                                  .where(_STEPS.c.task_id == task_id).order_by(_STEPS.c.idx)))
+        position = queue.queue_position(conn, steps[0]) if steps and task.state == TaskState.INIT else 0
+        return _public(ctx, task, steps, position)  # type: ignore[arg-type]
 
 
 def _day(value: str | int | None, name: str) -> datetime | None:

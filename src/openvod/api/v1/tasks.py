@@ -118,7 +118,9 @@ def list_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskPublic, summary="One task, with progress and queue position")
-def get_task(task_id: str, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
+async def get_task(task_id: str, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
+    # The endpoint clients poll: two indexed reads (~0.3 ms on SQLite, which never blocks readers
+    # in WAL mode) run right on the event loop — a thread hop would cost more than the query.
     return tasks.get_task(ctx, key.app_id, task_id)
 
 
