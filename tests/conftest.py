@@ -99,6 +99,7 @@ class ServerProc:
 
 
 def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> ServerProc:
+    tmp.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENVOD_")}
     env.update(
         OPENVOD_DATA_DIR=str(tmp / "data"),

@@ -4,7 +4,8 @@ Machine output (``--json``, a signature) goes to stdout and nothing else does; t
 bars and notes go to the terminal (stdout when it is one, else stderr). Errors print
 ``error: CODE: message`` on stderr and exit with status 1.
 
-The admin commands (``serve``, ``keys``, ``apps``) live in :mod:`openvod.cli_admin`.
+The admin commands (``serve``, ``keys``, ``apps``) live in :mod:`openvod.cli_admin`; transcoding
+and events (``presets``, ``tasks``, ``transcode``, ``events``) in :mod:`openvod.cli_engine`.
 """
 
 from __future__ import annotations
@@ -101,6 +102,18 @@ def json_option(func: F) -> F:
     return option(func)
 
 
+def transfer_progress() -> Progress:
+    """Upload progress bars (name, bar, bytes, speed, time left) on stderr."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    return Progress(*columns, console=Console(stderr=True))
+
+
 def _size(n: int | None) -> str:
     if n is None:
         return "-"
@@ -185,14 +198,7 @@ def upload(
     """Upload FILES (resumable; an interrupted upload continues when run again)."""
     done: list[Media] = []
     failed = 0
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with obj.client(signature) as client, Progress(*columns, console=Console(stderr=True)) as progress:
+    with obj.client(signature) as client, transfer_progress() as progress:
         for path in files:
             task = progress.add_task(path.name, total=path.stat().st_size)
 
@@ -324,7 +330,9 @@ def sign_upload_cmd(
         click.echo(signature)
 
 
-# At the bottom: cli_admin may import helpers from this module.
+# At the bottom: these modules import helpers from this one.
 from openvod.cli_admin import register  # noqa: E402
+from openvod.cli_engine import register as register_engine  # noqa: E402
 
 register(main)
+register_engine(main)
