@@ -138,8 +138,7 @@ class LocalExecutor:
                 if msg[0] == "done":
                     w.step_id = w.owner = None
                     w.cancel_sent = False
-                    with self.ctx.task_changed:
-                        self.ctx.task_changed.notify_all()
+                    self.ctx.tasks_changed()
             if not w.proc.is_alive():
                 code = w.proc.exitcode
                 if w.step_id is not None and w.owner is not None:

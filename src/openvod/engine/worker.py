@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import re
 import shutil
 import signal
 import threading
@@ -47,6 +48,14 @@ _current_cancel: threading.Event | None = None
 def _on_cancel_signal(_signum: int, _frame: Any) -> None:
     if _current_cancel is not None:
         _current_cancel.set()
+
+
+def _scrub(message: str, ctx: Context, app_id: str) -> str:
+    """Users see storage paths as /bucket/key, never the server's file system."""
+    root = re.escape(str(ctx.settings.data_dir.resolve()))
+    message = re.sub(root + r"/objects/([^/\s]+)/" + re.escape(app_id) + "/", r"/\1/", message)
+    message = re.sub(root + r"/work/[^/\s]+/(out/)?", "", message)
+    return re.sub(root + "/?", "", message)
 
 
 def run_step(ctx: Context, step_id: int, owner: str) -> None:
@@ -95,8 +104,8 @@ def run_step(ctx: Context, step_id: int, owner: str) -> None:
             # Operators get argv and the stderr tail; users get FFmpeg's last word, without paths.
             detail = f"argv: {' '.join(exc.argv)}\nexit code: {exc.returncode}\n{exc.stderr_tail}"
             last = (exc.stderr_tail.strip().splitlines() or ["no error output"])[-1]
-            message = f"FFmpeg could not process the input: {last.replace(str(settings.data_dir.resolve()), '')}"
-        queue.fail_step(ctx.db, step_id, owner, code=exc.code, message=message, detail=detail,
+            message = f"FFmpeg could not process the input: {last}"
+        queue.fail_step(ctx.db, step_id, owner, code=exc.code, message=_scrub(message, ctx, app_id), detail=detail,
                         retryable=isinstance(exc, RETRYABLE), max_attempts=settings.max_attempts)
     except Exception as exc:  # a bug in a job: fail the step with a clean message, keep the worker
         log.exception("step %s (%s) crashed", step_id, kind)

@@ -29,6 +29,15 @@ class Context:
     # Notified (notify_all) whenever a step finishes in this process's executor; waiters also
     # re-check the database on a bounded timer, since other processes may finish work too.
     task_changed: threading.Condition = field(default_factory=threading.Condition)
+    # Called (from the scheduler thread) after a step finishes; the API uses it to wake
+    # long-polls on the event loop.
+    task_listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def tasks_changed(self) -> None:
+        with self.task_changed:
+            self.task_changed.notify_all()
+        for listener in list(self.task_listeners):
+            listener()
 
     def object_url(self, bucket: str, key: str, *, expires_in: int = 3600) -> str:
         """A signed URL for a physical object, fetchable as returned."""

@@ -179,8 +179,7 @@ def _public(ctx: Context, task: Task, steps: list[TaskStep], position: int) -> d
         if task.state == TaskState.SUCC and task.output:
             o = task.output
             out["output"] = {"bucket": dst["logical_bucket"], "key": dst["logical_key"], "size": o.get("size"),
-                             "url": ctx.object_url(dst["bucket"], dst["key"]), "files": o.get("files", []),
-                             "duration": o.get("duration")}
+                             "url": ctx.object_url(dst["bucket"], dst["key"]), "files": o.get("files", [])}
     elif task.state == TaskState.SUCC:
         out["output"] = task.output
     return out
@@ -314,5 +313,12 @@ def task_meta(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
                 sources.append(probe(path, timeout=ctx.settings.probe_timeout))
         except OpenVODError as exc:  # a missing or unreadable source is reported, not raised
             sources.append({"error": exc.message})
-    output = (task.output or {}).get("probe") if task.state == TaskState.SUCC else None
+    output = None
+    if task.state == TaskState.SUCC and task.kind == "transcode":
+        dst = task.input["dst"]
+        try:
+            with ctx.storage.local_path(dst["bucket"], dst["key"]) as path:
+                output = probe(path, timeout=ctx.settings.probe_timeout)
+        except OpenVODError as exc:
+            output = {"error": exc.message}
     return {"task_id": task.id, "sources": sources, "output": output}

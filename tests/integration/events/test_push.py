@@ -86,7 +86,9 @@ def test_push_retries_on_500_and_redeliver_sends_again(events_server: ServerProc
 
 def test_callback_settings_refuse_link_local_and_bad_urls(events_server: ServerProc) -> None:
     with new_app(events_server) as c:
-        assert c.get("/v1/app/callback").json() == {"url": None, "method": "POST", "secret": None}
+        initial = c.get("/v1/app/callback").json()
+        assert initial["url"] is None and initial["method"] == "POST"
+        assert len(initial["secret"]) >= 32  # every app can sign (its tasks' own callbacks use it)
         for url in ("http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/hook",
                     "http://[::ffff:169.254.169.254]/", "http://169.254.0.23/", "ftp://127.0.0.1/hook",
                     "file:///etc/passwd", "not a url"):
@@ -97,6 +99,7 @@ def test_callback_settings_refuse_link_local_and_bad_urls(events_server: ServerP
         assert c.get("/v1/app/callback").json()["url"] is None
         # loopback and private addresses are fine for a self-hosted server
         first = set_callback(c, "http://127.0.0.1:9/hook")
+        assert first == initial["secret"]
         assert set_callback(c, "http://10.1.2.3/hook") == first  # the secret survives a URL change
         assert c.get("/v1/app/callback").json() == {"url": "http://10.1.2.3/hook", "method": "POST",
                                                     "secret": first}

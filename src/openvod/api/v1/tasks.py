@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from typing import Annotated, Any, Literal
 
-import anyio
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from openvod.api.deps import AuthKey, Ctx
+from openvod.domain.tasks import TERMINAL
 from openvod.services import tasks
 from openvod.services.tasks import Source, TranscodeRequest
 
@@ -124,11 +127,46 @@ async def get_task(task_id: str, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
     return tasks.get_task(ctx, key.app_id, task_id)
 
 
+class _Waiters:
+    """Long-polls waiting for tasks, woken from the scheduler thread through the event loop."""
+
+    def __init__(self) -> None:
+        self._events: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    def wake_all(self) -> None:
+        for loop, event in list(self._events):
+            loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, ctx: Ctx, app_id: str, task_id: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        event = asyncio.Event()
+        entry = (asyncio.get_running_loop(), event)
+        self._events.add(entry)
+        try:
+            while True:
+                task = tasks.get_task(ctx, app_id, task_id)  # fast read, see get_task below
+                left = deadline - time.monotonic()
+                if task["state"] in TERMINAL or left <= 0:
+                    return task
+                event.clear()
+                # Woken by this process's scheduler; re-read at least once a second anyway, since
+                # workers elsewhere (another server, Celery) finish tasks too.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=min(1.0, left))
+        finally:
+            self._events.discard(entry)
+
+
+_waiters = _Waiters()
+
+
 @router.get("/{task_id}/wait", response_model=TaskPublic,
             summary="Long-poll: answers when the task has finished, or after `timeout` seconds")
 async def wait_task(task_id: str, ctx: Ctx, key: AuthKey,
                     timeout: Annotated[float, Query(ge=0, le=60)] = 30.0) -> dict[str, Any]:
-    return await anyio.to_thread.run_sync(tasks.wait_task, ctx, key.app_id, task_id, timeout)
+    if _waiters.wake_all not in ctx.task_listeners:
+        ctx.task_listeners.append(_waiters.wake_all)
+    return await _waiters.wait(ctx, key.app_id, task_id, timeout)
 
 
 @router.post("/{task_id}/top", response_model=TaskPublic, summary="Move a queued task to the top")
