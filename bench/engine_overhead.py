@@ -78,7 +78,7 @@ def orchestration(work: Path, repeat: int) -> None:
         srv.stop()
 
 
-def scheduler(work: Path, n: int) -> None:
+def scheduler(work: Path, n: int, workers: int) -> None:
     d = work / "sched"
     d.mkdir()
     srv = make_server(d, {"OPENVOD_WORKERS": "0"})
@@ -87,7 +87,7 @@ def scheduler(work: Path, n: int) -> None:
         ids = [c.post("/v1/tasks", json={"kind": "noop"}).json()["task_id"] for _ in range(n)]
         submit = time.perf_counter() - t0
     srv.stop()
-    srv.env["OPENVOD_WORKERS"] = "1"
+    srv.env["OPENVOD_WORKERS"] = str(workers)
     srv.start()
     t0 = time.perf_counter()
     wrk = None
@@ -106,7 +106,7 @@ def scheduler(work: Path, n: int) -> None:
         rate = next((ln.split()[-1] for ln in out.splitlines() if ln.startswith("Requests/sec")), "?") + " req/s"
     srv.stop()
     print(f"scheduler: {n} no-op tasks submitted in {submit:.2f} s ({submit / n * 1000:.2f} ms each via the API); "
-          f"drained by 1 worker in {drain:.2f} s = {drain / n * 1000:.2f} ms engine time per task "
+          f"drained by {workers} worker(s) in {drain:.2f} s = {drain / n * 1000:.2f} ms engine time per task "
           f"(target < 5); {done} succ")
     print(f"GET /v1/tasks/{{id}} while draining (wrk, 4 connections, 4 s): {rate} (target >= 1000)")
 
@@ -120,6 +120,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--tasks", type=int, default=1000)
     ap.add_argument("--dir", type=Path, default=Path("bench/out"))
+    ap.add_argument("--workers", type=int, default=1, help="worker processes draining the no-op tasks")
     ap.add_argument("--only", choices=["orchestration", "scheduler"], default=None)
     args = ap.parse_args()
     work = args.dir.resolve() / "engine"
@@ -127,7 +128,7 @@ def main() -> None:
     work.mkdir(parents=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     if args.only in (None, "scheduler"):
-        scheduler(work, args.tasks)
+        scheduler(work, args.tasks, args.workers)
     if args.only in (None, "orchestration"):
         orchestration(work, args.repeat)
     shutil.rmtree(work, ignore_errors=True)
