@@ -10,8 +10,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
-    "ApiKey", "App", "Base", "Delivery", "Event", "Media", "Object", "Preset", "Task", "TaskStep", "Upload",
-    "UsedSignature", "utcnow",
+    "ApiKey", "App", "Base", "Delivery", "Event", "HlsKey", "Media", "Object", "Preset", "Procedure", "Task",
+    "TaskStep", "Template", "Upload", "UsedSignature", "utcnow",
 ]
 
 
@@ -51,6 +51,8 @@ class App(Base):
     callback_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     callback_method: Mapped[str] = mapped_column(String(8), default="POST")
     callback_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Private apps (the default) hand out signed, expiring URLs; public apps plain ones.
+    playback_private: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class ApiKey(Base):
@@ -212,6 +214,54 @@ class Task(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # processing tasks (process_media / procedure)
+    file_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    procedure: Mapped[str] = mapped_column(String(64), default="")
+    session_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    session_context: Mapped[str] = mapped_column(Text, default="")
+    notify_mode: Mapped[str] = mapped_column(String(16), default="Finish")
+
+
+class Template(Base):
+    """A processing template with a numeric Definition (Tencent's model). System templates have
+    app_id NULL and Tencent's own numbers; user templates get numbers from a high range."""
+
+    __tablename__ = "template"
+    __table_args__ = (UniqueConstraint("kind", "definition"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str | None] = mapped_column(ForeignKey("app.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # Transcode, AnimatedGraphics, SnapshotByTimeOffset, ...
+    definition: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    comment: Mapped[str] = mapped_column(String(256), default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Procedure(Base):
+    """A named task flow: the processing to run on a media file (after upload or on demand)."""
+
+    __tablename__ = "procedure"
+    __table_args__ = (UniqueConstraint("app_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(String(256), default="")
+    steps: Mapped[dict[str, Any]] = mapped_column(JSON)  # MediaProcessTask-shaped
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class HlsKey(Base):
+    """AES-128 keys of encrypted HLS outputs, served only to authorised players."""
+
+    __tablename__ = "hls_key"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("app.id"), index=True)
+    media_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    key_hex: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TaskStep(Base):
