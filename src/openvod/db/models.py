@@ -80,6 +80,10 @@ class Object(Base):
     acl: Mapped[str] = mapped_column(String(16), default="private")
     media_id: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
     role: Mapped[str] = mapped_column(String(32), default="")  # source, cover, transcode, ...
+    # Processing outputs: the template that made it and what the output is (width, height,
+    # duration, bitrate, container, task id, step index...).
+    definition: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
