@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     pull_max_size: int = Field(default=8 * 1024**3, gt=0)
     pull_timeout: float = Field(default=600.0, gt=0)
     signing_key: str | None = None  # for signed URLs; default derived per data dir
+    playback_url_ttl: int = Field(default=86400, ge=60)  # seconds a signed playback URL stays valid
 
     # engine
     workers: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=0, le=256)

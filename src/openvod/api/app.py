@@ -11,11 +11,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from openvod import __version__
-from openvod.api import tus
+from openvod.api import playback, tus
 from openvod.api.errors import install_error_handlers
 from openvod.api.v1 import events as events_api
 from openvod.api.v1 import keys, media, objects, tasks
 from openvod.api.v1 import presets as presets_api
+from openvod.api.v1 import procedures as procedures_api
+from openvod.api.v1 import templates as templates_api
 from openvod.engine.local import LocalExecutor
 from openvod.services import events, uploads
 from openvod.services.context import Context
@@ -30,7 +32,7 @@ HOUSEKEEPING_INTERVAL = 600.0
 _EXPOSED = [
     "Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Defer-Length", "Upload-Metadata",
     "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
-    "OpenVOD-File-Id", "Content-Range", "Accept-Ranges", "ETag",
+    "OpenVOD-File-Id", "Content-Range", "Accept-Ranges", "Content-Length", "ETag",
 ]
 
 
@@ -92,6 +94,7 @@ def create_app(ctx: Context) -> FastAPI:
 
     for router in (tus.router, media.router, objects.router, objects.signed_router, keys.router, tasks.router,
                    presets_api.router,
-                   events_api.router):
+                   templates_api.router, procedures_api.router,
+                   events_api.router, playback.router):
         app.include_router(router)
     return app

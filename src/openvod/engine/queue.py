@@ -61,6 +61,9 @@ def sync_task(s: Session, task_id: str) -> Task | None:
     steps = list(s.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.idx)))
     new = task_state_of([st.state for st in steps])
     if task.state == TaskState.CANCELED or new == task.state:
+        hook = TASK_EVENT_HOOKS.get(task.kind)
+        if hook is not None and task.state != TaskState.CANCELED:
+            hook(s, task, False)  # a step changed, the task did not
         return task
     now = utcnow()
     task.state = new
@@ -79,7 +82,16 @@ def sync_task(s: Session, task_id: str) -> Task | None:
     return task
 
 
+# Task kinds with events of their own (processing tasks: ProcedureStateChanged) register
+# ``hook(session, task, task_state_changed)`` here instead of the generic TaskStateChanged.
+TASK_EVENT_HOOKS: dict[str, Callable[[Session, Task, bool], None]] = {}
+
+
 def record_task_event(s: Session, task: Task) -> None:
+    hook = TASK_EVENT_HOOKS.get(task.kind)
+    if hook is not None:
+        hook(s, task, True)
+        return
     payload: dict[str, Any] = {
         "TaskId": task.id,
         "TaskType": task.kind,

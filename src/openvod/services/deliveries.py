@@ -49,6 +49,7 @@ from openvod.services.events import (
     notifier,
     notify_on_commit,
 )
+from openvod.services.urls import render
 
 __all__ = [
     "BACKOFF_CAP",
@@ -361,7 +362,7 @@ class Dispatcher:
                     app.callback_secret = new_callback_secret()
                 body = json.dumps(
                     {"event_id": ev.id, "type": ev.type, "created_at": format_time(ev.created_at),
-                     "app_id": ev.app_id, "payload": ev.payload},
+                     "app_id": ev.app_id, "payload": render(self._ctx, ev.app_id, ev.payload)},
                     separators=(",", ":"), ensure_ascii=False,
                 ).encode()
                 jobs.append(_Job(d.id, ev.id, d.url, d.method, body, app.callback_secret, d.attempts + 1))

@@ -40,6 +40,7 @@ from openvod.db.models import App, Delivery, Event, utcnow
 from openvod.errors import InvalidParameter
 from openvod.ids import new_id
 from openvod.services.context import Context
+from openvod.services.urls import render
 
 __all__ = [
     "CALLBACK_METHODS",
@@ -194,13 +195,13 @@ def record(
     return ev.id
 
 
-def _item(ev: Event) -> dict[str, Any]:
+def _item(ctx: Context, ev: Event) -> dict[str, Any]:
     return {
         "event_handle": f"{ev.id}.{ev.pulls}",
         "event_id": ev.id,
         "type": ev.type,
         "created_at": format_time(ev.created_at),
-        "payload": ev.payload,
+        "payload": render(ctx, ev.app_id, ev.payload),  # URLs are signed as the event is handed out
     }
 
 
@@ -227,7 +228,7 @@ def _claim(ctx: Context, app_id: str) -> list[dict[str, Any]]:
             if getattr(taken, "rowcount", 0) == 1:
                 ev = s.get(Event, event_id, populate_existing=True)
                 if ev is not None:
-                    out.append(_item(ev))
+                    out.append(_item(ctx, ev))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from openvod.db.models import Media, Object
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.media import DeletePart, validate_class_id, validate_name
+from openvod.domain.tasks import new_task_id
 from openvod.errors import InvalidParameter, NotFound, OpenVODError
 from openvod.media.probe import metadata_summary, probe
 from openvod.services import events
@@ -31,6 +33,7 @@ __all__ = [
 ]
 
 _UNSET: Any = object()
+log = logging.getLogger("openvod.media")
 
 
 def physical(app_id: str, bucket: str, key: str) -> tuple[str, str]:
@@ -104,6 +107,7 @@ def ingest(
     transaction too (the upload service marks its session done there). A file that fails to probe
     still becomes media, with ``probe_error`` set."""
     info, meta, error = _probe(ctx, bucket, key, stat, md5)
+    procedure_task_id = new_task_id() if options.procedure else ""
     with ctx.db.session() as s:
         existing = s.get(Media, file_id)
         if existing is not None:  # idempotent: a completion retried after a crash
@@ -137,7 +141,7 @@ def ingest(
             "FileId": file_id,
             "MediaBasicInfo": {"Name": m.name, "ClassId": m.class_id, "Type": m.media_type},
             "MetaData": meta,
-            "ProcedureTaskId": "",
+            "ProcedureTaskId": procedure_task_id,
             "SourceContext": m.source_context,
             "SessionContext": m.session_context,
             "Procedure": m.procedure,
@@ -145,7 +149,23 @@ def ingest(
         })
         if finish:
             finish(s)
-        return _public(ctx, s, m)
+        public = _public(ctx, s, m)
+    if options.procedure:
+        _start_procedure(ctx, app_id, file_id, options, procedure_task_id)
+    return public
+
+
+def _start_procedure(ctx: Context, app_id: str, file_id: str, options: IngestOptions, task_id: str) -> None:
+    """Run the upload's task flow. The media exists whatever happens here: a flow that can't start
+    (deleted since the upload was authorised) is logged, not raised."""
+    from openvod.services import processing
+
+    try:
+        processing.run_procedure(ctx, app_id, file_id, options.procedure, priority=options.task_priority,
+                                 notify_mode=options.task_notify_mode, session_context=options.session_context,
+                                 task_id=task_id)
+    except OpenVODError as exc:
+        log.warning("task flow %r for media %s did not start: %s", options.procedure, file_id, exc)
 
 
 def _iso(t: datetime | None) -> str | None:
