@@ -17,6 +17,7 @@ from openvod.api.v1 import events as events_api
 from openvod.api.v1 import keys, media, objects, tasks
 from openvod.api.v1 import presets as presets_api
 from openvod.api.v1 import procedures as procedures_api
+from openvod.api.v1 import processing as processing_api
 from openvod.api.v1 import templates as templates_api
 from openvod.engine.local import LocalExecutor
 from openvod.services import events, uploads
@@ -94,7 +95,7 @@ def create_app(ctx: Context) -> FastAPI:
 
     for router in (tus.router, media.router, objects.router, objects.signed_router, keys.router, tasks.router,
                    presets_api.router,
-                   templates_api.router, procedures_api.router,
+                   templates_api.router, procedures_api.router, processing_api.router,
                    events_api.router, playback.router):
         app.include_router(router)
     return app

@@ -38,6 +38,7 @@ __all__ = [
     "fit_filters",
     "frame_path",
     "frames_at",
+    "image_codec_args",
     "known_duration",
     "ms_to_s",
     "num",
@@ -67,6 +68,11 @@ _MAX_SEEKS = 16
 # A target within this many seconds of the end is reached from a seek this far back, so a
 # container duration slightly longer than the video (audio priming, rounding) still finds frames.
 _TAIL_SECONDS = 2.0
+_IMAGE_CODECS: dict[str, list[str]] = {
+    "jpg": ["-c:v", "mjpeg", "-q:v", "2"],
+    "png": ["-c:v", "png"],
+    "webp": ["-c:v", "libwebp", "-quality", "80"],
+}
 _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -116,6 +122,11 @@ def check_side(name: str, value: int, *, code: str, limit: int = MAX_SIDE) -> No
                                code=code)
 
 
+def image_codec_args(fmt: str) -> list[str]:
+    """Encoder options for still images of ``fmt`` (jpg, png, webp)."""
+    return list(_IMAGE_CODECS[fmt])
+
+
 def check_fill(fill: str) -> None:
     if fill not in FILLS:
         raise InvalidParameter(f"fill must be one of {', '.join(FILLS)}, got {fill!r}",
@@ -157,10 +168,17 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def target_size(src: tuple[int, int], width: int, height: int, *, even: bool = True) -> tuple[int, int]:
+def target_size(src: tuple[int, int], width: int, height: int, *, even: bool = True,
+                adaptive: bool = False) -> tuple[int, int]:
     """Output size for a requested ``width``/``height`` (0 keeps the aspect ratio from the other;
-    both 0 keep the source size). ``even`` rounds to even sides, which 4:2:0 encoders need."""
+    both 0 keep the source size). ``even`` rounds to even sides, which 4:2:0 encoders need.
+
+    ``adaptive`` is Tencent's ``ResolutionAdaptive=open``: ``width`` is then the long side and
+    ``height`` the short one, so a portrait source gets them the other way round.
+    """
     sw, sh = src
+    if adaptive and sh > sw:
+        width, height = height, width
     if width and height:
         w, h = float(width), float(height)
     elif width:
@@ -169,6 +187,8 @@ def target_size(src: tuple[int, int], width: int, height: int, *, even: bool = T
         w, h = sw * height / sh, float(height)
     else:
         w, h = float(sw), float(sh)
+        if even:
+            return max(2, sw - sw % 2), max(2, sh - sh % 2)  # drop the odd row/column, never upscale
     if even:
         # Requested sides are rounded down (never above what was asked), derived ones to nearest.
         return (
@@ -193,15 +213,20 @@ def every_filters(interval: float, count: int) -> list[str]:
     ``selected_n`` is how many frames were kept so far, so the next target is ``selected_n *
     interval``: after a gap in a VFR stream the next frames catch up one target each, and the
     count stays exact. The last frame is cloned without end (``tpad``) so targets past it get it;
-    ``trim`` ends the stream after ``count`` frames, which is what stops those clones.
+    ``trim`` ends the stream after ``count`` frames, which is what stops those clones (the select
+    passes every frame past the last target, so trim always sees the frame that ends it).
     """
     return ["tpad=stop=-1:stop_mode=clone", f"select=gte(t\\,selected_n*{num(interval)})", f"trim=end_frame={count}"]
 
 
-def _list_select(targets: Sequence[float]) -> str:
-    # Flat sum, no nesting: FFmpeg's expression parser handles long sums, not deep if() chains.
+def _list_select(targets: Sequence[float]) -> list[str]:
+    # A flat sum, no nesting: FFmpeg's expression parser takes long sums, not deep if() chains.
     terms = "+".join(f"gte(t\\,{num(t)})*eq(selected_n\\,{i})" for i, t in enumerate(targets))
-    return f"select={terms}"
+    # Once every target has its frame, let frames through so trim sees one more and ends the
+    # stream: a select that drops endless tpad clones spins the filter graph forever (it then
+    # ignores SIGTERM too).
+    done = len(targets)
+    return [f"select={terms}+gte(selected_n\\,{done})", f"trim=end_frame={done}"]
 
 
 def _choose(targets: Sequence[float], duration: float | None, strategy: Strategy) -> Literal["seek", "decode"]:
@@ -243,7 +268,7 @@ def frames_at(
     if len(targets) > 1 and "%d" not in name:
         raise InvalidParameter(f"{len(targets)} images need a %d in the file name, got {name!r}")
     if _choose(targets, duration, strategy) == "decode":
-        chain = ["tpad=stop=-1:stop_mode=clone", _list_select(targets), *filters]
+        chain = ["tpad=stop=-1:stop_mode=clone", *_list_select(targets), *filters]
         if len(targets) > 1:
             # image2 expands % anywhere in the path, so the directory's own % are escaped.
             sink = ["-start_number", "0", path_arg(Path(str(out_dir.absolute()).replace("%", "%%")) / name)]

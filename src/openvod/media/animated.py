@@ -46,7 +46,8 @@ _GIF_GRAPH = ("split[pa][pb];[pa]palettegen=stats_mode=diff[pal];"
 class AnimatedGraphicsSpec:
     """What to make. ``width``/``height`` 0 keep the aspect ratio from the other (both 0: source
     size). ``start``/``end`` are seconds into the source; ``end`` ``None`` or 0 means ``start`` +
-    :data:`DEFAULT_CLIP_SECONDS`. ``quality`` (1-100) applies to WebP only."""
+    :data:`DEFAULT_CLIP_SECONDS`. ``quality`` (1-100) applies to WebP only. ``resolution_adaptive``
+    makes ``width`` the long side and ``height`` the short one (Tencent's ``ResolutionAdaptive``)."""
 
     format: Literal["gif", "webp"] = "gif"
     width: int = 0
@@ -55,6 +56,7 @@ class AnimatedGraphicsSpec:
     start: float = 0.0
     end: float | None = None
     quality: int = 75
+    resolution_adaptive: bool = False
 
     def __post_init__(self) -> None:
         if self.format not in ("gif", "webp"):
@@ -89,12 +91,12 @@ class AnimatedOutput:
 
 
 def clip_range(spec: AnimatedGraphicsSpec, duration: float | None) -> tuple[float, float]:
-    """``(start, end)`` seconds actually used: a start past the media moves to ``duration - 1``
-    (at least 0), an end past it moves to ``duration``."""
+    """``(start, end)`` seconds actually used: a start past the media (or leaving less than one
+    frame of it) moves to ``duration - 1`` (at least 0), an end past it moves to ``duration``."""
     start = spec.start
     end = spec.end or start + DEFAULT_CLIP_SECONDS
     if duration is not None:
-        if start >= duration:
+        if start > duration - 1 / spec.fps:
             start = max(0.0, duration - 1.0)
         end = min(end, duration)
     return start, end
@@ -105,7 +107,8 @@ def animated_output(spec: AnimatedGraphicsSpec, input_path: Path, source: Source
     """What :func:`build_animated` will write, without building the arguments."""
     check_stem(stem)
     src = displayed_size(source, JOB, input_path)
-    width, height = target_size(src, spec.width, spec.height, even=spec.format == "webp")
+    width, height = target_size(src, spec.width, spec.height, even=spec.format == "webp",
+                                adaptive=spec.resolution_adaptive)
     start, end = clip_range(spec, source.duration)
     return AnimatedOutput(
         path=out_dir / f"{stem}.{spec.format}",

@@ -41,6 +41,7 @@ from openvod.media._common import (
     fit_filters,
     frame_path,
     frames_at,
+    image_codec_args,
     known_duration,
     ms_to_s,
     target_size,
@@ -56,7 +57,6 @@ __all__ = [
     "build_cover",
     "build_sample_snapshots",
     "build_snapshots_by_offset",
-    "image_codec_args",
     "ms_to_s",
     "sample_offsets",
 ]
@@ -64,18 +64,6 @@ __all__ = [
 MAX_OFFSETS = 500
 """Most offsets one SnapshotByTimeOffset job may ask for."""
 MAX_SAMPLES = 10_000
-
-_CODECS: dict[str, list[str]] = {
-    "jpg": ["-c:v", "mjpeg", "-q:v", "2"],
-    "png": ["-c:v", "png"],
-    "webp": ["-c:v", "libwebp", "-quality", "80"],
-}
-
-
-def image_codec_args(fmt: str) -> list[str]:
-    """Encoder options for one still image of ``fmt`` (jpg, png, webp)."""
-    return list(_CODECS[fmt])
-
 
 def _check_image(fmt: str, width: int, height: int, fill: str) -> None:
     check_image_format(fmt)
@@ -93,13 +81,16 @@ def _check_seconds(value: float, what: str, code: str) -> None:
 class SnapshotByTimeOffsetSpec:
     """Images at ``offsets`` (seconds; :func:`ms_to_s` converts Tencent's milliseconds). ``width``/
     ``height`` 0 keep the aspect ratio from the other; with both set, ``fill="black"`` fits the
-    picture inside and letter-boxes, ``"stretch"`` scales to exactly that size."""
+    picture inside and letter-boxes, ``"stretch"`` scales to exactly that size.
+    ``resolution_adaptive`` makes ``width`` the long side and ``height`` the short one (Tencent's
+    ``ResolutionAdaptive``); the other image specs take the same four size fields."""
 
     offsets: tuple[float, ...]
     format: ImageFormat = "jpg"
     width: int = 0
     height: int = 0
     fill: Fill = "black"
+    resolution_adaptive: bool = False
 
     def __post_init__(self) -> None:
         if not self.offsets:
@@ -122,6 +113,7 @@ class SampleSnapshotSpec:
     width: int = 0
     height: int = 0
     fill: Fill = "black"
+    resolution_adaptive: bool = False
 
     def __post_init__(self) -> None:
         if self.sample_type not in ("Time", "Percent"):
@@ -146,6 +138,7 @@ class CoverBySnapshotSpec:
     width: int = 0
     height: int = 0
     fill: Fill = "black"
+    resolution_adaptive: bool = False
 
     def __post_init__(self) -> None:
         if self.position_type not in ("Time", "Percent"):
@@ -186,21 +179,23 @@ def sample_offsets(spec: SampleSnapshotSpec, duration: float) -> list[float]:
     return [k * step for k in range(count)]
 
 
-def _snapshots(offsets: Sequence[float], fmt: str, size_req: tuple[int, int], fill: str, job: str,
-               input_path: Path, source: SourceInfo, out_dir: Path, stem: str,
-               strategy: Strategy, *, single: bool = False) -> Plan[SnapshotOutputs]:
+_Spec = SnapshotByTimeOffsetSpec | SampleSnapshotSpec | CoverBySnapshotSpec
+
+
+def _snapshots(spec: _Spec, offsets: Sequence[float], job: str, input_path: Path, source: SourceInfo, out_dir: Path,
+               stem: str, strategy: Strategy, *, single: bool = False) -> Plan[SnapshotOutputs]:
     check_stem(stem)
     src = displayed_size(source, job, input_path)
-    size = target_size(src, *size_req)
+    size = target_size(src, spec.width, spec.height, adaptive=spec.resolution_adaptive)
     duration = source.duration
     clamped = [clamp(t, duration) for t in offsets]
     targets = sorted(set(clamped))
     index = {t: i for i, t in enumerate(targets)}
-    name = f"{stem}.{fmt}" if single else f"{stem}_%d.{fmt}"
+    name = f"{stem}.{spec.format}" if single else f"{stem}_%d.{spec.format}"
     images = tuple(Image(path=frame_path(out_dir, name, index[t]), width=size[0], height=size[1], offset=t)
                    for t in clamped)
-    args = frames_at(input_path, targets, duration, fit_filters(size, fill=fill), out_dir, name,
-                     codec_args=image_codec_args(fmt), strategy=strategy)
+    args = frames_at(input_path, targets, duration, fit_filters(size, fill=spec.fill), out_dir, name,
+                     codec_args=image_codec_args(spec.format), strategy=strategy)
     return Plan(args=args, outputs=SnapshotOutputs(images=images, width=size[0], height=size[1]),
                 duration=targets[-1] or None)
 
@@ -211,8 +206,7 @@ def build_snapshots_by_offset(spec: SnapshotByTimeOffsetSpec, input_path: Path, 
 
     Raises :class:`~openvod.errors.MediaError` ``FailedOperation.NoVideo`` for audio-only input.
     """
-    return _snapshots(spec.offsets, spec.format, (spec.width, spec.height), spec.fill, "SnapshotByTimeOffset",
-                      input_path, source, out_dir, stem, strategy)
+    return _snapshots(spec, spec.offsets, "SnapshotByTimeOffset", input_path, source, out_dir, stem, strategy)
 
 
 def build_sample_snapshots(spec: SampleSnapshotSpec, input_path: Path, source: SourceInfo, out_dir: Path,
@@ -224,8 +218,7 @@ def build_sample_snapshots(spec: SampleSnapshotSpec, input_path: Path, source: S
     job = "SampleSnapshot"
     displayed_size(source, job, input_path)
     duration = known_duration(source, job, input_path)
-    return _snapshots(sample_offsets(spec, duration), spec.format, (spec.width, spec.height), spec.fill, job,
-                      input_path, source, out_dir, stem, strategy)
+    return _snapshots(spec, sample_offsets(spec, duration), job, input_path, source, out_dir, stem, strategy)
 
 
 def build_cover(spec: CoverBySnapshotSpec, input_path: Path, source: SourceInfo, out_dir: Path,
@@ -240,6 +233,5 @@ def build_cover(spec: CoverBySnapshotSpec, input_path: Path, source: SourceInfo,
         offset = known_duration(source, job, input_path) * spec.position / 100
     else:
         offset = float(spec.position)
-    plan = _snapshots([offset], spec.format, (spec.width, spec.height), spec.fill, job, input_path, source, out_dir,
-                      stem, strategy, single=True)
+    plan = _snapshots(spec, [offset], job, input_path, source, out_dir, stem, strategy, single=True)
     return Plan(args=plan.args, outputs=plan.outputs.images[0], duration=plan.duration)

@@ -31,6 +31,9 @@ KEY_REF_SCHEME = "openvod-hls-key"
 # Players fetch the key when playback starts and keep it (hls.js caches keys by URI), so the
 # grant can be short: a leaked playlist stops unlocking the key after this many seconds.
 KEY_URI_TTL = 900
+# Default expiries are rounded up to a multiple of this, so a playlist's body (and ETag) stays
+# the same for a while.
+_EXPIRY_WINDOW = 60
 
 _REF = re.compile(rf"^{KEY_REF_SCHEME}:([a-z0-9]{{1,40}})$")
 _ROUTE = re.compile(r"/keys/hls/([a-z0-9]{1,40})(?:\?.*)?$")
@@ -62,13 +65,18 @@ def parse_key_ref(uri: str) -> str | None:
     return m.group(1) if m else None
 
 
-def key_uri(ctx: Context, app_id: str, key_id: str, *, expires_in: int = KEY_URI_TTL) -> str:
-    """An absolute, signed URI of key ``key_id`` of app ``app_id`` valid for ``expires_in`` seconds."""
+def key_uri(ctx: Context, app_id: str, key_id: str, *, expires_in: int | None = None) -> str:
+    """An absolute, signed URI of key ``key_id`` of app ``app_id``, valid for ``expires_in``
+    seconds (default: :data:`KEY_URI_TTL`, rounded up to a whole minute)."""
     with ctx.db.session() as s:
         row = s.get(HlsKey, key_id)
         if row is None or row.app_id != app_id:
             raise NotFound(f"HLS key {key_id!r} does not exist", code="ResourceNotFound.HlsKey")
-    expires = int(time.time()) + expires_in
+    now = int(time.time())
+    if expires_in is None:
+        expires = -(-(now + KEY_URI_TTL) // _EXPIRY_WINDOW) * _EXPIRY_WINDOW
+    else:
+        expires = now + expires_in
     sig = sign_object(_secret(ctx), "GET", _SIGNING_BUCKET, key_id, expires)
     return f"{ctx.settings.base_url}/keys/hls/{key_id}?expires={expires}&signature={sig}"
 

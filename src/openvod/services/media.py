@@ -19,6 +19,7 @@ from openvod.errors import InvalidParameter, NotFound, OpenVODError
 from openvod.media.probe import metadata_summary, probe
 from openvod.services import events
 from openvod.services.context import Context
+from openvod.services.playback import media_outputs, play_url, url_for
 from openvod.storage.base import ObjectStat
 
 __all__ = [
@@ -113,7 +114,12 @@ def ingest(
         if existing is not None:  # idempotent: a completion retried after a crash
             if finish:
                 finish(s)
-            return _public(ctx, s, existing)
+            done = True
+        else:
+            done = False
+    if done:
+        return get_media(ctx, app_id, file_id)
+    with ctx.db.session() as s:
         m = Media(
             id=file_id,
             app_id=app_id,
@@ -149,7 +155,7 @@ def ingest(
         })
         if finish:
             finish(s)
-        public = _public(ctx, s, m)
+    public = get_media(ctx, app_id, file_id)  # after commit: outputs and URLs read committed rows
     if options.procedure:
         _start_procedure(ctx, app_id, file_id, options, procedure_task_id)
     return public
@@ -179,7 +185,7 @@ def _public(ctx: Context, s: Session, m: Media) -> dict[str, Any]:
     if src is not None:
         lb, lk = src.bucket, src.key.split("/", 1)[1]
         source = {"bucket": lb, "key": lk, "size": src.size, "etag": src.etag, "content_type": src.content_type,
-                  "url": ctx.object_url(src.bucket, src.key)}
+                  "url": url_for(ctx, m.app_id, src.bucket, src.key)}
     return {
         "file_id": m.id,
         "name": m.name,
@@ -188,7 +194,7 @@ def _public(ctx: Context, s: Session, m: Media) -> dict[str, Any]:
         "state": m.state,
         "media_type": m.media_type,
         "source": source,
-        "cover_url": ctx.object_url(m.source_bucket, m.cover_key) if m.cover_key else None,
+        "cover_url": url_for(ctx, m.app_id, m.source_bucket, m.cover_key) if m.cover_key else None,
         "metadata": m.meta,
         "probe": m.probe,
         "probe_error": m.probe_error,
@@ -199,6 +205,8 @@ def _public(ctx: Context, s: Session, m: Media) -> dict[str, Any]:
         "created_at": _iso(m.created_at),
         "updated_at": _iso(m.updated_at),
         "expire_at": _iso(m.expire_at),
+        "outputs": media_outputs(ctx, m.app_id, m.id),
+        "play_url": play_url(ctx, m.app_id, m.id),
     }
 
 
@@ -288,47 +296,74 @@ def modify_media(
         return _public(ctx, s, m)
 
 
+# Delete parts: the whole source, the cover, every output, or the outputs of one kind (optionally
+# of one Definition, as "transcodes:100030"). Kinds name the roles their files are stored under.
+OUTPUT_KINDS = {
+    "transcodes": "Transcode",
+    "animated_graphics": "AnimatedGraphics",
+    "snapshots": "SnapshotByTimeOffset",
+    "sample_snapshots": "SampleSnapshot",
+    "image_sprites": "ImageSprite",
+    "adaptive_streams": "AdaptiveDynamicStreaming",
+}
+
+
+def _parse_parts(parts: list[str]) -> list[tuple[str, int | None]]:
+    out = []
+    for part in parts:
+        name, _, definition = part.partition(":")
+        if name not in {p.value for p in DeletePart} | set(OUTPUT_KINDS) or (definition and not definition.isdigit()):
+            raise InvalidParameter(
+                f"unknown delete part {part!r}; use source, cover, outputs or one of {', '.join(OUTPUT_KINDS)} "
+                "(optionally with :Definition)", code="InvalidParameter.DeleteParts")
+        out.append((name, int(definition) if definition else None))
+    return out
+
+
+def _doomed(o: Object, parts: list[tuple[str, int | None]] | None) -> bool:
+    if parts is None:
+        return True
+    for name, definition in parts:
+        if name == DeletePart.SOURCE and o.role == "source":
+            return True
+        if name == DeletePart.COVER and o.role == "cover":
+            return True
+        if name == DeletePart.OUTPUTS and o.role not in ("source", "cover"):
+            return True
+        role = OUTPUT_KINDS.get(name)
+        if role and o.role.split(".")[0] == role and (definition is None or o.definition == definition):
+            return True
+    return False
+
+
 def delete_media(ctx: Context, app_id: str, file_id: str, parts: list[str] | None = None) -> list[str]:
-    """Delete chosen parts (``source``, ``cover``, ``outputs``) or, with none given, the whole
-    media file with every stored byte under it. Objects go first, rows after, so a crash in
-    between leaves a record to delete again rather than orphaned bytes."""
-    try:
-        wanted = [DeletePart(p) for p in parts] if parts else None
-    except ValueError as exc:
-        raise InvalidParameter(f"unknown delete part in {parts!r}; use source, cover, outputs",
-                               code="InvalidParameter.DeleteParts") from exc
+    """Delete chosen parts or, with none given, the whole media file with every stored byte under
+    it. Objects go first, rows after, so a crash in between leaves a record to delete again rather
+    than orphaned bytes."""
+    wanted = _parse_parts(parts) if parts else None
     with ctx.db.session() as s:
         m = _get(s, app_id, file_id)
-        bucket, source_key, cover_key = m.source_bucket, m.source_key, m.cover_key
-    prefix = source_key.rsplit("/", 1)[0] + "/"
+        bucket, source_key = m.source_bucket, m.source_key
+        objs = [(o.id, o.bucket, o.key) for o in s.scalars(select(Object).where(
+            Object.app_id == app_id, Object.media_id == file_id)) if _doomed(o, wanted)]
     st = ctx.storage
     if wanted is None:
-        st.delete_prefix(bucket, prefix)
+        st.delete_prefix(bucket, source_key.rsplit("/", 1)[0] + "/")
         st.delete(bucket, source_key)
-    else:
-        if DeletePart.SOURCE in wanted:
-            st.delete(bucket, source_key)
-        if DeletePart.COVER in wanted and cover_key:
-            st.delete(bucket, cover_key)
-        if DeletePart.OUTPUTS in wanted:
-            for obj in list(st.list(bucket, prefix)):
-                if obj.key not in (source_key, cover_key):
-                    st.delete(bucket, obj.key)
+    for _id, b, k in objs:
+        st.delete(b, k)
     with ctx.db.session() as s:
         m = _get(s, app_id, file_id)
-        objs = list(s.scalars(select(Object).where(Object.app_id == app_id, Object.media_id == file_id)))
-        for o in objs:
-            if wanted is None or (
-                (DeletePart.SOURCE in wanted and o.role == "source")
-                or (DeletePart.COVER in wanted and o.role == "cover")
-                or (DeletePart.OUTPUTS in wanted and o.role not in ("source", "cover"))
-            ):
-                s.delete(o)
+        for oid, _b, _k in objs:
+            row = s.get(Object, oid)
+            if row is not None:
+                s.delete(row)
         if wanted is None:
             s.delete(m)
-        elif DeletePart.COVER in wanted:
+        elif m.cover_key and any(k == m.cover_key for _i, _b, k in objs):
             m.cover_key = None
-        done = [p.value for p in (wanted or list(DeletePart))]
+        done = [p.value for p in DeletePart] if wanted is None else [
+            f"{n}:{d}" if d is not None else n for n, d in wanted]
         events.record(s, app_id, events.EventType.FILE_DELETED,
                       {"FileIdSet": [file_id], "DeleteParts": done, "WholeFile": wanted is None})
     return done

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from openvod.db.models import Object
@@ -12,7 +14,8 @@ __all__ = ["register_object"]
 
 
 def register_object(ctx: Context, app_id: str, stat: ObjectStat, *, role: str, acl: str = "private",
-                    media_id: str | None = None) -> None:
+                    media_id: str | None = None, definition: int | None = None,
+                    info: dict[str, Any] | None = None) -> None:
     """Insert or update the row of a physical object (idempotent, so a retried job is harmless)."""
     with ctx.db.session() as s:
         row = s.scalar(select(Object).where(Object.app_id == app_id, Object.bucket == stat.bucket,
@@ -22,3 +25,4 @@ def register_object(ctx: Context, app_id: str, stat: ObjectStat, *, role: str, a
             s.add(row)
         row.size, row.etag, row.content_type = stat.size, stat.etag, stat.content_type
         row.role, row.acl, row.media_id = role, acl, media_id
+        row.definition, row.info = definition, info

@@ -40,6 +40,7 @@ from openvod.services import hls_keys
 from openvod.services.context import Context
 
 __all__ = [
+    "EXPIRY_WINDOW",
     "LONG_MAX_AGE",
     "PLAYLIST_MAX_AGE",
     "PLAYLIST_TYPE",
@@ -65,6 +66,9 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # images do not change once written.
 PLAYLIST_MAX_AGE = 5
 LONG_MAX_AGE = 86400
+# Default expiries are rounded up to a multiple of this: within a window an object keeps one
+# URL and a playlist one body, so browser caches and conditional requests (ETag) keep working.
+EXPIRY_WINDOW = 300
 
 _TYPES = {
     ".m3u8": PLAYLIST_TYPE, ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
@@ -128,7 +132,11 @@ class _Links:
                  expires_in: int | None = None) -> None:
         self.ctx, self.app_id = ctx, app_id
         self.private = is_private(ctx, app_id) if private is None else private
-        self.expires = int(time.time()) + (ctx.settings.playback_url_ttl if expires_in is None else expires_in)
+        now = int(time.time())
+        if expires_in is None:
+            self.expires = -(-(now + ctx.settings.playback_url_ttl) // EXPIRY_WINDOW) * EXPIRY_WINDOW
+        else:
+            self.expires = now + expires_in
 
     def object(self, bucket: str, key: str) -> str:
         validate_bucket(bucket)
@@ -151,8 +159,8 @@ class _Links:
 
 def url_for(ctx: Context, app_id: str, bucket: str, key: str, *, expires_in: int | None = None) -> str:
     """The URL a player fetches physical object ``bucket``/``key`` (a key of ``app_id``) at:
-    signed and expiring in ``expires_in`` seconds (default ``playback_url_ttl``) for a private
-    app, plain for a public one."""
+    signed and expiring in ``expires_in`` seconds for a private app (default: ``playback_url_ttl``,
+    rounded up to :data:`EXPIRY_WINDOW`), plain for a public one."""
     return _Links(ctx, app_id, expires_in=expires_in).object(bucket, key)
 
 

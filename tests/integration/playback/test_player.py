@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from openvod.domain.urlsign import sign_object
 from openvod.services import hls_keys
 from openvod.services.playback import play_url, player_data
 from tests.integration.playback.conftest import Playback, Tenant, save_artifact
@@ -94,8 +95,6 @@ def test_bad_page_signatures_get_403(pb: Playback, hls_media: str, clip6: Path, 
 
 
 def test_object_signature_does_not_open_a_page(pb: Playback, hls_media: str) -> None:
-    from openvod.domain.urlsign import sign_object
-
     sig = sign_object(pb.ctx.url_secret, "GET", "play", hls_media, 2**40)
     assert httpx.get(f"{pb.url}/play/{hls_media}", params={"expires": 2**40, "signature": sig},
                      timeout=30).status_code == 403

@@ -64,7 +64,10 @@ def test_head_of_a_rewritten_playlist(pb: Playback) -> None:
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-type"] == "application/vnd.apple.mpegurl"
     assert int(head.headers["content-length"]) == len(get.content)
-    assert httpx.get(url, headers={"If-None-Match": get.headers["etag"]}, timeout=30).status_code == 304
+    # The body names signed URLs whose expiry moves a window at a time: stable between.
+    statuses = [httpx.get(url, headers={"If-None-Match": httpx.get(url, timeout=30).headers["etag"]},
+                          timeout=30).status_code for _ in range(2)]
+    assert 304 in statuses
 
 
 def test_etag_and_conditional_get(seg_url: str) -> None:

@@ -56,6 +56,8 @@ class MediaPublic(BaseModel):
     created_at: str
     updated_at: str
     expire_at: str | None
+    outputs: dict[str, Any] | None = Field(default=None, description="processing outputs grouped by kind")
+    play_url: str | None = Field(default=None, description="the player page (signed for private apps)")
 
 
 class MediaList(BaseModel):

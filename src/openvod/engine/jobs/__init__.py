@@ -41,6 +41,7 @@ def register(kind: str) -> Callable[[Job], Job]:
 
 def load_all() -> dict[str, Job]:
     """Import every job module (they register themselves) and return the table."""
-    from openvod.engine.jobs import noop, transcode  # noqa: F401
+    from openvod.engine.jobs import noop, processing, transcode  # noqa: F401
+    from openvod.services import processing as _hooks  # noqa: F401  (registers task event hooks)
 
     return JOBS

@@ -7,7 +7,6 @@ destination and a retried attempt simply overwrites.
 
 from __future__ import annotations
 
-import uuid
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,11 @@ from typing import Any
 from openvod.db.models import Media
 from openvod.domain.presets import parse_params
 from openvod.engine.jobs import JobContext, register
+from openvod.engine.jobs.publish import publish
 from openvod.errors import MediaError
 from openvod.media.ffmpeg import run_ffmpeg
 from openvod.media.probe import probe
 from openvod.media.transcode import SourceInfo, build_transcode_args, expected_duration
-from openvod.services.objects import register_object
 
 
 @register("transcode")
@@ -57,24 +56,8 @@ def _source_probe(job: JobContext, src: dict[str, Any], path: Path) -> dict[str,
 
 
 def _publish(job: JobContext, out_dir: Path, main: Path, dst: dict[str, Any]) -> list[str]:
-    storage, bucket = job.ctx.storage, dst["bucket"]
     base = dst["key"].rsplit("/", 1)[0] + "/" if "/" in dst["key"] else ""
-    tmp = f"{base}.tmp-{job.step_id}-{uuid.uuid4().hex[:8]}/"
     others = sorted(p for p in out_dir.rglob("*") if p.is_file() and p != main)
-    staged: list[tuple[str, str]] = []
-    try:
-        for path in [*others, main]:
-            rel = path.relative_to(out_dir).as_posix()
-            with open(path, "rb") as f:
-                storage.put(bucket, tmp + rel, f)
-            staged.append((tmp + rel, base + rel))
-    except BaseException:
-        storage.delete_prefix(bucket, tmp)
-        raise
-    logical: list[str] = []
-    app_prefix = f"{job.app_id}/"
-    for tmp_key, final in staged:  # the main file is last: it appears when everything else is there
-        stat = storage.move(bucket, tmp_key, final)
-        register_object(job.ctx, job.app_id, stat, role="transcode", acl=dst.get("acl", "private"))
-        logical.append(final.removeprefix(app_prefix))
-    return logical
+    files = [(p, base + p.relative_to(out_dir).as_posix()) for p in [*others, main]]
+    publish(job, dst["bucket"], files, role="transcode", acl=dst.get("acl", "private"))
+    return [key.removeprefix(f"{job.app_id}/") for _, key in files]

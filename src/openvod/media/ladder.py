@@ -1,0 +1,389 @@
+"""AdaptiveDynamicStreaming: an HLS ladder from one decode, in one FFmpeg process.
+
+    plan = build_ladder(AdaptiveStreamingSpec(), src, SourceInfo.from_probe(probe(src)), out_dir)
+    run_ffmpeg(plan.args, timeout=3600, duration=plan.duration)
+    ladder = ladder_outputs(out_dir)          # what was written, read back from the playlists
+    ladder.master, [v.width for v in ladder.variants], ladder.files
+
+The input is decoded once; ``split`` feeds one scaler and H.264 encoder per rung, and the audio
+is encoded once (AAC, stereo) into its own rendition group that every rung's variant refers to
+(``EXT-X-MEDIA TYPE=AUDIO``), so audio bytes are stored once, not once per rung. Keyframes sit at
+the same times in every rung: a fixed GOP of one segment (``-g``/``-keyint_min``, no scene-cut
+keyframes) and a keyframe forced at every segment boundary, so a player can switch rungs at any
+segment. Rungs taller than the source are skipped (see :func:`plan_rungs`); audio-only input
+makes an audio-only ladder and video-only input one without an audio group.
+
+Files in ``out_dir``: ``master.m3u8``, ``v<i>.m3u8`` per rung (largest first) and ``audio.m3u8``,
+segments ``<playlist stem>_<nnnnn>.ts`` (or ``.m4s`` after ``<playlist stem>_init.mp4`` for
+fMP4). With :class:`HlsEncryption` every segment is AES-128-CBC encrypted and every media
+playlist names the key URI; the key file itself goes to ``key_dir``, never beside the outputs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from openvod.domain.presets import X264_PRESETS
+from openvod.errors import InvalidParameter, MediaError
+from openvod.media._common import Plan, known_duration, num, path_arg
+from openvod.media.transcode import SourceInfo
+
+__all__ = [
+    "DEFAULT_RUNGS",
+    "DEFAULT_SEGMENT_SECONDS",
+    "MASTER_PLAYLIST",
+    "AdaptiveStreamingSpec",
+    "HlsEncryption",
+    "LadderLayout",
+    "LadderOutputs",
+    "PlannedRung",
+    "Rendition",
+    "Rung",
+    "build_ladder",
+    "ladder_outputs",
+    "plan_rungs",
+]
+
+MASTER_PLAYLIST = "master.m3u8"
+DEFAULT_SEGMENT_SECONDS = 4.0
+AUDIO_NAME = "audio"
+_DEFAULT_FPS = 25.0
+_CODE = "InvalidParameter.AdaptiveStreaming"
+_TAG = re.compile(r"#(EXT[A-Z0-9-]+):?(.*)")
+_ATTR = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One quality level. ``height`` is the picture's short side (720 means 1280x720, or 720x1280
+    for a portrait source); the long side follows the source's aspect ratio. ``fps`` caps the
+    frame rate (``None`` keeps the source's)."""
+
+    height: int
+    video_bitrate: int
+    fps: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.height, int) or isinstance(self.height, bool) or not 64 <= self.height <= 4320 \
+                or self.height % 2:
+            raise InvalidParameter(f"a rung height must be even and 64-4320, got {self.height!r}", code=_CODE)
+        if not isinstance(self.video_bitrate, int) or not 32_000 <= self.video_bitrate <= 100_000_000:
+            raise InvalidParameter(f"a rung video bitrate must be 32000-100000000 bit/s, got {self.video_bitrate!r}",
+                                   code=_CODE)
+        if self.fps is not None and not (math.isfinite(self.fps) and 1 <= self.fps <= 120):
+            raise InvalidParameter(f"a rung fps must be 1-120, got {self.fps!r}", code=_CODE)
+
+
+DEFAULT_RUNGS: tuple[Rung, ...] = (
+    Rung(1080, 5_000_000), Rung(720, 2_800_000), Rung(480, 1_400_000), Rung(360, 800_000), Rung(240, 400_000),
+)
+
+
+@dataclass(frozen=True)
+class HlsEncryption:
+    """AES-128 segment encryption. ``key_uri`` is what playlists tell players to fetch the 16-byte
+    ``key`` from. ``iv`` (16 bytes) is written into the playlists; ``None`` picks a random one
+    for the ladder (FFmpeg would otherwise use all zeros for every segment)."""
+
+    key: bytes = field(repr=False)
+    key_uri: str
+    iv: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, bytes) or len(self.key) != 16:
+            raise InvalidParameter("an AES-128 key must be exactly 16 bytes", code="InvalidParameter.HlsKey")
+        if self.iv is not None and (not isinstance(self.iv, bytes) or len(self.iv) != 16):
+            raise InvalidParameter("an AES-128 IV must be exactly 16 bytes", code="InvalidParameter.HlsKey")
+        if not self.key_uri or any(c in self.key_uri for c in '"\r\n') or len(self.key_uri) > 2048:
+            raise InvalidParameter(f"the key URI must be 1-2048 characters without quotes or line breaks, "
+                                   f"got {self.key_uri!r}", code="InvalidParameter.HlsKey")
+
+
+@dataclass(frozen=True)
+class AdaptiveStreamingSpec:
+    """The ladder to make. ``segment_type`` ``ts`` writes MPEG-TS segments, ``fmp4`` fragmented
+    MP4 (CMAF) ones; ``preset`` is the x264 speed. ``skip_higher`` (Tencent's
+    ``DisableHigherVideoResolution``) drops rungs above the source; without it they upscale."""
+
+    rungs: tuple[Rung, ...] = DEFAULT_RUNGS
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+    segment_type: Literal["ts", "fmp4"] = "ts"
+    audio_bitrate: int = 128_000
+    preset: str = "veryfast"
+    encryption: HlsEncryption | None = None
+    skip_higher: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.rungs or len(self.rungs) > 10:
+            raise InvalidParameter(f"a ladder needs 1-10 rungs, got {len(self.rungs)}", code=_CODE)
+        if not all(isinstance(r, Rung) for r in self.rungs):
+            raise InvalidParameter("every rung must be a Rung", code=_CODE)
+        if not math.isfinite(self.segment_seconds) or not 1 <= self.segment_seconds <= 30:
+            raise InvalidParameter(f"segment duration must be 1-30 s, got {self.segment_seconds!r}",
+                                   code="InvalidParameter.SegmentDuration")
+        if self.segment_type not in ("ts", "fmp4"):
+            raise InvalidParameter(f"segment type must be ts or fmp4, got {self.segment_type!r}",
+                                   code="InvalidParameter.SegmentType")
+        if not isinstance(self.audio_bitrate, int) or not 16_000 <= self.audio_bitrate <= 512_000:
+            raise InvalidParameter(f"audio bitrate must be 16000-512000 bit/s, got {self.audio_bitrate!r}",
+                                   code="InvalidParameter.AudioBitrate")
+        if self.preset not in X264_PRESETS:
+            raise InvalidParameter(f"preset must be one of {', '.join(X264_PRESETS)}, got {self.preset!r}",
+                                   code="InvalidParameter.Preset")
+
+
+@dataclass(frozen=True)
+class PlannedRung:
+    """A rung as it will be encoded: ``name`` is its playlist's stem."""
+
+    name: str
+    width: int
+    height: int
+    video_bitrate: int
+    fps: float | None
+    playlist: Path
+
+
+@dataclass(frozen=True)
+class LadderLayout:
+    """What :func:`build_ladder` will write (segment names are known only afterwards: see
+    :func:`ladder_outputs`)."""
+
+    master: Path
+    rungs: tuple[PlannedRung, ...]
+    audio_playlist: Path | None
+    segment_type: str
+    encrypted: bool
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+def plan_rungs(spec: AdaptiveStreamingSpec, source: SourceInfo) -> list[tuple[int, int, Rung]]:
+    """``(width, height, rung)`` to encode, largest first.
+
+    Rungs whose short side is above the source's (upright) short side are skipped (unless
+    ``spec.skip_higher`` is off): upscaling adds bytes, not detail. When that skips them all, the
+    smallest rung is kept at the source's own size (rounded to even sides). An audio-only source
+    has no video rungs.
+    """
+    if not source.has_video:
+        return []
+    if not source.width or not source.height:
+        raise MediaError("AdaptiveDynamicStreaming: the frame size of the source is unknown; probe it again",
+                         code="FailedOperation.NoVideo")
+    sw, sh = source.width, source.height
+    short = min(sw, sh)
+    ordered = sorted(spec.rungs, key=lambda r: (r.height, r.video_bitrate), reverse=True)
+    kept = [r for r in ordered if r.height <= short or not spec.skip_higher]
+    if not kept:
+        return [(max(2, sw - sw % 2), max(2, sh - sh % 2), ordered[-1])]
+    return [(_even(sw * r.height / short), _even(sh * r.height / short), r) for r in kept]
+
+
+def _rung_fps(rung: Rung, source: SourceInfo) -> float | None:
+    """The rung's frame-rate cap, or ``None`` when the source's rate is kept."""
+    if rung.fps is None or (source.fps and source.fps <= rung.fps):
+        return None
+    return rung.fps
+
+
+def _key_info(enc: HlsEncryption, key_dir: Path) -> Path:
+    key_dir.mkdir(parents=True, exist_ok=True)
+    key_path = key_dir / "hls.key"
+    info_path = key_dir / "hls.keyinfo"
+    if any(c in str(key_path.absolute()) for c in "\r\n"):
+        raise InvalidParameter(f"the key directory must not contain line breaks: {key_dir!r}",
+                               code="InvalidParameter.HlsKey")
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(enc.key)
+    # key_info_file: URI players fetch, path FFmpeg reads the key from, IV in hex.
+    iv = enc.iv if enc.iv is not None else secrets.token_bytes(16)
+    info_path.write_text(f"{enc.key_uri}\n{key_path.absolute()}\n{iv.hex()}\n", encoding="utf-8")
+    return info_path
+
+
+def build_ladder(spec: AdaptiveStreamingSpec, input_path: Path, source: SourceInfo, out_dir: Path, *,
+                 key_dir: Path | None = None) -> Plan[LadderLayout]:
+    """The FFmpeg run writing the ladder into ``out_dir`` (which must exist).
+
+    With ``spec.encryption``, ``key_dir`` (a private directory, not uploaded) receives the key
+    and FFmpeg's key info file before this returns. Raises :class:`~openvod.errors.MediaError`
+    when the source has neither video nor audio, or its duration is unknown.
+    """
+    duration = known_duration(source, "AdaptiveDynamicStreaming", input_path)
+    if not source.has_video and not source.has_audio:
+        raise MediaError(f"AdaptiveDynamicStreaming: {input_path.name} has no video or audio stream",
+                         code="FailedOperation.NoStreams")
+    seg = spec.segment_seconds
+    planned = plan_rungs(spec, source)
+    rungs = tuple(PlannedRung(name=f"v{i}", width=w, height=h, video_bitrate=r.video_bitrate,
+                              fps=_rung_fps(r, source) or source.fps, playlist=out_dir / f"v{i}.m3u8")
+                  for i, (w, h, r) in enumerate(planned))
+    audio = source.has_audio
+    args = ["-i", path_arg(input_path)]
+    maps: list[str] = []
+    if rungs:
+        pads = "".join(f"[s{i}]" for i in range(len(rungs)))
+        graph = [f"[0:V:0]split={len(rungs)}{pads}"]
+        for i, ((_, _, rung), planned_rung) in enumerate(zip(planned, rungs, strict=True)):
+            cap = _rung_fps(rung, source)
+            chain = [f"fps={num(cap)}"] if cap else []
+            chain += [f"scale={planned_rung.width}:{planned_rung.height}:flags=bicubic", "setsar=1", "format=yuv420p"]
+            graph.append(f"[s{i}]{','.join(chain)}[v{i}]")
+            maps += ["-map", f"[v{i}]"]
+        args += ["-filter_complex", ";".join(graph)]
+    if audio:
+        maps += ["-map", "0:a:0"]
+    args += maps
+    if rungs:
+        args += ["-c:v", "libx264", "-preset", spec.preset, "-pix_fmt", "yuv420p", "-sc_threshold", "0",
+                 "-force_key_frames", f"expr:gte(t,n_forced*{num(seg)})"]
+        for i, r in enumerate(rungs):
+            gop = str(max(1, round(seg * (r.fps or _DEFAULT_FPS))))
+            b = r.video_bitrate
+            args += [f"-b:v:{i}", str(b), f"-maxrate:v:{i}", str(b * 11 // 10), f"-bufsize:v:{i}", str(b * 2),
+                     f"-g:v:{i}", gop, f"-keyint_min:v:{i}", gop]
+    if audio:
+        args += ["-c:a", "aac", "-b:a", str(spec.audio_bitrate), "-ac", "2"]
+    group = ",agroup:aud" if audio and rungs else ""
+    streams = [f"v:{i},name:{r.name}{group}" for i, r in enumerate(rungs)]
+    if audio:
+        streams.append(f"a:0,name:{AUDIO_NAME}{group}{',default:yes' if rungs else ''}")
+    fmp4 = spec.segment_type == "fmp4"
+    ext = "m4s" if fmp4 else "ts"
+    args += ["-f", "hls", "-hls_time", num(seg), "-hls_playlist_type", "vod", "-hls_flags", "independent_segments",
+             "-hls_segment_type", "fmp4" if fmp4 else "mpegts"]
+    if fmp4:
+        # The muxer expands %v in the init name only when there are several variant streams.
+        init = "%v_init.mp4" if len(streams) > 1 else f"{rungs[0].name if rungs else AUDIO_NAME}_init.mp4"
+        args += ["-hls_fmp4_init_filename", init]
+    if spec.encryption is not None:
+        if key_dir is None:
+            raise InvalidParameter("an encrypted ladder needs key_dir, a private directory for the key file",
+                                   code="InvalidParameter.HlsKey")
+        args += ["-hls_key_info_file", path_arg(_key_info(spec.encryption, key_dir))]
+    # The muxer expands %v (and %d) in these paths, so the directory's own % are escaped.
+    base = Path(str(out_dir.absolute()).replace("%", "%%"))
+    args += ["-master_pl_name", MASTER_PLAYLIST, "-var_stream_map", " ".join(streams),
+             "-hls_segment_filename", str(base / f"%v_%05d.{ext}"), str(base / "%v.m3u8")]
+    layout = LadderLayout(
+        master=out_dir / MASTER_PLAYLIST,
+        rungs=rungs,
+        audio_playlist=out_dir / f"{AUDIO_NAME}.m3u8" if audio else None,
+        segment_type=spec.segment_type,
+        encrypted=spec.encryption is not None,
+    )
+    return Plan(args=args, outputs=layout, duration=duration)
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One media playlist and its files, as the playlists describe them. ``width``/``height``/
+    ``bandwidth``/``codecs`` come from the master (``None``/``""`` for an audio group member)."""
+
+    playlist: Path
+    segments: tuple[Path, ...]
+    durations: tuple[float, ...]
+    init: Path | None = None
+    key_uris: tuple[str, ...] = ()
+    width: int | None = None
+    height: int | None = None
+    bandwidth: int | None = None
+    codecs: str = ""
+
+
+@dataclass(frozen=True)
+class LadderOutputs:
+    """A written ladder: ``variants`` are the master's ``EXT-X-STREAM-INF`` entries (for an
+    audio-only ladder, its one audio rendition), ``audio`` its ``EXT-X-MEDIA`` audio rendition."""
+
+    master: Path
+    variants: tuple[Rendition, ...]
+    audio: Rendition | None
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file of the ladder: the master, then each rendition's playlist, init and segments."""
+        out = [self.master]
+        for r in (*self.variants, *([self.audio] if self.audio else [])):
+            out += [r.playlist, *([r.init] if r.init else []), *r.segments]
+        return list(dict.fromkeys(out))
+
+
+def _attrs(text: str) -> dict[str, str]:
+    return {k: v.strip('"') for k, v in _ATTR.findall(text)}
+
+
+def _inside(out_dir: Path, uri: str) -> Path:
+    path = (out_dir / uri).resolve()
+    if "://" in uri or not path.is_relative_to(out_dir.resolve()):
+        raise MediaError(f"HLS playlist in {out_dir} names {uri!r}, outside the ladder")
+    return out_dir / uri
+
+
+def _media_playlist(out_dir: Path, uri: str) -> Rendition:
+    playlist = _inside(out_dir, uri)
+    segments: list[Path] = []
+    durations: list[float] = []
+    init: Path | None = None
+    keys: list[str] = []
+    pending: float | None = None
+    for line in playlist.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        tag = _TAG.fullmatch(line)
+        if tag:
+            name, value = tag.groups()
+            if name == "EXTINF":
+                pending = float(value.split(",", 1)[0])
+            elif name == "EXT-X-MAP":
+                init = _inside(out_dir, _attrs(value)["URI"])
+            elif name == "EXT-X-KEY" and "URI" in _attrs(value):
+                keys.append(_attrs(value)["URI"])
+        elif line and not line.startswith("#"):
+            segments.append(_inside(out_dir, line))
+            durations.append(pending if pending is not None else 0.0)
+            pending = None
+    return Rendition(playlist=playlist, segments=tuple(segments), durations=tuple(durations), init=init,
+                     key_uris=tuple(dict.fromkeys(keys)))
+
+
+def ladder_outputs(out_dir: Path) -> LadderOutputs:
+    """Read a written ladder back from ``out_dir/master.m3u8`` and the playlists it names.
+
+    Raises :class:`~openvod.errors.MediaError` when the master is missing or names files outside
+    ``out_dir``.
+    """
+    master = out_dir / MASTER_PLAYLIST
+    if not master.is_file():
+        raise MediaError(f"no HLS master playlist at {master}; did the ladder run finish?")
+    variants: list[Rendition] = []
+    audio: Rendition | None = None
+    stream_inf: dict[str, str] | None = None
+    for line in master.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        tag = _TAG.fullmatch(line)
+        if tag:
+            name, value = tag.groups()
+            if name == "EXT-X-STREAM-INF":
+                stream_inf = _attrs(value)
+            elif name == "EXT-X-MEDIA" and _attrs(value).get("TYPE") == "AUDIO" and "URI" in _attrs(value):
+                audio = _media_playlist(out_dir, _attrs(value)["URI"])
+        elif line and not line.startswith("#") and stream_inf is not None:
+            width = height = None
+            if "RESOLUTION" in stream_inf:
+                w, _, h = stream_inf["RESOLUTION"].partition("x")
+                width, height = int(w), int(h)
+            variants.append(replace(_media_playlist(out_dir, line), width=width, height=height,
+                                    bandwidth=int(stream_inf.get("BANDWIDTH", 0)) or None,
+                                    codecs=stream_inf.get("CODECS", "")))
+            stream_inf = None
+    return LadderOutputs(master=master, variants=tuple(variants), audio=audio)
