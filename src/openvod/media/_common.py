@@ -229,6 +229,16 @@ def _list_select(targets: Sequence[float]) -> list[str]:
     return [f"select={terms}+gte(selected_n\\,{done})", f"trim=end_frame={done}"]
 
 
+def _step(targets: Sequence[float]) -> float | None:
+    """The spacing of ``0, s, 2s, ...`` if ``targets`` are that (and more than one), else ``None``."""
+    if len(targets) < 2 or targets[0] != 0:
+        return None
+    step = targets[1]
+    if all(abs(t - k * step) < 1e-6 for k, t in enumerate(targets)):
+        return step
+    return None
+
+
 def _choose(targets: Sequence[float], duration: float | None, strategy: Strategy) -> Literal["seek", "decode"]:
     if strategy != "auto":
         return strategy
@@ -268,7 +278,11 @@ def frames_at(
     if len(targets) > 1 and "%d" not in name:
         raise InvalidParameter(f"{len(targets)} images need a %d in the file name, got {name!r}")
     if _choose(targets, duration, strategy) == "decode":
-        chain = ["tpad=stop=-1:stop_mode=clone", *_list_select(targets), *filters]
+        # Evenly spaced targets from 0 (samples) get a short expression; a list expression grows
+        # with the targets, and one argv string may hold at most 128 KiB on Linux.
+        step = _step(targets)
+        picks = every_filters(step, len(targets)) if step else ["tpad=stop=-1:stop_mode=clone", *_list_select(targets)]
+        chain = [*picks, *filters]
         if len(targets) > 1:
             # image2 expands % anywhere in the path, so the directory's own % are escaped.
             sink = ["-start_number", "0", path_arg(Path(str(out_dir.absolute()).replace("%", "%%")) / name)]

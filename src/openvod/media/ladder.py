@@ -120,6 +120,7 @@ class AdaptiveStreamingSpec:
     skip_higher: bool = True
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "rungs", tuple(self.rungs))  # a list is taken too, stored as a tuple
         if not self.rungs or len(self.rungs) > 10:
             raise InvalidParameter(f"a ladder needs 1-10 rungs, got {len(self.rungs)}", code=_CODE)
         if not all(isinstance(r, Rung) for r in self.rungs):
@@ -129,6 +130,9 @@ class AdaptiveStreamingSpec:
                                    code="InvalidParameter.SegmentDuration")
         if self.segment_type not in ("ts", "fmp4"):
             raise InvalidParameter(f"segment type must be ts or fmp4, got {self.segment_type!r}",
+                                   code="InvalidParameter.SegmentType")
+        if self.encryption is not None and self.segment_type == "fmp4":
+            raise InvalidParameter("AES-128 encryption needs ts segments: FFmpeg cannot encrypt fmp4 ones",
                                    code="InvalidParameter.SegmentType")
         if not isinstance(self.audio_bitrate, int) or not 16_000 <= self.audio_bitrate <= 512_000:
             raise InvalidParameter(f"audio bitrate must be 16000-512000 bit/s, got {self.audio_bitrate!r}",
@@ -219,6 +223,10 @@ def build_ladder(spec: AdaptiveStreamingSpec, input_path: Path, source: SourceIn
     and FFmpeg's key info file before this returns. Raises :class:`~openvod.errors.MediaError`
     when the source has neither video nor audio, or its duration is unknown.
     """
+    if "%" in str(out_dir.absolute()):
+        # The HLS muxer expands %v and %d anywhere in its paths and has no escape for a literal %.
+        raise InvalidParameter(f"the ladder's output directory must not contain '%': {out_dir}",
+                               code="InvalidParameter.OutputDir")
     duration = known_duration(source, "AdaptiveDynamicStreaming", input_path)
     if not source.has_video and not source.has_audio:
         raise MediaError(f"AdaptiveDynamicStreaming: {input_path.name} has no video or audio stream",
@@ -271,8 +279,7 @@ def build_ladder(spec: AdaptiveStreamingSpec, input_path: Path, source: SourceIn
             raise InvalidParameter("an encrypted ladder needs key_dir, a private directory for the key file",
                                    code="InvalidParameter.HlsKey")
         args += ["-hls_key_info_file", path_arg(_key_info(spec.encryption, key_dir))]
-    # The muxer expands %v (and %d) in these paths, so the directory's own % are escaped.
-    base = Path(str(out_dir.absolute()).replace("%", "%%"))
+    base = out_dir.absolute()
     args += ["-master_pl_name", MASTER_PLAYLIST, "-var_stream_map", " ".join(streams),
              "-hls_segment_filename", str(base / f"%v_%05d.{ext}"), str(base / "%v.m3u8")]
     layout = LadderLayout(

@@ -98,6 +98,7 @@ class SnapshotByTimeOffsetSpec:
         if len(self.offsets) > MAX_OFFSETS:
             raise InvalidParameter(f"at most {MAX_OFFSETS} time offsets, got {len(self.offsets)}",
                                    code="InvalidParameter.TimeOffset")
+        object.__setattr__(self, "offsets", tuple(self.offsets))  # a list is taken too, stored as a tuple
         for offset in self.offsets:
             _check_seconds(offset, "a time offset", "InvalidParameter.TimeOffset")
         _check_image(self.format, self.width, self.height, self.fill)

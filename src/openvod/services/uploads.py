@@ -180,6 +180,10 @@ def create_upload(
     }
     if grant is not None:
         options.update({k: v for k, v in grant.options.items() if v not in ("", None) or k not in options})
+    if options.get("procedure"):  # refuse now rather than after the bytes are in
+        from openvod.services.procedures import get_procedure
+
+        get_procedure(ctx, app_id, options["procedure"])
     file_id = new_file_id()
     bucket, key = physical(app_id, ctx.settings.default_bucket, media_key(file_id, filename))
     ctx.storage.ensure_bucket(bucket)

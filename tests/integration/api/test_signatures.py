@@ -40,6 +40,9 @@ def _cli(server: ServerProc, *args: str) -> str:
 
 
 def test_valid_signature_carries_options(server: ServerProc, small_clip: Path) -> None:
+    with server.client() as c:
+        c.post("/v1/procedures", json={"name": "cover-gif", "media_process_task": {
+            "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}]}})
     sig = sign_upload(server.secret_id, server.secret_key, procedure="cover-gif", class_id=7,
                       source_context="src-ctx", session_context="sess-ctx", task_priority=5)
     r = _upload(server, sig, small_clip.read_bytes())
@@ -53,6 +56,11 @@ def test_valid_signature_carries_options(server: ServerProc, small_clip: Path) -
     with sqlite3.connect(server.data_dir / "openvod.db") as db:
         rows = db.execute("SELECT payload FROM event WHERE type='NewFileUpload'").fetchall()
     assert any(file_id in p and "src-ctx" in p and "cover-gif" in p for (p,) in rows)
+
+
+def test_unknown_procedure_is_refused_before_any_bytes(server: ServerProc) -> None:
+    r = _upload(server, sign_upload(server.secret_id, server.secret_key, procedure="no-such-flow"))
+    assert r.status_code == 404 and _code(r) == "InvalidParameter.ProcedureNameNotExist"
 
 
 def test_signature_in_upload_metadata(server: ServerProc) -> None:

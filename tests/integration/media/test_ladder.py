@@ -272,6 +272,14 @@ def test_a_source_below_every_rung_keeps_the_smallest_at_its_own_size() -> None:
     assert [(w, h) for w, h, _ in plan_rungs(upscale, portrait)][:2] == [(720, 1280), (360, 640)]
 
 
+def test_a_percent_sign_in_the_output_directory_is_refused(wide: Path, tmp_path: Path) -> None:
+    out = tmp_path / "100%v"
+    out.mkdir()
+    with pytest.raises(InvalidParameter) as err:
+        build_ladder(AdaptiveStreamingSpec(), wide, SourceInfo(duration=4, width=640, height=360, fps=25), out)
+    assert err.value.code == "InvalidParameter.OutputDir" and "100%v" in err.value.message
+
+
 def test_ladder_outputs_needs_a_master(tmp_path: Path) -> None:
     with pytest.raises(MediaError):
         ladder_outputs(tmp_path)
@@ -289,8 +297,10 @@ def test_ladder_outputs_needs_a_master(tmp_path: Path) -> None:
         (lambda: Rung(720, 1_000_000, fps=0), "InvalidParameter.AdaptiveStreaming"),
         (lambda: AdaptiveStreamingSpec(rungs=()), "InvalidParameter.AdaptiveStreaming"),
         (lambda: AdaptiveStreamingSpec(segment_seconds=0.5), "InvalidParameter.SegmentDuration"),
-        (lambda: AdaptiveStreamingSpec(segment_type="cmaf"), "InvalidParameter.SegmentType"),
+        (lambda: AdaptiveStreamingSpec(segment_type="cmaf"), "InvalidParameter.SegmentType"),  # type: ignore[arg-type]
         (lambda: AdaptiveStreamingSpec(preset="warp"), "InvalidParameter.Preset"),
+        (lambda: AdaptiveStreamingSpec(segment_type="fmp4", encryption=HlsEncryption(key=KEY, key_uri=KEY_URI)),
+         "InvalidParameter.SegmentType"),
         (lambda: HlsEncryption(key=b"short", key_uri=KEY_URI), "InvalidParameter.HlsKey"),
         (lambda: HlsEncryption(key=KEY, key_uri='https://x/"k"'), "InvalidParameter.HlsKey"),
         (lambda: HlsEncryption(key=KEY, key_uri="https://x/k\n#EXT-X-ENDLIST"), "InvalidParameter.HlsKey"),

@@ -132,7 +132,7 @@ def test_formats_and_sizes(fmt: Any, strategy: Any, ramp: Path, tmp_path: Path) 
 def test_both_sides_letterbox_or_stretch(ramp: Path, tmp_path: Path) -> None:
     lumas = {}
     for fill in ("black", "stretch"):
-        spec = SnapshotByTimeOffsetSpec(offsets=(3.0,), format="png", width=100, height=40, fill=fill)  # type: ignore[arg-type]
+        spec = SnapshotByTimeOffsetSpec(offsets=(3.0,), format="png", width=100, height=40, fill=fill)
         plan = build_snapshots_by_offset(spec, ramp, source(ramp), tmp_path, stem=fill)
         run(plan)
         width, height, lumas[fill] = image(plan.outputs.images[0].path)
@@ -241,14 +241,14 @@ def test_audio_only_has_no_video(audio_only: Path, tmp_path: Path) -> None:
         (lambda: SnapshotByTimeOffsetSpec(offsets=(-1.0,)), "InvalidParameter.TimeOffset"),
         (lambda: SnapshotByTimeOffsetSpec(offsets=(float("nan"),)), "InvalidParameter.TimeOffset"),
         (lambda: SnapshotByTimeOffsetSpec(offsets=(1.0,) * 501), "InvalidParameter.TimeOffset"),
-        (lambda: SnapshotByTimeOffsetSpec(offsets=(1.0,), format="bmp"), "InvalidParameter.Format"),
+        (lambda: SnapshotByTimeOffsetSpec(offsets=(1.0,), format="bmp"), "InvalidParameter.Format"),  # type: ignore[arg-type]
         (lambda: SnapshotByTimeOffsetSpec(offsets=(1.0,), width=8), "InvalidParameter.Width"),
         (lambda: SnapshotByTimeOffsetSpec(offsets=(1.0,), height=5000), "InvalidParameter.Height"),
-        (lambda: SnapshotByTimeOffsetSpec(offsets=(1.0,), fill="white"), "InvalidParameter.FillType"),
-        (lambda: SampleSnapshotSpec(sample_type="Frames"), "InvalidParameter.SampleType"),
+        (lambda: SnapshotByTimeOffsetSpec(offsets=(1.0,), fill="white"), "InvalidParameter.FillType"),  # type: ignore[arg-type]
+        (lambda: SampleSnapshotSpec(sample_type="Frames"), "InvalidParameter.SampleType"),  # type: ignore[arg-type]
         (lambda: SampleSnapshotSpec(interval=0), "InvalidParameter.SampleInterval"),
         (lambda: SampleSnapshotSpec(sample_type="Percent", interval=101), "InvalidParameter.SampleInterval"),
-        (lambda: CoverBySnapshotSpec(position_type="Frame"), "InvalidParameter.PositionType"),
+        (lambda: CoverBySnapshotSpec(position_type="Frame"), "InvalidParameter.PositionType"),  # type: ignore[arg-type]
         (lambda: CoverBySnapshotSpec(position_type="Percent", position=120), "InvalidParameter.PositionValue"),
         (lambda: CoverBySnapshotSpec(position=-2), "InvalidParameter.PositionValue"),
     ],
