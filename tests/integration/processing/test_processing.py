@@ -228,3 +228,39 @@ def test_audio_only_and_truncated(srv: ServerProc, tmp_path: Path) -> None:
             assert result(d, i)["Status"] == "FAIL" and result(d, i)["Message"], d
             assert "Traceback" not in result(d, i)["Message"]
         assert c.get("/healthz").status_code == 200
+
+
+def test_encrypted_ladder_and_change_notifications(srv: ServerProc, tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "aes.mp4", seconds=4, width=640, height=360)
+    with srv.client() as c:
+        fid = upload_bytes(c, clip.read_bytes(), "aes.mp4")
+        c.get("/v1/events", params={"wait": 0})  # hand out what is waiting (confirmed below or not: ignored)
+        r = c.post(f"/v1/media/{fid}/process", json={
+            "media_process_task": {"AdaptiveDynamicStreamingTaskSet": [{"Definition": 12}],
+                                   "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Percent",
+                                                               "PositionValue": 50}]},
+            "notify_mode": "Change", "session_context": "ctx-change"})
+        task_id = r.json()["task_id"]
+        d = detail(c, task_id)
+        cover, ads = result(d, 0), result(d, 1)  # sets in MediaProcessTaskInput order: cover first
+        assert d["ProcedureTask"]["MediaProcessResultSet"][0]["Type"] == "CoverBySnapshot"
+        assert cover["Status"] == ads["Status"] == "SUCCESS", d
+        master = fetch(ads["Output"]["Url"]).decode()
+        variant_url = next(line for line in master.splitlines() if line.startswith("http") and "v" in line)
+        variant = fetch(variant_url).decode()
+        key_line = next(line for line in variant.splitlines() if line.startswith("#EXT-X-KEY"))
+        assert "METHOD=AES-128" in key_line
+        key_url = key_line.split('URI="', 1)[1].split('"', 1)[0]
+        assert len(fetch(key_url)) == 16
+        assert httpx.get(key_url.split("?", 1)[0]).status_code == 403  # the key needs the signed grant
+        seg_url = next(line for line in variant.splitlines() if line.startswith("http"))
+        assert fetch(seg_url)[:1] != b"G"  # encrypted: not a plain MPEG-TS sync byte
+        # Change mode: one ProcedureStateChanged per step change, the last one FINISH
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 10
+        while not any(p["Status"] == "FINISH" for p in seen):
+            items = c.get("/v1/events", params={"wait": 1}).json()["items"]
+            seen += [e["payload"] for e in items if e["type"] == "ProcedureStateChanged"
+                     and e["payload"]["TaskId"] == task_id]
+            assert time.monotonic() < deadline, seen
+        assert len(seen) >= 3 and all(p["SessionContext"] == "ctx-change" for p in seen)
