@@ -12,6 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from openvod import __version__
 from openvod.api import playback, tus
+from openvod.api.compat import kingsoft as kingsoft_compat
+from openvod.api.compat import tencent as tencent_compat
 from openvod.api.errors import install_error_handlers
 from openvod.api.v1 import events as events_api
 from openvod.api.v1 import keys, media, objects, tasks
@@ -96,6 +98,6 @@ def create_app(ctx: Context) -> FastAPI:
     for router in (tus.router, media.router, objects.router, objects.signed_router, keys.router, tasks.router,
                    presets_api.router,
                    templates_api.router, procedures_api.router, processing_api.router,
-                   events_api.router, playback.router):
+                   events_api.router, playback.router, tencent_compat.router, kingsoft_compat.router):
         app.include_router(router)
     return app

@@ -1,0 +1,1 @@
+"""Wire-compatible APIs of other VOD services, translated onto the native services."""

@@ -1,0 +1,429 @@
+"""Kingsoft ``ksc-sdk-python`` offline transcoding (``kscore``, service ``offline``, 2016-09-19).
+
+The SDK sends ``GET /?k=v`` or ``POST /`` with a JSON body, names the operation in ``X-Action``
+(and ``X-Amz-Target: offline.<Op>``), and signs with AWS SigV4. This module verifies the signature
+against the app's key pair (SecretId = access key id) and translates each operation onto the
+native services; it holds no business logic of its own.
+
+Replies:
+
+- a business result, success or failure, is HTTP 200 ``{"errNum": 0, "errMsg": "success", ...}``;
+  a failure has ``errNum != 0``, ``errMsg`` the native message and ``errCode`` the native code
+  (``errNum``: 1001 bad parameter, 1003 forbidden, 1004 not found, 1009 conflict, 1013 too large,
+  1022 media error, 1050 storage/upstream, 1500 other). The SDK returns these without raising.
+- an authentication failure is HTTP 4xx ``{"Error": {"Code", "Message"}, "RequestId"}``, which the
+  SDK raises as ``ClientError``.
+
+A request to ``/`` without ``X-Action``/``X-Amz-Target`` gets the native 404.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
+
+from openvod.api.errors import error_response
+from openvod.auth import sigv4
+from openvod.errors import InvalidParameter, OpenVODError
+from openvod.services import apps, presets, tasks
+from openvod.services.context import Context
+from openvod.services.tasks import Source, TranscodeRequest
+
+__all__ = ["API_VERSION", "MAX_SKEW", "OPERATIONS", "SERVICE", "router"]
+
+log = logging.getLogger("openvod.api.kingsoft")
+
+API_VERSION = "2016-09-19"
+SERVICE = "offline"
+MAX_SKEW = timedelta(minutes=15)
+MAX_BODY = 1 << 20
+META_LIMIT = 100  # each entry probes files: keep a GetTaskMetaInfo page bounded
+
+
+def _is_kingsoft(headers: list[tuple[bytes, bytes]]) -> bool:
+    for k, v in headers:
+        if k == b"x-action" and v.strip():
+            return True
+        if k == b"x-amz-target" and v.strip().startswith(SERVICE.encode() + b"."):
+            return True
+    return False
+
+
+class _KingsoftRoute(APIRoute):
+    """Matches only requests naming a Kingsoft operation, so other ``/`` routes (Tencent's
+    ``X-TC-Action``) and the native 404 still apply to everything else."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if not _is_kingsoft(list(scope.get("headers") or [])):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+router = APIRouter(include_in_schema=False, route_class=_KingsoftRoute)
+
+Params = dict[str, Any]
+Handler = Callable[[Context, str, Params], Params]
+
+
+# ---------------------------------------------------------------- replies
+
+def _ok(**extra: Any) -> Params:
+    return {"errNum": 0, "errMsg": "success", **extra}
+
+
+_ERRNUM = {400: 1001, 401: 1002, 403: 1003, 404: 1004, 409: 1009, 413: 1013, 422: 1022, 502: 1050, 503: 1050}
+
+
+def _business_error(exc: OpenVODError) -> Params:
+    return {"errNum": _ERRNUM.get(exc.status, 1500), "errMsg": exc.message, "errCode": exc.code}
+
+
+def _auth_error(status: int, code: str, message: str, request_id: str) -> JSONResponse:
+    return JSONResponse({"Error": {"Code": code, "Message": message}, "RequestId": request_id}, status_code=status)
+
+
+# ---------------------------------------------------------------- parameters
+
+def _bad(message: str) -> InvalidParameter:
+    return InvalidParameter(message, code="InvalidParameter")
+
+
+def _str(p: Params, name: str, *, required: bool = False, default: str | None = None) -> str | None:
+    v = p.get(name)
+    if v is None or v == "":
+        if required:
+            raise _bad(f"{name} is required")
+        return default
+    if isinstance(v, bool) or not isinstance(v, str | int):
+        raise _bad(f"{name} must be a string, got {type(v).__name__}")
+    return str(v)
+
+
+def _int(p: Params, name: str, default: int) -> int:
+    v = p.get(name)
+    if v is None or v == "":
+        return default
+    if isinstance(v, bool):
+        raise _bad(f"{name} must be an integer, got {v!r}")
+    try:
+        return int(str(v))
+    except ValueError as exc:
+        raise _bad(f"{name} must be an integer, got {v!r}") from exc
+
+
+def _param(p: Params) -> Any:
+    v = p.get("param")
+    if isinstance(v, str):  # some callers send the param object as a JSON string
+        try:
+            return json.loads(v)
+        except ValueError as exc:
+            raise InvalidParameter("param must be a JSON object", code="InvalidParameter.PresetParam") from exc
+    return v
+
+
+# ---------------------------------------------------------------- shapes
+
+def _preset_shape(p: Params, *, detail: bool) -> Params:
+    out = {"preset": p["name"], "presettype": p["type"], "description": p["description"],
+           "system": p["system"], "createTime": p["created_at"], "updateTime": p["updated_at"]}
+    if detail:
+        out["param"] = p["params"]
+    return out
+
+
+def _task_shape(t: Params) -> Params:
+    dst = t.get("dst") or {}
+    err = t.get("error") or {}
+    out: Params = {
+        "taskid": t["task_id"], "preset": t.get("preset"), "state": t["state"], "progress": t["progress"],
+        "queuePosition": t["queue_position"], "topped": t["topped"],
+        "srcInfo": [{"name": s["name"], "type": s["type"], "index": s["index"]} for s in t.get("sources") or []],
+        "dstBucket": dst.get("bucket"), "dstObjectKey": dst.get("key"), "dstAcl": dst.get("acl"),
+        "cbUrl": t["cb_url"], "cbMethod": t["cb_method"], "extParam": t["ext_param"],
+        "createTime": t["created_at"], "startTime": t["started_at"], "endTime": t["finished_at"],
+        "errorCode": err.get("code", ""), "errorMessage": err.get("message", ""),
+    }
+    output = t.get("output")
+    if output:
+        out["dstUrl"] = output.get("url")
+        out["dstSize"] = output.get("size")
+    return out
+
+
+def _meta_shape(m: Params) -> Params:
+    output = m.get("output")
+    return {
+        "taskid": m["task_id"],
+        "meta_info": json.dumps(output, separators=(",", ":")) if output is not None else "",
+        "src_meta_info": [json.dumps(s, separators=(",", ":")) for s in m.get("sources", [])],
+    }
+
+
+# ---------------------------------------------------------------- operations
+
+def _preset(ctx: Context, app_id: str, p: Params) -> Params:
+    presets.create_preset(ctx, app_id, _str(p, "preset", required=True) or "", _str(p, "presettype"),
+                          _str(p, "description"), _param(p))
+    return _ok()
+
+
+def _update_preset(ctx: Context, app_id: str, p: Params) -> Params:
+    presets.update_preset(ctx, app_id, _str(p, "preset", required=True) or "", type=_str(p, "presettype"),
+                          description=p.get("description") if isinstance(p.get("description"), str) else None,
+                          params=_param(p))
+    return _ok()
+
+
+def _get_preset_list(ctx: Context, app_id: str, p: Params) -> Params:
+    detail = _int(p, "withDetail", 0) != 0
+    raw = _str(p, "presets")
+    names = [n.strip() for n in raw.split(",") if n.strip()] if raw else None
+    found = presets.list_presets(ctx, app_id, type=_str(p, "presettype"), names=names or None, with_detail=detail)
+    items = [_preset_shape(x, detail=detail) for x in found]
+    return _ok(presetList=items, count=len(items))
+
+
+def _get_preset_detail(ctx: Context, app_id: str, p: Params) -> Params:
+    found = presets.get_preset(ctx, app_id, _str(p, "preset", required=True) or "")
+    return _ok(presetdetail=_preset_shape(found, detail=True))
+
+
+def _del_preset(ctx: Context, app_id: str, p: Params) -> Params:
+    presets.delete_preset(ctx, app_id, _str(p, "preset", required=True) or "")
+    return _ok()
+
+
+def _sources(p: Params) -> list[Source]:
+    raw = p.get("srcInfo")
+    if not isinstance(raw, list) or not raw:
+        raise InvalidParameter("srcInfo must be a non-empty list of {path, type, index}",
+                               code="InvalidParameter.SrcInfo")
+    out = []
+    for i, s in enumerate(raw):
+        if not isinstance(s, dict):
+            raise InvalidParameter(f"srcInfo[{i}] must be an object", code="InvalidParameter.SrcInfo")
+        out.append(Source(path=_str(s, "path"), file_id=_str(s, "fileId"), type=_str(s, "type") or "video",
+                          index=_int(s, "index", i)))
+    return out
+
+
+def _create_task(ctx: Context, app_id: str, p: Params) -> Params:
+    req = TranscodeRequest(
+        preset=_str(p, "preset", required=True) or "",
+        sources=_sources(p),
+        dst_bucket=_str(p, "dstBucket"),
+        dst_key=_str(p, "dstObjectKey"),
+        dst_dir=_str(p, "dstDir"),
+        dst_acl=_str(p, "dstAcl") or "private",
+        cb_url=_str(p, "cbUrl"),
+        cb_method=_str(p, "cbMethod") or "POST",
+        ext_param=_str(p, "extParam") or "",
+        priority=_int(p, "priority", 0),
+    )
+    task = tasks.create_transcode(ctx, app_id, req)
+    return _ok(TaskID=task["task_id"])
+
+
+def _taskid(p: Params) -> str:
+    return _str(p, "taskid", required=True) or ""
+
+
+def _top_task(ctx: Context, app_id: str, p: Params) -> Params:
+    tasks.top_task(ctx, app_id, _taskid(p))
+    return _ok()
+
+
+def _del_task(ctx: Context, app_id: str, p: Params) -> Params:
+    tasks.delete_task(ctx, app_id, _taskid(p))
+    return _ok()
+
+
+def _get_task(ctx: Context, app_id: str, p: Params) -> Params:
+    return _ok(taskInfo=_task_shape(tasks.get_task(ctx, app_id, _taskid(p))))
+
+
+def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[Params], int | str, int]:
+    """A page of tasks and the marker of the next one.
+
+    The SDK's model types ``marker`` as an integer, so it is an offset into the date range, and the
+    returned marker is the offset after this page (``marker >= total`` means there is no more). A
+    non-numeric marker (a task id, from a raw HTTP client) pages by task id instead and returns the
+    next task id, or ``""`` at the end.
+    """
+    start, end = _str(p, "startdate"), _str(p, "enddate")
+    raw = _str(p, "marker") or "0"
+    if not raw.isdigit():
+        items, nxt, total = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=raw, limit=limit)
+        return items, nxt or "", total
+    if not 0 <= limit <= 1000:
+        raise InvalidParameter(f"limit must be 0-1000, got {limit}", code="InvalidParameter.Limit")
+    offset = int(raw)
+    skip, key, exhausted = offset, None, False
+    while skip > 0:  # walk the keyset pages up to the offset
+        skipped, key, _ = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key, limit=min(skip, 1000))
+        skip -= len(skipped)
+        if key is None:
+            exhausted = True
+            break
+    items, _, total = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key, limit=0 if exhausted
+                                       else limit)
+    return items, offset + len(items), total
+
+
+def _get_task_list(ctx: Context, app_id: str, p: Params) -> Params:
+    items, nxt, total = _page(ctx, app_id, p, _int(p, "limit", 100))
+    return _ok(taskInfo=[_task_shape(t) for t in items], count=len(items), total=total, marker=nxt)
+
+
+def _get_task_meta(ctx: Context, app_id: str, p: Params) -> Params:
+    if _str(p, "taskid"):
+        return _ok(metaInfo=[_meta_shape(tasks.task_meta(ctx, app_id, _taskid(p)))])
+    limit = _int(p, "limit", 10)
+    if not 0 <= limit <= META_LIMIT:
+        raise _bad(f"limit must be 0-{META_LIMIT} for GetTaskMetaInfo, got {limit}")
+    items, nxt, total = _page(ctx, app_id, p, limit)
+    meta = [_meta_shape(tasks.task_meta(ctx, app_id, t["task_id"])) for t in items]
+    return _ok(metaInfo=meta, count=len(meta), total=total, marker=nxt)
+
+
+OPERATIONS: dict[str, tuple[str, Handler]] = {
+    "Preset": ("POST", _preset),
+    "UpdatePreset": ("POST", _update_preset),
+    "GetPresetList": ("GET", _get_preset_list),
+    "GetPresetDetail": ("GET", _get_preset_detail),
+    "DelPreset": ("GET", _del_preset),
+    "CreateTask": ("POST", _create_task),
+    "TopTaskByTaskID": ("GET", _top_task),
+    "DelTaskByTaskID": ("GET", _del_task),
+    "GetTaskList": ("GET", _get_task_list),
+    "GetTaskByTaskID": ("GET", _get_task),
+    "GetTaskMetaInfo": ("GET", _get_task_meta),
+}
+"""X-Action -> (the method the SDK uses, handler). Either method is accepted."""
+
+
+# ---------------------------------------------------------------- authentication
+
+class _Denied(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _verify(ctx: Context, request: Request, body: bytes, action_header: str, now: datetime) -> str:
+    """Check the SigV4 signature; returns the app id of the signing key."""
+    header = request.headers.get("authorization", "")
+    if not header:
+        raise _Denied(401, "MissingAuthenticationToken", "the request is not signed (no Authorization header)")
+    auth = sigv4.parse_authorization(header)
+    if auth is None:
+        raise _Denied(400, "IncompleteSignature", "the Authorization header is not a well-formed AWS4-HMAC-SHA256 "
+                      "signature")
+    if auth.service != SERVICE:
+        raise _Denied(403, "SignatureDoesNotMatch", f"the credential scope names service {auth.service!r}; "
+                      f"expected {SERVICE!r}")
+    amz_date = request.headers.get("x-amz-date", "")
+    when = sigv4.parse_amz_date(amz_date)
+    if when is None:
+        raise _Denied(400, "IncompleteSignature", "X-Amz-Date must be YYYYMMDDTHHMMSSZ")
+    if amz_date[:8] != auth.date:
+        raise _Denied(403, "SignatureDoesNotMatch", "the credential scope date does not match X-Amz-Date")
+    if abs(now - when) > MAX_SKEW:
+        raise _Denied(403, "RequestExpired", f"X-Amz-Date {amz_date} is more than 15 minutes from the server "
+                      f"time {now:%Y%m%dT%H%M%SZ}")
+    for needed in ("host", "x-amz-date", action_header):
+        if needed not in auth.signed_headers:
+            raise _Denied(403, "SignatureDoesNotMatch", f"SignedHeaders must include {needed}")
+    key = apps.lookup_key(ctx.db, auth.access_key)
+    # Unknown ids are checked against a random secret so timing doesn't reveal which ids exist.
+    secret = key.secret_key if key is not None else secrets.token_urlsafe(24)
+    creq = sigv4.canonical_request(request.method, request.url.path,
+                                   request.scope.get("query_string", b"").decode("latin-1"),
+                                   request.headers.items(), auth.signed_headers, sigv4.payload_hash(body))
+    sts = sigv4.string_to_sign(amz_date, auth.scope, creq)
+    expected = sigv4.signature(secret, auth.date, auth.region, auth.service, sts)
+    if not sigv4.signatures_equal(expected, auth.signature) or key is None:
+        raise _Denied(403, "SignatureDoesNotMatch", "the request signature does not match; check the access key "
+                      "pair and the signing method (AWS4-HMAC-SHA256, service offline)")
+    if key.state != "active":
+        raise _Denied(403, "InvalidAccessKeyId.Disabled", f"access key {auth.access_key} is disabled")
+    return key.app_id
+
+
+# ---------------------------------------------------------------- dispatch
+
+def _action(request: Request) -> tuple[str, str] | None:
+    """(operation, header it came from), or ``None`` for a request that is not Kingsoft's."""
+    if action := request.headers.get("x-action", "").strip():
+        return action, "x-action"
+    target = request.headers.get("x-amz-target", "").strip()
+    prefix, dot, op = target.partition(".")
+    if dot and prefix == SERVICE and op:
+        return op, "x-amz-target"
+    return None
+
+
+def _params(request: Request, body: bytes) -> Params:
+    if request.method == "POST" and body.strip():
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise _bad("the request body is not valid JSON") from exc
+        if not isinstance(data, dict):
+            raise _bad("the request body must be a JSON object")
+        return data
+    return dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+
+
+def _run(ctx: Context, request: Request, body: bytes, action: str, header: str, request_id: str) -> Response:
+    try:
+        app_id = _verify(ctx, request, body, header, datetime.now(UTC))
+    except _Denied as d:
+        return _auth_error(d.status, d.code, d.message, request_id)
+    op = OPERATIONS.get(action)
+    if op is None:
+        return _auth_error(400, "InvalidAction", f"unknown operation {action!r}; supported: "
+                           f"{', '.join(OPERATIONS)}", request_id)
+    try:
+        result = op[1](ctx, app_id, _params(request, body))
+    except OpenVODError as exc:
+        result = _business_error(exc)
+    return JSONResponse(result, headers={"X-Kss-Request-Id": request_id})
+
+
+@router.api_route("/", methods=["GET", "POST"])
+async def dispatch(request: Request) -> Response:
+    found = _action(request)
+    if found is None:
+        return error_response(404, "ResourceNotFound.Route", f"no route for {request.method} /")
+    action, header = found
+    request_id = uuid.uuid4().hex
+    version = request.headers.get("x-version", "")
+    if version != API_VERSION:
+        return _auth_error(400, "InvalidVersion", f"X-Version must be {API_VERSION}, got {version!r}", request_id)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return _auth_error(413, "RequestEntityTooLarge", f"the body is over {MAX_BODY} bytes", request_id)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return _auth_error(413, "RequestEntityTooLarge", f"the body is over {MAX_BODY} bytes", request_id)
+    ctx: Context = request.app.state.ctx
+    try:
+        return await anyio.to_thread.run_sync(_run, ctx, request, body, action, header, request_id)
+    except Exception:  # rendered in the SDK's error shape rather than the native one
+        log.exception("kingsoft %s failed", action)
+        return _auth_error(500, "InternalError", "an internal error occurred; the server log has the details",
+                           request_id)

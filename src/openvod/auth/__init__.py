@@ -1,0 +1,1 @@
+"""Request-signature verification for the compatibility APIs."""
