@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
 from openvod.api.deps import Ctx, basic_credentials
+from openvod.domain.times import iso
 from openvod.errors import AuthFailure, InvalidParameter
 from openvod.services import apps, uploads
 from openvod.services.uploads import UploadInfo
@@ -216,5 +217,5 @@ async def get(upload_id: str, ctx: Ctx) -> JSONResponse:
     info = await anyio.to_thread.run_sync(uploads.get_upload, ctx, upload_id)
     return JSONResponse({
         "id": info.id, "offset": info.offset, "length": info.length, "state": info.state,
-        "file_id": info.file_id, "expires_at": info.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "file_id": info.file_id, "expires_at": iso(info.expires_at),
     })

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Integer, Select, and_, bindparam, false, func, or_, select, update
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from openvod.db.models import Task, TaskStep, utcnow
 from openvod.db.session import Database
 from openvod.domain.tasks import TERMINAL, TaskState, task_state_of
+from openvod.domain.times import iso_or_none as _iso
 from openvod.services import events
 
 __all__ = [
@@ -49,8 +50,6 @@ class Claim:
     owner: str
 
 
-def _iso(t: datetime | None) -> str | None:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
 
 
 def sync_task(s: Session, task_id: str) -> Task | None:

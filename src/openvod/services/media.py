@@ -15,6 +15,7 @@ from openvod.db.models import Media, Object
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.media import DeletePart, validate_class_id, validate_name
 from openvod.domain.tasks import new_task_id
+from openvod.domain.times import iso_or_none as _iso
 from openvod.errors import InvalidParameter, NotFound, OpenVODError
 from openvod.media.probe import metadata_summary, probe
 from openvod.services import events
@@ -174,8 +175,6 @@ def _start_procedure(ctx: Context, app_id: str, file_id: str, options: IngestOpt
         log.warning("task flow %r for media %s did not start: %s", options.procedure, file_id, exc)
 
 
-def _iso(t: datetime | None) -> str | None:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
 
 
 def _public(ctx: Context, s: Session, m: Media) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from openvod.domain.presets import (
     validate_preset_name,
     validate_preset_type,
 )
+from openvod.domain.times import iso as _iso
 from openvod.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from openvod.services.context import Context
 
@@ -107,8 +108,6 @@ SYSTEM_PRESETS: dict[str, SystemPreset] = _system_presets()
 """The built-in presets by name, in the order lists show them."""
 
 
-def _iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _public(p: Preset, *, detail: bool = True) -> dict[str, Any]:

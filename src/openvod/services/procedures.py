@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from openvod.db.models import Procedure
 from openvod.domain.templates import expand_steps, validate_comment, validate_procedure_name
+from openvod.domain.times import iso as _iso
 from openvod.errors import Conflict, InvalidParameter, NotFound
 from openvod.services.context import Context
 from openvod.services.templates import DEFAULT_LIMIT, MAX_LIMIT, check_task
@@ -34,8 +34,6 @@ __all__ = ["create_procedure", "delete_procedure", "get_procedure", "list_proced
 MAX_FILTER = 100
 
 
-def _iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _public(row: Procedure) -> dict[str, Any]:

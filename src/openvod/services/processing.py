@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from openvod.db.models import Media, Task, TaskStep, utcnow
 from openvod.domain.tasks import TERMINAL, TaskState, new_task_id
 from openvod.domain.templates import expand_steps
+from openvod.domain.times import iso
 from openvod.engine import queue
 from openvod.errors import InvalidParameter, NotFound
 from openvod.services import events
@@ -113,7 +114,7 @@ _RESULT_FIELD = {"Transcode": "TranscodeTask", "AnimatedGraphics": "AnimatedGrap
 
 
 def _iso(t: datetime | None) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else ""
+    return iso(t) if t else ""  # Tencent writes "" for a time that has not come
 
 
 def _step_result(st: TaskStep) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from openvod.db.models import Media, Task, TaskStep, utcnow
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.tasks import TERMINAL, TaskState, new_task_id
+from openvod.domain.times import iso_or_none as _iso
 from openvod.engine import queue
 from openvod.errors import Conflict, InvalidParameter, NotFound, OpenVODError
 from openvod.services import deliveries, presets
@@ -153,8 +154,6 @@ def _load(ctx: Context, app_id: str, task_id: str) -> Task:
         return t
 
 
-def _iso(t: datetime | None) -> str | None:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
 
 
 def _public(ctx: Context, task: Task, steps: list[TaskStep], position: int) -> dict[str, Any]:

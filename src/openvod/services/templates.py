@@ -45,6 +45,7 @@ from openvod.domain.templates import (
     validate_name,
     validate_params,
 )
+from openvod.domain.times import iso as _iso
 from openvod.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from openvod.services.context import Context
 
@@ -59,8 +60,6 @@ _SYSTEM_SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 _ALLOCATION_ATTEMPTS = 5
 
 
-def _iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _row_public(row: Template) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from openvod.api.deps import AuthKey, Ctx
 from openvod.api.v1.schemas import KeyCreate, KeyList, KeyPublic
+from openvod.domain.times import iso, iso_or_none
 from openvod.services import apps
 from openvod.services.apps import KeyInfo
 
@@ -19,8 +20,8 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 def _public(k: KeyInfo, *, with_secret: bool = False) -> dict[str, Any]:
     return {
         "secret_id": k.secret_id, "state": k.state, "description": k.description,
-        "created_at": k.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "last_used_at": k.last_used_at.strftime("%Y-%m-%dT%H:%M:%SZ") if k.last_used_at else None,
+        "created_at": iso(k.created_at),
+        "last_used_at": iso_or_none(k.last_used_at),
         "secret_key": k.secret_key if with_secret else None,
     }
 

@@ -13,6 +13,7 @@ from openvod.api.serving import object_response
 from openvod.api.v1.schemas import ObjectList
 from openvod.db.models import Object
 from openvod.domain.keys import validate_bucket, validate_key
+from openvod.domain.times import iso
 from openvod.domain.urlsign import verify_object
 from openvod.errors import Forbidden, NotFound
 from openvod.services.media import physical
@@ -39,7 +40,7 @@ def list_objects(
         rows = list(s.scalars(q))
     return {"items": [{"bucket": o.bucket, "key": o.key.split("/", 1)[1], "size": o.size, "etag": o.etag,
                        "content_type": o.content_type,
-                       "created_at": o.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")} for o in rows]}
+                       "created_at": iso(o.created_at)} for o in rows]}
 
 
 @router.api_route("/{bucket}/{key:path}", methods=["GET", "HEAD"], summary="Fetch an object (Range supported)")

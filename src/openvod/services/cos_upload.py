@@ -1,0 +1,172 @@
+"""Tencent VOD's ApplyUpload / CommitUpload, with the bytes sent through the COS gateway
+(``api/compat/s3.py``, Host ``{bucket}.cos.{region}.myqcloud.com``).
+
+Stateless: the ``VodSessionKey`` and the temporary COS credentials are tokens signed with the
+server's URL-signing secret (``ctx.url_secret``), so no table is needed and any process can
+verify them.
+
+* ``VodSessionKey`` = ``base64url(json{app, file id, media key, cover key, options, expiry}).mac``.
+* ``TempCertificate.SecretId`` = ``AKIDcos`` + ``base64url(json{app, expiry}).mac``; its
+  ``SecretKey`` and ``Token`` are HMACs of the SecretId. The COS gateway asks
+  :func:`lookup_temp_key` for the pair; it is valid for the app's objects until it expires
+  (like a Tencent temporary key whose policy allows the app's storage, not only these two keys).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from openvod.db.models import Media, Object
+from openvod.domain.media import media_key, validate_name
+from openvod.errors import InvalidParameter, NotFound
+from openvod.ids import new_file_id
+from openvod.services.apps import KeyInfo
+from openvod.services.context import Context
+from openvod.services.media import IngestOptions, get_media, ingest, physical
+from openvod.services.objects import register_object
+from openvod.services.playback import url_for
+from openvod.storage.base import ObjectStat
+
+__all__ = ["SESSION_TTL", "TEMP_PREFIX", "apply_upload", "commit_upload", "lookup_temp_key"]
+
+SESSION_TTL = 24 * 3600
+TEMP_PREFIX = "AKIDcos"
+DEFAULT_REGION = "ap-guangzhou"
+_EXT = re.compile(r"^[A-Za-z0-9]{1,16}$")
+_REGION = re.compile(r"^[a-z0-9-]{1,40}$")
+
+
+def _mac(ctx: Context, purpose: str, data: str) -> str:
+    return hmac.new(ctx.url_secret, f"{purpose}\0{data}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def _pack(ctx: Context, purpose: str, data: dict[str, Any]) -> str:
+    raw = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    return f"{raw}.{_mac(ctx, purpose, raw)}"
+
+
+def _unpack(ctx: Context, purpose: str, token: str) -> dict[str, Any] | None:
+    raw, _, mac = token.partition(".")
+    if not raw or not hmac.compare_digest(mac.encode(), _mac(ctx, purpose, raw).encode()):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("e"), int) or data["e"] < time.time():
+        return None
+    return data
+
+
+def _ext(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _EXT.match(value):
+        raise InvalidParameter(f"{what} must be a file extension such as mp4", code=f"InvalidParameterValue.{what}")
+    return value.lower()
+
+
+def apply_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``ApplyUpload``: where to put the media (and cover) and the keys to do it with."""
+    media_type = _ext(params.get("MediaType"), "MediaType")
+    cover_type = _ext(params["CoverType"], "CoverType") if params.get("CoverType") else ""
+    name = validate_name(str(params.get("MediaName") or "untitled"))
+    region = str(params.get("StorageRegion") or DEFAULT_REGION)
+    if not _REGION.match(region):
+        raise InvalidParameter("StorageRegion is invalid", code="InvalidParameterValue.StorageRegion")
+    file_id = new_file_id()
+    bucket = ctx.settings.default_bucket
+    mkey = media_key(file_id, f"{name}.{media_type}")
+    ckey = f"media/{file_id}/cover.{cover_type}" if cover_type else ""
+    pb, marker = physical(app_id, bucket, mkey)[0], f"{app_id}/"
+    with ctx.db.session() as s:
+        has_bucket = s.scalar(select(Object.id).where(Object.app_id == app_id, Object.bucket == pb).limit(1))
+    if has_bucket is None:  # the COS gateway only writes to buckets that exist for the app
+        ctx.storage.ensure_bucket(pb)
+        register_object(ctx, app_id, ObjectStat(pb, marker, 0, "", "application/x-directory"), role="bucket")
+    exp = int(time.time()) + SESSION_TTL
+    session = _pack(ctx, "vod-session", {
+        "a": app_id, "f": file_id, "k": mkey, "c": ckey, "n": name, "e": exp,
+        "p": str(params.get("Procedure") or ""), "cl": int(params.get("ClassId") or 0),
+        "sc": str(params.get("SourceContext") or ""), "ss": str(params.get("SessionContext") or ""),
+    })
+    temp_id = TEMP_PREFIX + _pack(ctx, "cos-temp", {"a": app_id, "e": exp})
+    return {
+        "StorageBucket": bucket,
+        "StorageRegion": region,
+        "VodSessionKey": session,
+        "MediaStoragePath": f"/{mkey}",
+        "CoverStoragePath": f"/{ckey}" if ckey else "",
+        "TempCertificate": {
+            "SecretId": temp_id,
+            "SecretKey": _mac(ctx, "cos-temp-key", temp_id),
+            "Token": _mac(ctx, "cos-temp-token", temp_id),
+            "ExpiredTime": exp,
+        },
+    }
+
+
+def lookup_temp_key(ctx: Context, secret_id: str, token: str | None) -> KeyInfo | None:
+    """The temporary key pair ApplyUpload issued as ``secret_id`` (None when it is not one, is
+    forged or expired, or the session token does not match)."""
+    if not secret_id.startswith(TEMP_PREFIX):
+        return None
+    data = _unpack(ctx, "cos-temp", secret_id[len(TEMP_PREFIX):])
+    if data is None or not isinstance(data.get("a"), str):
+        return None
+    if not hmac.compare_digest((token or "").encode(), _mac(ctx, "cos-temp-token", secret_id).encode()):
+        return None
+    return KeyInfo(secret_id=secret_id, secret_key=_mac(ctx, "cos-temp-key", secret_id), app_id=data["a"],
+                   state="active", description="COS temporary key (ApplyUpload)",
+                   created_at=datetime.now(UTC), last_used_at=None)
+
+
+def commit_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``CommitUpload``: the uploaded object becomes a media file (idempotent)."""
+    data = _unpack(ctx, "vod-session", str(params.get("VodSessionKey") or ""))
+    if data is None or data.get("a") != app_id:
+        raise InvalidParameter("VodSessionKey is invalid or expired", code="InvalidParameterValue.VodSessionKey")
+    file_id = data["f"]
+    bucket, key = physical(app_id, ctx.settings.default_bucket, data["k"])
+    with ctx.db.session() as s:
+        existing = s.get(Media, file_id)
+    if existing is None:
+        try:
+            stat = ctx.storage.stat(bucket, key)
+        except NotFound as exc:
+            raise InvalidParameter("the media was not uploaded", code="FailedOperation.MediaNotUploaded") from exc
+        with ctx.db.session() as s:  # the gateway registered it as an upload; ingest registers the source
+            s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket, Object.key == key))
+        cover = physical(app_id, ctx.settings.default_bucket, data["c"])[1] if data.get("c") else None
+
+        def finish(s: Any) -> None:
+            if cover is None or not ctx.storage.exists(bucket, cover):
+                return
+            m = s.get(Media, file_id)
+            if m is not None:
+                m.cover_key = cover
+            row = s.scalar(select(Object).where(Object.app_id == app_id, Object.bucket == bucket,
+                                                Object.key == cover))
+            if row is not None:
+                row.role, row.media_id = "cover", file_id
+
+        ingest(ctx, app_id=app_id, file_id=file_id, bucket=bucket, key=key, stat=stat, finish=finish,
+               options=IngestOptions(name=data["n"], class_id=int(data.get("cl", 0)), procedure=data.get("p", ""),
+                                     source_context=data.get("sc", ""), session_context=data.get("ss", "")))
+    m = get_media(ctx, app_id, file_id)
+    with ctx.db.session() as s:
+        media = s.get(Media, file_id)
+        cover_key = media.cover_key if media is not None else None
+    return {
+        "FileId": file_id,
+        "MediaUrl": (m.get("source") or {}).get("url", ""),
+        "CoverUrl": url_for(ctx, app_id, bucket, cover_key) if cover_key else "",
+    }
