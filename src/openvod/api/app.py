@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from openvod import __version__
 from openvod.api import playback, tus
 from openvod.api.compat import kingsoft as kingsoft_compat
+from openvod.api.compat import s3 as s3_compat
 from openvod.api.compat import tencent as tencent_compat
 from openvod.api.errors import install_error_handlers
 from openvod.api.v1 import events as events_api
@@ -90,6 +91,9 @@ def create_app(ctx: Context) -> FastAPI:
         CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=_EXPOSED
     )
     install_error_handlers(app)
+    # COS requests are addressed by Host ({bucket}.cos.{region}.myqcloud.com), not by path: they
+    # are taken before routing, since POST / is also Tencent's API 3.0.
+    app.add_middleware(s3_compat.CosGateway)
 
     @app.get("/healthz", tags=["health"], summary="200 once the server takes requests")
     def healthz() -> dict[str, str]:
@@ -98,6 +102,7 @@ def create_app(ctx: Context) -> FastAPI:
     for router in (tus.router, media.router, objects.router, objects.signed_router, keys.router, tasks.router,
                    presets_api.router,
                    templates_api.router, procedures_api.router, processing_api.router,
-                   events_api.router, playback.router, tencent_compat.router, kingsoft_compat.router):
+                   events_api.router, playback.router, tencent_compat.router, kingsoft_compat.router,
+                   s3_compat.router):
         app.include_router(router)
     return app

@@ -27,7 +27,7 @@ from starlette.types import Scope
 
 from openvod.auth.tc3 import verify_tc3
 from openvod.errors import AuthFailure, InvalidParameter, NotFound, OpenVODError
-from openvod.services import apps, events, media, procedures, processing, pull, templates
+from openvod.services import apps, cos_upload, events, media, procedures, processing, pull, templates
 from openvod.services import tasks as tasks_svc
 from openvod.services.context import Context
 
@@ -38,7 +38,7 @@ log = logging.getLogger("openvod.compat.tencent")
 VERSION = "2018-07-17"
 ACTION_HEADER = "x-tc-action"
 PULL_WAIT = 5.0
-_UNSUPPORTED_YET = {"ApplyUpload", "CommitUpload"}
+_UNSUPPORTED_YET: set[str] = set()
 
 
 
@@ -553,6 +553,8 @@ _SYNC_ACTIONS: dict[str, Callable[[_Call], Params]] = {
     "ResetProcedureTemplate": modify_procedure,
     "DeleteProcedureTemplate": delete_procedure,
     "ConfirmEvents": confirm_events_action,
+    "ApplyUpload": lambda c: cos_upload.apply_upload(c.ctx, c.app_id, c.params),
+    "CommitUpload": lambda c: cos_upload.commit_upload(c.ctx, c.app_id, c.params),
 }
 for _suffix, _kind in _TEMPLATE_KINDS.items():
     _SYNC_ACTIONS.update(_template_actions(_suffix, _kind))
