@@ -358,3 +358,44 @@ def test_x_amz_target_dispatch_and_signed_action(server: ServerProc) -> None:
         assert ok.status_code == 404  # no operation header: not a Kingsoft request
         r = c.get("/?preset=system-360p-h264", headers={**dict(ok.request.headers), "X-Action": "DelPreset"})
         assert r.status_code == 403 and r.json()["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_kingsoft_users_flow_with_boto3_objects(server: ServerProc, small_clip: Any, tmp_path: Any) -> None:
+    """What a Kingsoft user does: put the source with boto3 (the /s3 gateway), CreateTask with the
+    offline SDK, fetch the output with boto3 and probe it. Another app sees neither the preset nor
+    the task."""
+    import subprocess
+    import sys
+
+    import boto3
+    from botocore.config import Config
+
+    from openvod.media.probe import probe
+
+    s3 = boto3.client("s3", endpoint_url=f"{server.url}/s3", region_name="us-east-1",
+                      aws_access_key_id=server.secret_id, aws_secret_access_key=server.secret_key,
+                      config=Config(s3={"addressing_style": "path"}))
+    src_bucket, out_bucket = f"ks-in-{uuid.uuid4().hex[:6]}", f"ks-out-{uuid.uuid4().hex[:6]}"
+    s3.create_bucket(Bucket=src_bucket)
+    s3.put_object(Bucket=src_bucket, Key="in/clip.mp4", Body=small_clip.read_bytes())
+    ks = _client(server)
+    name = f"ks-{uuid.uuid4().hex[:8]}"
+    assert ks.preset(preset=name, description="d", presettype="avop", param=PARAM)["errNum"] == 0
+    r = ks.create_task(preset=name, srcInfo=[{"path": f"/{src_bucket}/in/clip.mp4", "type": "video", "index": 0}],
+                       dstBucket=out_bucket, dstObjectKey="out/clip-320.mp4", dstAcl="private")
+    assert r["errNum"] == 0, r
+    info = _wait(ks, r["TaskID"], {"succ", "fail"})
+    assert info["state"] == "succ", info
+    out = tmp_path / "out.mp4"
+    out.write_bytes(s3.get_object(Bucket=out_bucket, Key="out/clip-320.mp4")["Body"].read())
+    video = next(s for s in probe(out)["streams"] if s["codec_type"] == "video")
+    assert (video["width"], video["height"]) == (320, 180) and video["codec_name"] == "h264"
+    made = subprocess.run([sys.executable, "-m", "openvod", "apps", "create", f"other-{uuid.uuid4().hex[:6]}",
+                           "--json", "--data-dir", str(server.data_dir)], env=server.env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    other = json.loads(made.stdout)
+    ks_b = kscore_session.get_session().create_client(
+        "offline", "cn-beijing-6", use_ssl=False, ks_access_key_id=other["secret_id"],
+        ks_secret_access_key=other["secret_key"], endpoint_url=server.url)
+    assert ks_b.get_preset_detail(preset=name)["errNum"] == 1004
+    assert ks_b.get_task_by_task_id(taskid=r["TaskID"])["errNum"] == 1004
