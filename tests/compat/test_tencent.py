@@ -224,9 +224,27 @@ def test_auth_failures(srv: ServerProc) -> None:
     assert e.value.get_code() == "AuthFailure.SignatureExpire"
 
 
+def test_tampered_body_raises(srv: ServerProc, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK signs the body, then something on the way changes it: the server must refuse."""
+    from tencentcloud.common.http import request as tc_request
+
+    real = tc_request.ApiRequest.send_request
+
+    def tamper(self: Any, req_inter: Any) -> Any:
+        if isinstance(req_inter.data, str | bytes) and req_inter.data:
+            data = req_inter.data.encode() if isinstance(req_inter.data, str) else req_inter.data
+            req_inter.data = data.replace(b'"x"', b'"y"')
+        return real(self, req_inter)
+
+    monkeypatch.setattr(tc_request.ApiRequest, "send_request", tamper)
+    with pytest.raises(TencentCloudSDKException) as e:
+        call(client(srv), "DescribeMediaInfos", {"FileIds": ["x"]})
+    assert e.value.get_code() == "AuthFailure.SignatureFailure"
+
+
 def test_unknown_and_unsupported_actions(srv: ServerProc) -> None:
     c = client(srv)
-    for action in ("NoSuchThing", "ApplyUpload"):
+    for action in ("NoSuchThing", "LiveRealTimeClip"):
         with pytest.raises(TencentCloudSDKException) as e:
             c.call_json(action, {})
         assert e.value.get_code() == "UnsupportedOperation" and action in e.value.get_message()
