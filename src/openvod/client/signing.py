@@ -26,7 +26,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from openvod.domain.signature import MAX_VALIDITY, TaskNotifyMode, build_signature
+from openvod.domain.signature import TaskNotifyMode, build_signature
 
 __all__ = ["sign_upload"]
 
@@ -53,9 +53,7 @@ def sign_upload(
     procedure-state callback. ``one_time=True`` makes the server accept the signature only once.
     Raises ``ValueError`` for out-of-range values.
     """
-    if not 1 <= expire_in <= MAX_VALIDITY:
-        raise ValueError(f"expire_in must be 1..{MAX_VALIDITY} seconds (90 days), got {expire_in}")
-    return build_signature(
+    return build_signature(  # validates expire_in (1 s .. 90 days) and every field
         secret_id,
         secret_key,
         now=int(time.time()),
