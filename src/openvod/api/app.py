@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from openvod import __version__
-from openvod.api import playback, tus
+from openvod.api import console, playback, tus
 from openvod.api.compat import kingsoft as kingsoft_compat
 from openvod.api.compat import s3 as s3_compat
 from openvod.api.compat import tencent as tencent_compat
@@ -99,8 +99,8 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (tus.router, media.router, objects.router, objects.signed_router, keys.router, tasks.router,
-                   presets_api.router,
+    for router in (console.page_router, console.router, tus.router, media.router, objects.router,
+                   objects.signed_router, keys.router, tasks.router, presets_api.router,
                    templates_api.router, procedures_api.router, processing_api.router,
                    events_api.router, playback.router, tencent_compat.router, kingsoft_compat.router,
                    s3_compat.router):

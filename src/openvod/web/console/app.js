@@ -1,0 +1,65 @@
+// The console: sign-in and the hash routes (#/library, #/upload, #/media/{id}, #/tasks).
+import { api, el } from "./api.js";
+import { showLibrary } from "./library.js";
+import { showMedia } from "./media.js";
+import { showTasks } from "./tasks.js";
+import { showUpload } from "./upload.js";
+
+const view = document.getElementById("view");
+let leave = null; // the current page's clean-up (stops its refresh loop)
+
+function signedOut() {
+  if (leave) leave();
+  leave = null;
+  document.getElementById("bar").hidden = true;
+  view.replaceChildren();
+  document.getElementById("signin").hidden = false;
+  document.getElementById("secret-id").focus();
+}
+
+async function route() {
+  if (leave) leave();
+  leave = null;
+  const [, page, arg] = (location.hash || "#/library").split("/");
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    if (a.dataset.nav === page) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  view.replaceChildren();
+  const pages = { library: showLibrary, upload: showUpload, tasks: showTasks, media: showMedia };
+  const show = pages[page] || showLibrary;
+  try {
+    leave = await show(view, decodeURIComponent(arg || ""));
+  } catch (err) {
+    view.replaceChildren(el("p", { class: "error", role: "alert", text: err.message }));
+  }
+}
+
+async function start() {
+  document.getElementById("signin").hidden = true;
+  document.getElementById("bar").hidden = false;
+  await route();
+}
+
+document.getElementById("signin-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const error = document.getElementById("signin-error");
+  error.textContent = "";
+  try {
+    await api("POST", "/console/session", new URLSearchParams(new FormData(ev.target)));
+    ev.target.reset();
+    if (!location.hash) location.hash = "#/library";
+    await start();
+  } catch (err) {
+    error.textContent = `Sign-in failed: ${err.message}`;
+  }
+});
+
+document.getElementById("logout").addEventListener("click", async () => {
+  try { await api("POST", "/console/logout"); } finally { signedOut(); }
+});
+
+window.addEventListener("hashchange", route);
+window.addEventListener("openvod:signed-out", signedOut);
+
+api("GET", "/console/session").then(start, () => {});
