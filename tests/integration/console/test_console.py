@@ -3,52 +3,14 @@ session cookie and CSRF, an upload through the page, the tasks page."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.conftest import ServerProc, make_server
+from tests.conftest import ServerProc
+from tests.integration.console.conftest import shot, sign_in
 from tests.media import make_clip
-
-ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    srv = make_server(tmp_path_factory.mktemp("console"), {"OPENVOD_WORKERS": "1"})
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail("chromium is not installed: run scripts/install-browser")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
-def _sign_in(page: Page, server: ServerProc, key: str) -> None:
-    page.goto(f"{server.url}/")
-    page.get_by_label("SecretId").fill(server.auth[0])
-    page.get_by_label("SecretKey").fill(key)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_console(browser: Browser, server: ServerProc, tmp_path: Path) -> None:
@@ -57,9 +19,9 @@ def test_console(browser: Browser, server: ServerProc, tmp_path: Path) -> None:
     page = context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
 
-    _sign_in(page, server, "wrong-key")
+    sign_in(page, server, "wrong-key")
     expect(page.locator("#signin-error")).to_contain_text("Sign-in failed")
-    _sign_in(page, server, server.auth[1])
+    sign_in(page, server, server.auth[1])
     expect(page.get_by_role("heading", name="Library")).to_be_visible()
     cookies = {c["name"]: c for c in context.cookies()}
     assert cookies["openvod_session"]["httpOnly"] and cookies["openvod_session"]["sameSite"] == "Strict"
@@ -82,15 +44,15 @@ def test_console(browser: Browser, server: ServerProc, tmp_path: Path) -> None:
     row = page.locator("li.upload", has_text="console-clip.mp4")
     expect(row.locator(".pct")).to_have_text("100%", timeout=30_000)
     expect(row).to_have_attribute("data-state", "done")
-    _shot(page, "console-upload.png")
+    shot(page, "console-upload.png")
     page.get_by_role("link", name="Library").click()
     card = page.locator("li.card", has_text="console-clip.mp4")
     expect(card).to_be_visible()
-    _shot(page, "console-library.png")
+    shot(page, "console-library.png")
     card.get_by_role("link", name="console-clip.mp4").click()
     expect(page.get_by_role("table", name="Metadata")).to_be_visible()
     expect(page.get_by_role("link", name="Play")).to_be_visible()
-    _shot(page, "console-media.png")
+    shot(page, "console-media.png")
 
     # The tasks page shows a running task, and cancels it.
     r = httpx.post(f"{server.url}/v1/tasks", json={"kind": "noop", "sleep": 5}, auth=server.auth, timeout=30)
@@ -99,7 +61,7 @@ def test_console(browser: Browser, server: ServerProc, tmp_path: Path) -> None:
     page.get_by_role("link", name="Tasks").click()
     task = page.locator(f'tr[data-task-id="{task_id}"]')
     expect(task).to_have_attribute("data-state", "exec", timeout=10_000)
-    _shot(page, "console-tasks.png")
+    shot(page, "console-tasks.png")
     task.get_by_role("button", name="Cancel").click()
     expect(task).to_have_attribute("data-state", "canceled", timeout=10_000)
     assert httpx.get(f"{server.url}/v1/tasks/{task_id}", auth=server.auth, timeout=30).json()["state"] == "canceled"

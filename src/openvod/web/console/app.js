@@ -1,7 +1,10 @@
-// The console: sign-in and the hash routes (#/library, #/upload, #/media/{id}, #/tasks).
+// The console: sign-in and the hash routes (#/library, #/upload, #/media/{id}, #/tasks, #/presets,
+// #/events).
 import { api, el } from "./api.js";
 import { showLibrary } from "./library.js";
 import { showMedia } from "./media.js";
+import { showEvents } from "./events.js";
+import { showPresets } from "./presets.js";
 import { showTasks } from "./tasks.js";
 import { showUpload } from "./upload.js";
 
@@ -26,7 +29,8 @@ async function route() {
     else a.removeAttribute("aria-current");
   }
   view.replaceChildren();
-  const pages = { library: showLibrary, upload: showUpload, tasks: showTasks, media: showMedia };
+  const pages = { library: showLibrary, upload: showUpload, tasks: showTasks, media: showMedia,
+    presets: showPresets, events: showEvents };
   const show = pages[page] || showLibrary;
   try {
     leave = await show(view, decodeURIComponent(arg || ""));
