@@ -179,8 +179,11 @@ def _public(ctx: Context, task: Task, steps: list[TaskStep], position: int) -> d
             o = task.output
             out["output"] = {"bucket": dst["logical_bucket"], "key": dst["logical_key"], "size": o.get("size"),
                              "url": ctx.object_url(dst["bucket"], dst["key"]), "files": o.get("files", [])}
-    elif task.state == TaskState.SUCC:
-        out["output"] = task.output
+    else:
+        if task.file_id:
+            out["file_id"], out["procedure"] = task.file_id, task.procedure or None
+        if task.state == TaskState.SUCC:
+            out["output"] = task.output
     return out
 
 
@@ -214,9 +217,11 @@ def _day(value: str | int | None, name: str) -> datetime | None:
 
 def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end: str | int | None = None,
                marker: str | None = None, limit: int = 100, state: str | None = None,
+               file_id: str | None = None, newest_first: bool = False,
                ) -> tuple[list[dict[str, Any]], str | None, int]:
-    """Tasks created between the days ``start`` and ``end`` (inclusive, UTC), oldest first, keyset
-    paged by task id (ids sort by creation), with the total in the range."""
+    """Tasks created between the days ``start`` and ``end`` (inclusive, UTC), oldest first (or
+    newest first), keyset paged by task id (ids sort by creation), with the total in the range.
+    ``file_id`` keeps the processing tasks of one media file."""
     if not 0 <= limit <= 1000:
         raise _bad(f"limit must be 0-1000, got {limit}", "InvalidParameter.Limit")
     conds = [Task.app_id == app_id]
@@ -229,11 +234,14 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
             raise _bad(f"state must be one of init, exec, succ, fail, canceled; got {state!r}",
                        "InvalidParameter.State")
         conds.append(Task.state == state)
+    if file_id:
+        conds.append(Task.file_id == file_id)
     with ctx.db.session() as s:
         total = int(s.scalar(select(func.count()).select_from(Task).where(*conds)) or 0)
         if marker and marker not in ("0",):
-            conds.append(Task.id > marker)
-        rows = list(s.scalars(select(Task).where(*conds).order_by(Task.id).limit(limit + 1)))
+            conds.append(Task.id < marker if newest_first else Task.id > marker)
+        order = Task.id.desc() if newest_first else Task.id
+        rows = list(s.scalars(select(Task).where(*conds).order_by(order).limit(limit + 1)))
         page = rows[:limit]
         steps: dict[str, list[TaskStep]] = {}
         if page:

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,36 @@ def test_listing_pages_each_task_once_while_tasks_are_created(tmp_path: Path) ->
         srv.stop()
 
 
+def test_list_long_poll_answers_on_change_newest_first(engine: ServerProc) -> None:
+    with engine.client() as c:
+        first = c.get("/v1/tasks", params={"order": "desc"}).json()
+        assert first["items"] == [] and first["version"] and first["now"].endswith("Z")
+        # Nothing changes: the long-poll holds for its timeout, then answers the same version.
+        t0 = time.monotonic()
+        same = c.get("/v1/tasks", params={"order": "desc", "since": first["version"], "timeout": 1.5}).json()
+        assert time.monotonic() - t0 >= 1.4 and same["version"] == first["version"]
+        # A task created while the long-poll waits ends it early, with the new page.
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(c.get, "/v1/tasks", params={"order": "desc", "since": first["version"],
+                                                              "timeout": 30})
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            with engine.client() as c2:
+                a = noop(c2, 1.0)
+            page = waiting.result(timeout=30).json()
+        assert time.monotonic() - t0 < 5
+        assert page["version"] != first["version"] and page["items"][0]["task_id"] == a
+        b = noop(c)
+        page = c.get("/v1/tasks", params={"order": "desc", "limit": 1}).json()
+        assert [t["task_id"] for t in page["items"]] == [b] and page["next_marker"] == b
+        older = c.get("/v1/tasks", params={"order": "desc", "limit": 1, "marker": b}).json()
+        assert [t["task_id"] for t in older["items"]] == [a]
+        # Bad parameters get a 400 with the field named.
+        wait_state(c, b, {"succ"})
+        r = c.get("/v1/tasks", params={"order": "sideways"})
+        assert r.status_code == 400, r.text
+
+
 def test_transcode_task_succeeds_with_meta(engine: ServerProc, small_clip: Path) -> None:
     with engine.client() as c:
         fid = upload_bytes(c, small_clip.read_bytes(), "src.mp4")
@@ -205,16 +236,20 @@ def test_sigkill_worker_mid_transcode_is_retried(engine: ServerProc, clip10: Pat
         worker = int(Path(f"/proc/{ff[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
         assert worker != engine.proc.pid
         os.kill(worker, signal.SIGKILL)
-        partial_seen = False
+        # The output may appear a moment before the task is marked succ (it is moved into place,
+        # then the step finishes), but never partly written: every size seen is the final one.
+        sizes_seen: set[int] = set()
         deadline = time.monotonic() + 120
         while (t := c.get(f"/v1/tasks/{tid}").json())["state"] not in ("succ", "fail"):
-            if c.get("/v1/objects/vod/retried.mp4").status_code == 200 and \
-                    c.get(f"/v1/tasks/{tid}").json()["state"] != "succ":
-                partial_seen = True
+            r = c.head("/v1/objects/vod/retried.mp4")
+            if r.status_code == 200:
+                sizes_seen.add(int(r.headers["content-length"]))
             assert time.monotonic() < deadline
             time.sleep(0.2)
         assert t["state"] == "succ" and t["attempts"] == 2
-        assert not partial_seen
+        final = c.head("/v1/objects/vod/retried.mp4")
+        assert final.status_code == 200
+        assert sizes_seen <= {int(final.headers["content-length"])}
         assert not all_ffmpegs_with(str(engine.data_dir))  # the killed worker's ffmpeg died too
 
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import time
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
 
+import anyio
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -76,12 +81,17 @@ class TaskPublic(BaseModel):
     preset: str | None = None
     sources: list[dict[str, Any]] | None = None
     dst: dict[str, Any] | None = None
+    file_id: str | None = Field(default=None, description="processing tasks: the media file they work on")
+    procedure: str | None = Field(default=None, description="processing tasks: the task flow they run")
 
 
 class TaskList(BaseModel):
     items: list[TaskPublic]
     next_marker: str | None
     total: int
+    version: str = Field(description="changes whenever this page would read differently; pass it back as "
+                                     "`since` to long-poll for the next change")
+    now: str = Field(description="the server's clock, for ETAs from `started_at` and `progress`")
 
 
 class TaskMeta(BaseModel):
@@ -105,8 +115,8 @@ def create_task(body: TaskCreate, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
     return tasks.create_transcode(ctx, key.app_id, req)
 
 
-@router.get("", response_model=TaskList, summary="List tasks created in a date range, oldest first")
-def list_tasks(
+@router.get("", response_model=TaskList, summary="List tasks created in a date range (long-poll with `since`)")
+async def list_tasks(
     ctx: Ctx,
     key: AuthKey,
     start: Annotated[str | None, Query(pattern=r"^\d{8}$", description="YYYYMMDD (UTC), inclusive")] = None,
@@ -114,10 +124,28 @@ def list_tasks(
     marker: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=0, le=1000)] = 100,
     state: Annotated[str | None, Query(max_length=16)] = None,
+    file_id: Annotated[str | None, Query(max_length=32, description="only this media file's processing tasks")] = None,
+    order: Annotated[Literal["asc", "desc"], Query(description="asc: oldest first; desc: newest first")] = "asc",
+    since: Annotated[str | None, Query(max_length=32, description="a `version` from an earlier answer: wait "
+                                                                  "until the page differs from it")] = None,
+    timeout: Annotated[float, Query(ge=0, le=60, description="longest wait with `since`, seconds")] = 25.0,
 ) -> dict[str, Any]:
-    items, nxt, total = tasks.list_tasks(ctx, key.app_id, start=start, end=end, marker=marker, limit=limit,
-                                         state=state)
-    return {"items": items, "next_marker": nxt, "total": total}
+    def read() -> dict[str, Any]:
+        items, nxt, total = tasks.list_tasks(ctx, key.app_id, start=start, end=end, marker=marker, limit=limit,
+                                             state=state, file_id=file_id, newest_first=order == "desc")
+        page = {"items": items, "next_marker": nxt, "total": total}
+        digest = hashlib.sha256(json.dumps(page, sort_keys=True, default=str).encode()).hexdigest()[:24]
+        return {**page, "version": digest}
+
+    async def read_async() -> dict[str, Any]:
+        return await anyio.to_thread.run_sync(read)
+
+    if since is None:
+        page = await read_async()
+    else:
+        _listen(ctx)
+        page = await _waiters.until(read_async, lambda p: p["version"] != since, timeout)
+    return {**page, "now": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
 
 
 @router.get("/{task_id}", response_model=TaskPublic, summary="One task, with progress and queue position")
@@ -127,8 +155,11 @@ async def get_task(task_id: str, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
     return tasks.get_task(ctx, key.app_id, task_id)
 
 
+_R = TypeVar("_R")
+
+
 class _Waiters:
-    """Long-polls waiting for tasks, woken from the scheduler thread through the event loop."""
+    """Long-polls, woken from the scheduler thread through the event loop."""
 
     def __init__(self) -> None:
         self._events: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
@@ -137,20 +168,21 @@ class _Waiters:
         for loop, event in list(self._events):
             loop.call_soon_threadsafe(event.set)
 
-    async def wait(self, ctx: Ctx, app_id: str, task_id: str, timeout: float) -> dict[str, Any]:
+    async def until(self, read: Callable[[], Awaitable[_R]], done: Callable[[_R], bool], timeout: float) -> _R:
+        """``read()`` again on each wake until ``done`` says so or ``timeout`` seconds pass."""
         deadline = time.monotonic() + timeout
         event = asyncio.Event()
         entry = (asyncio.get_running_loop(), event)
         self._events.add(entry)
         try:
             while True:
-                task = tasks.get_task(ctx, app_id, task_id)  # fast read, see get_task below
-                left = deadline - time.monotonic()
-                if task["state"] in TERMINAL or left <= 0:
-                    return task
                 event.clear()
+                value = await read()
+                left = deadline - time.monotonic()
+                if done(value) or left <= 0:
+                    return value
                 # Woken by this process's scheduler; re-read at least once a second anyway, since
-                # workers elsewhere (another server, Celery) finish tasks too.
+                # workers elsewhere (other processes, another server, Celery) change tasks too.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), timeout=min(1.0, left))
         finally:
@@ -160,13 +192,21 @@ class _Waiters:
 _waiters = _Waiters()
 
 
+def _listen(ctx: Ctx) -> None:
+    if _waiters.wake_all not in ctx.task_listeners:
+        ctx.task_listeners.append(_waiters.wake_all)
+
+
 @router.get("/{task_id}/wait", response_model=TaskPublic,
             summary="Long-poll: answers when the task has finished, or after `timeout` seconds")
 async def wait_task(task_id: str, ctx: Ctx, key: AuthKey,
                     timeout: Annotated[float, Query(ge=0, le=60)] = 30.0) -> dict[str, Any]:
-    if _waiters.wake_all not in ctx.task_listeners:
-        ctx.task_listeners.append(_waiters.wake_all)
-    return await _waiters.wait(ctx, key.app_id, task_id, timeout)
+    _listen(ctx)
+
+    async def read() -> dict[str, Any]:
+        return tasks.get_task(ctx, key.app_id, task_id)  # fast read, see get_task
+
+    return await _waiters.until(read, lambda t: t["state"] in TERMINAL, timeout)
 
 
 @router.post("/{task_id}/top", response_model=TaskPublic, summary="Move a queued task to the top")

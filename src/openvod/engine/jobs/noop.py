@@ -1,8 +1,10 @@
-"""``noop``: does nothing (optionally waits ``sleep`` seconds, cancellably). For measuring the
-engine's own overhead and for tests of scheduling order."""
+"""``noop``: does nothing (optionally waits ``sleep`` seconds, cancellably, reporting progress
+about once a second). For measuring the engine's own overhead, and for tests of scheduling order
+and of progress reporting."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from openvod.engine.jobs import JobContext, register
@@ -12,6 +14,10 @@ from openvod.media.ffmpeg import Cancelled
 @register("noop")
 def noop(job: JobContext) -> dict[str, Any]:
     sleep = float(job.input.get("sleep", 0))
-    if sleep > 0 and job.cancel.wait(sleep):
-        raise Cancelled(f"noop step {job.step_id} was cancelled")
+    deadline = time.monotonic() + sleep
+    while (left := deadline - time.monotonic()) > 0:
+        if job.cancel.wait(min(1.0, left)):
+            raise Cancelled(f"noop step {job.step_id} was cancelled")
+        if sleep >= 2:
+            job.progress(100.0 * (1 - max(0.0, deadline - time.monotonic()) / sleep))
     return {"slept": sleep}
