@@ -18,12 +18,17 @@ accepts any handle of an event, stale ones included — a consumer that processe
 earlier hand-out has done the work, and refusing its confirm would only cause a duplicate. Handles
 that are malformed, unknown, purged or of another app are ignored, never an error, so retrying a
 confirm is harmless and no app can probe another's event ids.
+
+Looking. :func:`list_recent` pages through an app's events, newest first, for people and
+dashboards. It only reads: it neither hands events out nor confirms them, so it never takes an
+event away from the app's pull consumer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import threading
 import time
@@ -46,12 +51,14 @@ __all__ = [
     "CALLBACK_METHODS",
     "CODE_CALLBACK_METHOD",
     "MAX_CONFIRM",
+    "MAX_RECENT",
     "PULL_BATCH",
     "RECHECK_SECONDS",
     "EventType",
     "Notifier",
     "confirm_events",
     "format_time",
+    "list_recent",
     "new_callback_secret",
     "notifier",
     "notify",
@@ -69,6 +76,9 @@ RECHECK_SECONDS = 1.0
 CALLBACK_METHODS = frozenset({"POST", "PUT"})
 CODE_CALLBACK_METHOD = "InvalidParameter.CallbackMethod"
 MAX_CONFIRM = 100
+MAX_RECENT = 100
+_EVENT_ID = re.compile(r"ev[0-9a-z]{26}")
+_EVENT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
 _NOTIFY_KEY = "openvod.events.notify"
 # Deliveries get their real deadline (created + push_retry_hours) from the dispatcher's settings
 # on their first attempt; record() has only a session, and runs in processes that may not have
@@ -308,6 +318,45 @@ def confirm_events(ctx: Context, app_id: str, handles: list[str]) -> int:
         )
         found = s.scalars(select(Event.id).where(Event.app_id == app_id, Event.id.in_(ids))).all()
     return len(found)
+
+
+def _recent_item(ctx: Context, ev: Event) -> dict[str, Any]:
+    confirmed = format_time(ev.confirmed_at) if ev.confirmed_at is not None else None
+    return {"event_id": ev.id, "type": ev.type, "created_at": format_time(ev.created_at),
+            "payload": render(ctx, ev.app_id, ev.payload), "pulls": ev.pulls, "confirmed_at": confirmed}
+
+
+def list_recent(
+    ctx: Context, app_id: str, *, limit: int = 50, type_: str | None = None, marker: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The app's events, newest first, without touching them (see "Looking" above).
+
+    Keyset-paged: pass the returned ``next_marker`` (an event id; ``None`` on the last page) as
+    ``marker`` for the next, older page; events recorded meanwhile never shift a page. ``type_``
+    keeps one event type; empty ``type_`` and ``marker`` are ignored. Each item is ``{"event_id",
+    "type", "created_at", "payload", "pulls", "confirmed_at"}``: ``pulls`` counts hand-outs by
+    ``GET /v1/events``, ``confirmed_at`` is ``None`` until a consumer confirmed it. Raises
+    ``InvalidParameter`` (``.Limit``, ``.EventType``, ``.Marker``) for a limit outside 1-100, a
+    malformed type or a marker that is not an event id.
+    """
+    if not 1 <= limit <= MAX_RECENT:
+        raise InvalidParameter(f"limit must be 1-{MAX_RECENT}, got {limit}", code="InvalidParameter.Limit")
+    if type_ and not _EVENT_TYPE.fullmatch(type_):
+        example = EventType.NEW_FILE_UPLOAD
+        raise InvalidParameter(f"type must be an event type such as {example!r}, got {type_[:80]!r}",
+                               code="InvalidParameter.EventType")
+    if marker and not _EVENT_ID.fullmatch(marker):
+        raise InvalidParameter(f"marker must be the next_marker of an earlier page, got {marker[:80]!r}",
+                               code="InvalidParameter.Marker")
+    q = select(Event).where(Event.app_id == app_id).order_by(Event.id.desc()).limit(limit + 1)
+    if type_:
+        q = q.where(Event.type == type_)
+    if marker:
+        q = q.where(Event.id < marker)
+    with ctx.db.session() as s:
+        rows = list(s.scalars(q))
+        items = [_recent_item(ctx, ev) for ev in rows[:limit]]
+    return items, (rows[limit - 1].id if len(rows) > limit else None)
 
 
 def purge_events(ctx: Context) -> int:

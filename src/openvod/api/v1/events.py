@@ -1,4 +1,4 @@
-"""``/v1/events`` (pull, confirm, push log) and ``/v1/app/callback`` (push settings)."""
+"""``/v1/events`` (pull, confirm, read-only listing, push log) and ``/v1/app/callback`` (push settings)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,20 @@ class EventPublic(BaseModel):
 
 class EventList(BaseModel):
     items: list[EventPublic]
+
+
+class RecentEvent(BaseModel):
+    event_id: str
+    type: str
+    created_at: str
+    payload: dict[str, Any]
+    pulls: int = Field(description="how often GET /v1/events handed the event out")
+    confirmed_at: str | None = Field(description="when a pull consumer confirmed it; null until then")
+
+
+class RecentEventList(BaseModel):
+    items: list[RecentEvent]
+    next_marker: str | None = Field(description="pass as marker for the next, older page; null on the last")
 
 
 class ConfirmRequest(_Strict):
@@ -94,6 +108,21 @@ async def pull(
 @router.post("/v1/events/confirm", response_model=ConfirmResult, summary="Confirm pulled events")
 def confirm(body: ConfirmRequest, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
     return {"confirmed": events.confirm_events(ctx, key.app_id, body.handles)}
+
+
+@router.get("/v1/events/recent", response_model=RecentEventList, summary="Recent events, newest first (read-only)")
+def list_recent(
+    ctx: Ctx,
+    key: AuthKey,
+    # Range and format are checked by the service, so a bad value gets its own error code.
+    limit: Annotated[int, Query(description="1-100")] = 50,
+    type_: Annotated[str | None, Query(alias="type", description="only events of this type")] = None,
+    marker: Annotated[str | None, Query(description="next_marker of the previous page")] = None,
+) -> dict[str, Any]:
+    """The app's events for looking at: unlike ``GET /v1/events`` this hands nothing out and
+    confirms nothing, so it never takes an event from the app's pull consumer."""
+    items, nxt = events.list_recent(ctx, key.app_id, limit=limit, type_=type_, marker=marker)
+    return {"items": items, "next_marker": nxt}
 
 
 @router.get("/v1/events/deliveries", response_model=DeliveryList, summary="Recent push deliveries")
