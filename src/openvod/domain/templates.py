@@ -451,11 +451,12 @@ def validate_comment(comment: Any) -> str:
 
 
 def validate_procedure_name(name: Any) -> str:
-    """A task-flow name: 1-20 characters, any script, no '/' (``InvalidParameterValue.ProcedureName``)."""
+    """A task-flow name: 1-20 characters, any script, no '/', not '.' or '..' (no URL path can
+    carry those) (``InvalidParameterValue.ProcedureName``)."""
     text = _text(name, "procedure Name", "ProcedureName", MAX_PROCEDURE_NAME)
-    if not text.strip() or text != text.strip() or "/" in text:
+    if not text.strip() or text != text.strip() or "/" in text or text in (".", ".."):
         raise _bad("ProcedureName", f"procedure Name must be 1-{MAX_PROCEDURE_NAME} characters without '/' or "
-                                    f"surrounding spaces, got {name!r}")
+                                    f"surrounding spaces, and not '.' or '..', got {name!r}")
     return text
 
 

@@ -364,7 +364,7 @@ def test_good_names(name: str) -> None:
     assert validate_preset_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "x" * 129, "a b", "a/b", "名字", "a|b", None, 7])
+@pytest.mark.parametrize("name", ["", "x" * 129, "a b", "a/b", "名字", "a|b", ".", "..", None, 7])
 def test_bad_names(name: Any) -> None:
     with pytest.raises(InvalidParameter) as err:
         validate_preset_name(name)

@@ -253,7 +253,7 @@ def test_names_comments_and_procedure_names() -> None:
         validate_comment("c" * 257)
     assert err.value.code == "InvalidParameterValue.Comment"
     assert validate_procedure_name("转码加封面") == "转码加封面"
-    for bad in ("", " x", "a/b", "x" * 21, "tab\there", 7):
+    for bad in ("", " x", "a/b", ".", "..", "x" * 21, "tab\there", 7):
         with pytest.raises(InvalidParameter) as err:
             validate_procedure_name(bad)
         assert err.value.code == "InvalidParameterValue.ProcedureName"
