@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     pull_max_size: int = Field(default=8 * 1024**3, gt=0)
     pull_timeout: float = Field(default=600.0, gt=0)
     signing_key: str | None = None  # for signed URLs; default derived per data dir
+    # Lets the web console sign in with this password instead of a key pair; it then acts as the
+    # default app. Unset (the default): key pairs only.
+    console_password: SecretStr | None = None
     playback_url_ttl: int = Field(default=86400, ge=60)  # seconds a signed playback URL stays valid
 
     # engine
@@ -81,6 +84,13 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, v: str | None) -> str | None:
         return v.rstrip("/") if v else v
+
+    @field_validator("console_password")
+    @classmethod
+    def _long_password(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 12:
+            raise ValueError("console_password must be at least 12 characters")
+        return v
 
     @field_validator("host")
     @classmethod

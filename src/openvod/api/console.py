@@ -3,8 +3,10 @@
 * ``GET /`` — the console (to a browser asking for HTML; API clients' ``/`` is the compat routes').
 * ``GET /console/assets/{name}`` — its scripts and styles (``openvod/web/console/``).
 * ``GET /console/session`` — who is signed in (401 when nobody is).
-* ``POST /console/session`` (form ``SecretId``, ``SecretKey``) — sign in: sets the HttpOnly session
-  cookie and the ``openvod_csrf`` cookie whose value scripts echo in ``X-CSRF-Token``.
+* ``GET /console/options`` — what sign-in offers (``password_sign_in``).
+* ``POST /console/session`` (form ``SecretId`` + ``SecretKey``, or ``Password`` when
+  ``console_password`` is set) — sign in: sets the HttpOnly session cookie and the
+  ``openvod_csrf`` cookie whose value scripts echo in ``X-CSRF-Token``.
 * ``POST /console/logout`` — sign out.
 * ``POST /console/upload-signature`` — a client upload signature for the console's tus uploads
   (``/v1/uploads`` takes HTTP Basic or a signature, and the console holds neither key).
@@ -14,6 +16,7 @@ With the session cookie the console calls the ``/v1`` API directly (``api.deps.r
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import mimetypes
 import secrets
@@ -43,6 +46,7 @@ from openvod.api.deps import (
 from openvod.domain import signature as sigs
 from openvod.errors import AuthFailure, Forbidden, InvalidParameter, NotFound
 from openvod.services import apps
+from openvod.services.apps import KeyInfo
 
 __all__ = ["router"]
 
@@ -118,11 +122,42 @@ def get_session(request: Request, ctx: Ctx) -> Response:
                                       expires=session.expires).model_dump())
 
 
+@router.get("/console/options")
+def console_options(ctx: Ctx) -> dict[str, bool]:
+    """What the sign-in page offers (public: it is shown before signing in)."""
+    return {"password_sign_in": ctx.settings.console_password is not None}
+
+
+def _password_key(ctx: Ctx, password: str) -> KeyInfo:
+    configured = ctx.settings.console_password
+    if configured is None:
+        raise AuthFailure("password sign-in is off: set console_password (OPENVOD_CONSOLE_PASSWORD) to use it",
+                          code="AuthFailure.PasswordSignInDisabled")
+    # Equal-length digests compared in constant time: neither the length nor a prefix leaks.
+    given = hashlib.sha256(password.encode()).digest()
+    wanted = hashlib.sha256(configured.get_secret_value().encode()).digest()
+    if not hmac.compare_digest(given, wanted):
+        time.sleep(0.5)  # slows guessing; sign-ins run in a worker thread, not on the event loop
+        raise AuthFailure("the console password is wrong", code="AuthFailure.PasswordMismatch")
+    return apps.console_key(ctx.db)
+
+
+def _sign_in_key(ctx: Ctx, secret_id: str, secret_key: str, password: str) -> KeyInfo:
+    if password:
+        return _password_key(ctx, password)
+    if not secret_id or not secret_key:
+        raise AuthFailure("sign in with SecretId and SecretKey, or with Password",
+                          code="AuthFailure.MissingCredentials")
+    return apps.authenticate(ctx.db, secret_id.strip(), secret_key.strip())
+
+
 @router.post("/console/session", response_model=SessionPublic)
-async def sign_in(ctx: Ctx, secret_id: Annotated[str, Form(alias="SecretId", max_length=128)],
-                  secret_key: Annotated[str, Form(alias="SecretKey", max_length=128)]) -> Response:
+async def sign_in(ctx: Ctx, secret_id: Annotated[str, Form(alias="SecretId", max_length=128)] = "",
+                  secret_key: Annotated[str, Form(alias="SecretKey", max_length=128)] = "",
+                  password: Annotated[str, Form(alias="Password", max_length=256)] = "") -> Response:
+    """Sign in with a key pair of any app, or with the console password (the default app)."""
     try:
-        key = await anyio.to_thread.run_sync(apps.authenticate, ctx.db, secret_id.strip(), secret_key.strip())
+        key = await anyio.to_thread.run_sync(_sign_in_key, ctx, secret_id, secret_key, password)
     except AuthFailure as exc:
         return _unauthorized(exc.message, exc.code)
     token = issue_session(ctx, key.app_id, key.secret_id, SESSION_TTL)

@@ -22,6 +22,7 @@ __all__ = [
     "AppInfo",
     "KeyInfo",
     "authenticate",
+    "console_key",
     "create_app",
     "create_key",
     "default_app",
@@ -165,6 +166,18 @@ def disable_key(db: Database, secret_id: str, *, app_id: str | None = None) -> K
         info = _key(k)
     forget_key(secret_id)
     return info
+
+
+def console_key(db: Database) -> KeyInfo:
+    """The key a console-password session acts with: the default app's oldest active key."""
+    with db.session() as s:
+        app = _resolve_app(s, None)
+        k = s.scalar(select(ApiKey).where(ApiKey.app_id == app.id, ApiKey.state == "active")
+                     .order_by(ApiKey.created_at, ApiKey.secret_id).limit(1))
+        if k is None:
+            raise AuthFailure(f"the default app {app.id} has no active key for the console to act with; "
+                              "create one with `openvod keys create`", code="AuthFailure.NoActiveKey")
+        return _key(k)
 
 
 def lookup_key(db: Database, secret_id: str) -> KeyInfo | None:

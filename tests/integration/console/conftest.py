@@ -32,7 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
     srv.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one Playwright at a time: other modules drive their own
 def browser() -> Iterator[Browser]:
     path = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
@@ -59,22 +59,46 @@ def page_errors() -> list[str]:
 
 @pytest.fixture
 def page(context: BrowserContext, server: ServerProc, page_errors: list[str]) -> Iterator[Page]:
-    """A page of the console, signed in with the server's key; fails the test on a script error."""
-    pg = context.new_page()
-    pg.on("pageerror", lambda e: page_errors.append(str(e)))
+    """A page of the console, signed in with the server's key; fails the test on a script error,
+    a Content-Security-Policy violation, or a request to anywhere but the server."""
+    pg = watch(context.new_page(), page_errors)
+    requests: list[str] = []
+    pg.on("request", lambda req: requests.append(req.url))
     sign_in(pg, server, server.auth[1])
     expect(pg.get_by_role("heading", name="Library")).to_be_visible()
     yield pg
     assert not page_errors, page_errors
+    foreign = [u for u in requests if not u.startswith((server.url + "/", "blob:", "data:"))]
+    assert not foreign, f"the console fetched from elsewhere: {foreign}"
+
+
+def watch(pg: Page, errors: list[str]) -> Page:
+    """Record ``pg``'s script errors and CSP violations in ``errors``."""
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    return pg
 
 
 def sign_in(page: Page, server: ServerProc, key: str) -> None:
     page.goto(f"{server.url}/")
     page.get_by_label("SecretId").fill(server.auth[0])
     page.get_by_label("SecretKey").fill(key)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter(e => e.offsetParent !== null && e.type !== 'hidden')
+  .filter(e => !((e.labels && e.labels.length) || e.getAttribute('aria-label') ||
+                 e.getAttribute('aria-labelledby') || (e.tagName === 'BUTTON' && e.textContent.trim())))
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+
+def assert_labelled(page: Page) -> None:
+    """Every visible control on the page has an accessible name (a label, aria-label or text)."""
+    unlabelled = page.evaluate(UNLABELLED)
+    assert not unlabelled, f"controls without an accessible name: {unlabelled}"

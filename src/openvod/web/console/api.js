@@ -64,3 +64,43 @@ export function fmtBytes(n) {
 export function progressBar(value, label) {
   return el("progress", { max: "100", value: String(value), "aria-label": label }, `${value}%`);
 }
+
+// Keep a task list current: GET /v1/tasks with `query()`'s filters, then long-poll with
+// ?since=<version> (the server answers when the page changes, or after 25 s). Errors back off
+// (capped at 30 s). Returns { stop(), restart() }; restart() re-reads at once (filters changed).
+export function watchTasks(query, onPage, onError) {
+  let version = null;
+  let ctrl = null;
+  let stopped = false;
+  (async () => {
+    let failures = 0;
+    while (!stopped) {
+      ctrl = new AbortController();
+      const q = query();
+      if (version) { q.set("since", version); q.set("timeout", "25"); }
+      try {
+        const data = await api("GET", `/v1/tasks?${q}`, undefined, { signal: ctrl.signal });
+        failures = 0;
+        if (data.version !== version) {
+          version = data.version;
+          await onPage(data);
+        }
+      } catch (err) {
+        if (err.name === "AbortError") continue;
+        if (err.status === 401) return;
+        version = null;
+        failures += 1;
+        if (onError) onError(err);
+        await new Promise((ok) => setTimeout(ok, Math.min(30_000, 1000 * 2 ** failures)));
+      }
+    }
+  })();
+  return {
+    stop() { stopped = true; if (ctrl) ctrl.abort(); },
+    restart() { version = null; if (ctrl) ctrl.abort(); },
+  };
+}
+
+export function errorText(err) {
+  return err.code ? `${err.code}: ${err.message}` : err.message;
+}

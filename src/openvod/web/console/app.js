@@ -20,22 +20,30 @@ function signedOut() {
   document.getElementById("secret-id").focus();
 }
 
+let generation = 0; // bumped per navigation: a page that finishes loading late cleans up after itself
+
 async function route() {
   if (leave) leave();
   leave = null;
+  const mine = ++generation;
   const [, page, arg] = (location.hash || "#/library").split("/");
   for (const a of document.querySelectorAll("[data-nav]")) {
     if (a.dataset.nav === page) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  view.replaceChildren();
+  // Each navigation renders into its own element: a page still loading from before writes into
+  // a detached one, never into the page shown now.
+  const root = el("div", { class: "page" });
+  view.replaceChildren(root);
   const pages = { library: showLibrary, upload: showUpload, tasks: showTasks, media: showMedia,
     presets: showPresets, events: showEvents };
   const show = pages[page] || showLibrary;
   try {
-    leave = await show(view, decodeURIComponent(arg || ""));
+    const cleanUp = await show(root, decodeURIComponent(arg || ""));
+    if (mine === generation) leave = cleanUp;
+    else if (cleanUp) cleanUp(); // the user moved on while this page loaded
   } catch (err) {
-    view.replaceChildren(el("p", { class: "error", role: "alert", text: err.message }));
+    if (mine === generation) root.replaceChildren(el("p", { class: "error", role: "alert", text: err.message }));
   }
 }
 
@@ -45,19 +53,23 @@ async function start() {
   await route();
 }
 
-document.getElementById("signin-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const error = document.getElementById("signin-error");
-  error.textContent = "";
-  try {
-    await api("POST", "/console/session", new URLSearchParams(new FormData(ev.target)));
-    ev.target.reset();
-    if (!location.hash) location.hash = "#/library";
-    await start();
-  } catch (err) {
-    error.textContent = `Sign-in failed: ${err.message}`;
-  }
-});
+for (const [form, error] of [["signin-form", "signin-error"], ["password-form", "password-error"]]) {
+  document.getElementById(form).addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const out = document.getElementById(error);
+    out.textContent = "";
+    try {
+      await api("POST", "/console/session", new URLSearchParams(new FormData(ev.target)));
+      ev.target.reset();
+      if (!location.hash) location.hash = "#/library";
+      await start();
+    } catch (err) {
+      out.textContent = `Sign-in failed: ${err.message}`;
+    }
+  });
+}
+api("GET", "/console/options").then((o) => { document.getElementById("password-form").hidden = !o.password_sign_in; },
+  () => {});
 
 document.getElementById("logout").addEventListener("click", async () => {
   try { await api("POST", "/console/logout"); } finally { signedOut(); }

@@ -1,5 +1,5 @@
-// The library: a grid of media, search by name, paging, select and delete.
-import { api, el, fmtDuration } from "./api.js";
+// The library: a grid of media, search by name, filter by class and date, paging, select and delete.
+import { api, el, errorText, fmtDuration } from "./api.js";
 
 const PAGE = 24;
 
@@ -38,12 +38,18 @@ export async function showLibrary(view) {
   const grid = el("ul", { class: "grid", "aria-label": "Media" });
   const status = el("p", { role: "status" });
   const search = el("input", { type: "search", id: "lib-search", name: "name" });
+  const klass = el("input", { type: "number", id: "lib-class", name: "class_id", min: "0", inputmode: "numeric" });
+  const from = el("input", { type: "date", id: "lib-from", name: "from" });
+  const to = el("input", { type: "date", id: "lib-to", name: "to" });
   const prev = el("button", { type: "button", text: "Previous page", disabled: true });
   const next = el("button", { type: "button", text: "Next page", disabled: true });
 
   async function load() {
     const q = new URLSearchParams({ limit: String(PAGE), marker: markers[page] });
     if (search.value.trim()) q.set("name", search.value.trim());
+    if (klass.value !== "") q.set("class_id", klass.value);
+    if (from.value) q.set("created_from", `${from.value}T00:00:00Z`);
+    if (to.value) q.set("created_to", `${to.value}T23:59:59.999Z`);
     const data = await api("GET", `/v1/media?${q}`);
     grid.replaceChildren(...data.items.map((m) => card(m, selected)));
     status.textContent = data.items.length ? "" : "No media.";
@@ -51,12 +57,15 @@ export async function showLibrary(view) {
     next.disabled = !data.next_marker;
     prev.disabled = page === 0;
   }
-  const run = (f) => async () => { try { await f(); } catch (err) { status.textContent = err.message; } };
+  const run = (f) => async () => { try { await f(); } catch (err) { status.textContent = errorText(err); } };
   prev.addEventListener("click", run(async () => { page -= 1; await load(); }));
   next.addEventListener("click", run(async () => { page += 1; await load(); }));
   const form = el("form", { role: "search", class: "row",
     onsubmit: (ev) => { ev.preventDefault(); page = 0; markers.length = 1; run(load)(); } },
     el("label", { for: "lib-search", text: "Search by name" }), search,
+    el("label", { for: "lib-class", text: "Class" }), klass,
+    el("label", { for: "lib-from", text: "Created from" }), from,
+    el("label", { for: "lib-to", text: "to" }), to,
     el("button", { type: "submit", text: "Search" }));
   const del = el("button", { type: "button", class: "danger", text: "Delete selected",
     onclick: run(async () => {

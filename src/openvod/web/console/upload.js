@@ -1,6 +1,6 @@
 // Uploads over tus (tus-js-client, vendored): drag and drop or pick files, a progress bar per
 // file, an optional task flow; an interrupted upload resumes when the same file is picked again.
-import { api, el, fmtBytes, progressBar } from "./api.js";
+import { api, el, errorText, fmtBytes, progressBar } from "./api.js";
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -26,6 +26,7 @@ function startUpload(file, procedure, list) {
     removeFingerprintOnSuccess: true,
     onProgress(sent, total) {
       const p = total ? Math.floor((sent / total) * 100) : 0;
+      if (r.li.dataset.firstPercent === undefined) r.li.dataset.firstPercent = String(p);
       r.bar.value = p;
       r.pct.textContent = `${p}%`;
       if (firstBytes === null) firstBytes = sent;
@@ -43,6 +44,7 @@ function startUpload(file, procedure, list) {
       if (pause) pause.remove();
     },
     onError(err) {
+      // tus-js-client's message carries the server's answer (its code and message) when there is one.
       r.info.textContent = `Failed: ${err.message}`;
       r.li.dataset.state = "error";
     },
@@ -53,18 +55,19 @@ function startUpload(file, procedure, list) {
   } });
   r.li.append(pause);
   (async () => {
+    // An upload is created with a one-time signature the console asks for (kept even when
+    // resuming, in case the stored upload has expired and tus creates a new one); the upload URL
+    // creation returns is then the capability for the rest of the upload.
+    const { signature } = await api("POST", "/console/upload-signature", { procedure });
+    upload.options.headers = { "X-VOD-Signature": signature };
     const previous = await upload.findPreviousUploads();
     if (previous.length) {
       upload.resumeFromPreviousUpload(previous[0]);
+      r.li.dataset.resumed = previous[0].uploadUrl;
       r.info.textContent = "Resuming";
-    } else {
-      // The upload is created with a signature the console asks for; the upload URL it
-      // returns is then the capability for the rest of the upload.
-      const { signature } = await api("POST", "/console/upload-signature", { procedure });
-      upload.options.headers = { "X-VOD-Signature": signature };
     }
     upload.start();
-  })().catch((err) => { r.info.textContent = `Failed: ${err.message}`; });
+  })().catch((err) => { r.info.textContent = `Failed: ${errorText(err)}`; r.li.dataset.state = "error"; });
 }
 
 export async function showUpload(view) {
@@ -90,10 +93,23 @@ export async function showUpload(view) {
     const flows = await api("GET", "/v1/procedures");
     for (const p of flows.items) flow.append(el("option", { value: p.name, text: p.name }));
   } catch (err) { flow.after(el("span", { class: "error", text: err.message })); }
-  const stored = await window.tus.defaultOptions.urlStorage.findAllUploads().catch(() => []);
+  const storage = window.tus.defaultOptions.urlStorage;
+  const stored = await storage.findAllUploads().catch(() => []);
   if (stored.length) {
-    pending.before(el("h2", { text: "Unfinished uploads — choose the same file again to resume" }));
-    for (const u of stored) pending.append(el("li", { text: (u.metadata && u.metadata.filename) || u.uploadUrl }));
+    pending.before(el("h2", { id: "pending-title", text: "Unfinished uploads — choose the same file again to resume" }));
+    for (const u of stored) {
+      const name = (u.metadata && u.metadata.filename) || u.uploadUrl;
+      const forget = el("button", { type: "button", text: "Discard", "aria-label": `Discard the unfinished upload of ${name}`,
+        onclick: async () => {
+          // tus termination frees the partial upload on the server, then the browser forgets it.
+          await fetch(u.uploadUrl, { method: "DELETE", headers: { "Tus-Resumable": "1.0.0" } }).catch(() => {});
+          await storage.removeUpload(u.urlStorageKey);
+          li.remove();
+        } });
+      const li = el("li", { class: "upload pending-upload" }, el("span", { class: "name", text: name }),
+        ` ${fmtBytes(u.size)} · started ${new Date(u.creationTime).toLocaleString()} `, forget);
+      pending.append(li);
+    }
   }
   return null;
 }

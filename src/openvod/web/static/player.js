@@ -250,9 +250,25 @@
   seek.addEventListener("blur", function () { dragging = false; preview.hidden = true; });
   player.addEventListener("keydown", onKey);
 
+  // Inside the console's media page (a same-origin frame): drop the page chrome and tell the
+  // parent how tall the player is, so the frame fits it without scroll bars.
+  function embed() {
+    var parentOrigin;
+    try { parentOrigin = window.parent.location.origin; } catch (e) { return; }
+    if (window.parent === window || parentOrigin !== window.location.origin) { return; }
+    document.body.classList.add("embedded");
+    var report = function () {
+      window.parent.postMessage({ openvodPlayerHeight: document.documentElement.scrollHeight },
+                                window.location.origin);
+    };
+    if (window.ResizeObserver) { new ResizeObserver(report).observe(document.body); }
+    report();
+  }
+
   syncPlay();
   syncMute();
   syncTime();
   attach();
   loadSprites();
+  embed();
 }());
