@@ -462,10 +462,15 @@ class Client:
         marker: str | None = None,
         limit: int = 100,
         state: str | None = None,
+        file_id: str | None = None,
+        newest_first: bool = False,
     ) -> TaskPage:
         """One page of tasks created on the days ``start`` to ``end`` (inclusive, UTC; a ``date``
-        or ``"YYYYMMDD"``), oldest first, optionally only those in ``state``."""
-        params: dict[str, str | int] = {"limit": limit}
+        or ``"YYYYMMDD"``), oldest first (or newest first), optionally only those in ``state``
+        or only the processing tasks of media ``file_id``."""
+        params: dict[str, str | int] = {"limit": limit, "order": "desc" if newest_first else "asc"}
+        if file_id:
+            params["file_id"] = file_id
         if start is not None:
             params["start"] = _day(start)
         if end is not None:

@@ -332,6 +332,8 @@ class Task:
     ext_param: str = ""
     error: dict[str, Any] | None = None
     preset: str | None = None
+    file_id: str | None = None  # processing tasks: the media file they work on
+    procedure: str | None = None  # processing tasks: the task flow they run
     output: TaskOutput | None = None
     created_at: datetime | None = None
     started_at: datetime | None = None
@@ -366,6 +368,8 @@ class Task:
             ext_param=str(data.get("ext_param") or ""),
             error=_opt_dict(data.get("error")),
             preset=_opt_str(data.get("preset")),
+            file_id=_opt_str(data.get("file_id")),
+            procedure=_opt_str(data.get("procedure")),
             output=TaskOutput.from_json(output)
             if data.get("kind") == "transcode" and isinstance(output, dict)
             else None,

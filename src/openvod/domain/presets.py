@@ -442,11 +442,12 @@ def normalize_params(params: Any) -> dict[str, Any]:
 def validate_preset_name(name: Any) -> str:
     """Return ``name`` if it is 1-128 characters of ``A-Z a-z 0-9 _ . -`` (not ``.`` or ``..``,
     which no URL path can carry), else raise ``InvalidParameter.Preset``."""
-    if not isinstance(name, str) or not _NAME.match(name) or name in (".", ".."):
+    if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidParameter(
-            f"preset name must be 1-128 characters of A-Z, a-z, 0-9, '_', '.', '-' (not '.' or '..'), got {name!r}",
-            code=PRESET_CODE,
+            f"preset name must be 1-128 characters of A-Z, a-z, 0-9, '_', '.', '-', got {name!r}", code=PRESET_CODE
         )
+    if name in (".", ".."):
+        raise InvalidParameter(f"preset name cannot be {name!r}: no URL path can name it", code=PRESET_CODE)
     return name
 
 

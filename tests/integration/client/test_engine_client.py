@@ -205,6 +205,10 @@ def test_list_and_iter_paging(vod: Client) -> None:
     assert ids == sorted(ids) and ids[:2] == [t.task_id for t in first.items]
     assert set(mine) <= set(ids)
 
+    newest = vod.list_tasks(limit=2, newest_first=True, **around)  # type: ignore[arg-type]
+    assert [t.task_id for t in newest.items] == ids[::-1][:2]
+    assert vod.list_tasks(file_id="1234567890", limit=10).items == []
+
     succeeded = vod.list_tasks(state="succ", limit=1000)
     assert succeeded.items and all(t.state == "succ" for t in succeeded.items)
     assert succeeded.total == len(succeeded.items) and succeeded.next_marker is None

@@ -224,7 +224,17 @@ def test_reload_mid_upload_resumes(page: Page, context: BrowserContext, server: 
     page.get_by_role("link", name="Upload").click()
     page.get_by_label("Files", exact=True).set_input_files(str(big))
     row = page.locator("li.upload", has_text="resume-me.bin")
-    page.wait_for_function("() => (document.querySelector('li.upload progress') || {}).value >= 40", timeout=30_000)
+    bar = "(document.querySelector('li.upload progress') || {}).value"
+    page.wait_for_function(f"() => {bar} >= 15", timeout=30_000)
+    # Pause: the bytes stop (the server's offset holds still); Resume carries on from there.
+    row.get_by_role("button", name="Pause").click()
+    expect(row.get_by_role("button", name="Resume")).to_be_visible()
+    url = page.evaluate("Object.values(localStorage).map(v => JSON.parse(v).uploadUrl).find(Boolean)")
+    paused_at = int(httpx.head(url, headers={"Tus-Resumable": "1.0.0"}, timeout=30).headers["Upload-Offset"])
+    page.wait_for_timeout(1000)  # deliberately idle: nothing may arrive while paused
+    assert int(httpx.head(url, headers={"Tus-Resumable": "1.0.0"}, timeout=30).headers["Upload-Offset"]) == paused_at
+    row.get_by_role("button", name="Resume").click()
+    page.wait_for_function(f"() => {bar} >= 40", timeout=30_000)
     stored = page.evaluate(
         "Object.keys(localStorage).filter(k => k.startsWith('tus::')).map(k => JSON.parse(localStorage[k]).uploadUrl)"
     )
@@ -259,6 +269,7 @@ def test_tasks_page_live_progress_and_cancel(page: Page, server: ServerProc) -> 
         assert failed["state"] == "fail"
         running = c.post("/v1/tasks", json={"kind": "noop", "sleep": 8}).json()["task_id"]
         queued = c.post("/v1/tasks", json={"kind": "noop", "sleep": 1}).json()["task_id"]
+        later = c.post("/v1/tasks", json={"kind": "noop", "sleep": 0}).json()["task_id"]
     page.get_by_role("link", name="Tasks").click()
     row = page.locator(f'tr[data-task-id="{running}"]')
     expect(row).to_have_attribute("data-state", "exec", timeout=10_000)
@@ -270,6 +281,11 @@ def test_tasks_page_live_progress_and_cancel(page: Page, server: ServerProc) -> 
     expect(row.locator(".eta")).to_contain_text("left")
     q = page.locator(f'tr[data-task-id="{queued}"]')
     expect(q.locator(".queue")).to_have_text("0")
+    lt = page.locator(f'tr[data-task-id="{later}"]')
+    expect(lt.locator(".queue")).to_have_text("1")
+    lt.get_by_role("button", name=f"Move task {later} to top").click()
+    expect(lt.locator(".queue")).to_have_text("0")
+    expect(q.locator(".queue")).to_have_text("1")
     shot(page, "console-tasks.png")
     q.get_by_role("button", name="Cancel").click()
     expect(q).to_have_attribute("data-state", "canceled", timeout=10_000)
