@@ -365,3 +365,23 @@ def test_media_page_reruns_a_failed_step_and_deletes(page: Page, server: ServerP
     page.get_by_role("button", name="Delete selected").click()
     expect(card).to_have_count(0)
     assert httpx.get(f"{server.url}/v1/media/{fid}", auth=server.auth, timeout=30).status_code == 404
+
+
+def test_drop_several_files(page: Page, server: ServerProc) -> None:
+    page.get_by_role("link", name="Upload").click()
+    drop = page.get_by_role("button", name="Drop video files here, or press Enter to choose files")
+    files = page.evaluate_handle("""() => {
+        const dt = new DataTransfer();
+        for (const name of ["dropped-a.txt", "dropped-b.txt"]) {
+            dt.items.add(new File([new Uint8Array(300 * 1024).fill(7)], name, { type: "text/plain" }));
+        }
+        return dt;
+    }""")
+    drop.dispatch_event("dragover", {"dataTransfer": files})
+    expect(drop).to_have_class(re.compile(r"\bover\b"))
+    drop.dispatch_event("drop", {"dataTransfer": files})
+    uploads = page.get_by_role("list", name="Uploads", exact=True)
+    for name in ("dropped-a.txt", "dropped-b.txt"):
+        expect(uploads.locator("li", has_text=name)).to_have_attribute("data-state", "done", timeout=30_000)
+        r = httpx.get(f"{server.url}/v1/media", params={"name": name}, auth=server.auth, timeout=30)
+        assert [m["source"]["size"] for m in r.json()["items"]] == [300 * 1024]
