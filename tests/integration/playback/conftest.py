@@ -3,7 +3,6 @@ starts) and a public one; a Context on the server's data dir to store outputs as
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +13,11 @@ import pytest
 from openvod.config import Settings
 from openvod.services import apps
 from openvod.services.context import Context, build_context
+from tests.browser import ARTIFACTS
 from tests.conftest import ServerProc, make_server
 from tests.integration.playback.outputs import Library, Sprites, make_ladder, make_sprites
 from tests.media import make_clip
 from tests.tus import upload_bytes
-
-ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
 
 
 @dataclass
@@ -77,15 +75,6 @@ def ladder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="package")
 def sprites(tmp_path_factory: pytest.TempPathFactory) -> Sprites:
     return make_sprites(tmp_path_factory.mktemp("sprites"))
-
-
-@pytest.fixture(scope="package")
-def chromium_path() -> str:
-    """Debian's chromium (``scripts/install-browser``); its absence fails the browser tests."""
-    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    if path is None:
-        pytest.fail("chromium is not installed: run scripts/install-browser (the player tests need a real browser)")
-    return path
 
 
 def save_artifact(name: str, data: bytes) -> Path:

@@ -12,16 +12,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from openvod.domain.urlsign import sign_object
 from openvod.services import hls_keys
 from openvod.services.playback import play_url, player_data
+from tests.browser import launch_chromium
 from tests.integration.playback.conftest import Playback, Tenant, save_artifact
 from tests.integration.playback.outputs import Sprites, make_image, make_ladder
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 DATA_SCRIPT = re.compile(r'<script type="application/json" id="player-data">(.*?)</script>', re.S)
 CODECS = {
     "h264_baseline": 'video/mp4; codecs="avc1.42E01E"',
@@ -154,13 +153,9 @@ def test_static_files(pb: Playback) -> None:
 
 # -- in a real browser ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+def browser() -> Iterator[Browser]:
+    with launch_chromium() as b:
+        yield b
 
 
 class Watched:
