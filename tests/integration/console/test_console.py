@@ -134,6 +134,13 @@ def test_upload_with_flow_then_library_cover_and_media_player(page: Page, server
     file_id = item["file_id"]
     [task] = _tasks_of(server, file_id)
     assert task["procedure"] == FLOW
+
+    # In the library at once (the flow is still running: its transcode takes seconds); its cover
+    # appears without a reload when the flow finishes.
+    page.get_by_role("link", name="Library").click()
+    fresh = page.locator("li.card", has_text="console-clip.mp4")
+    expect(fresh).to_be_visible()
+    expect(fresh.locator("img.thumb")).to_have_attribute("src", re.compile("cover"), timeout=60_000)
     assert _wait_state(server, task["task_id"])["state"] == "succ"
 
     # Two more media, with covers, so the library has company (and search has something to skip).

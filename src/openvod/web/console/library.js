@@ -1,5 +1,5 @@
 // The library: a grid of media, search by name, filter by class and date, paging, select and delete.
-import { api, el, errorText, fmtDuration } from "./api.js";
+import { api, el, errorText, fmtDuration, watchTasks } from "./api.js";
 
 const PAGE = 24;
 
@@ -79,5 +79,13 @@ export async function showLibrary(view) {
   view.append(el("h1", { text: "Library" }), form, el("div", { class: "row" }, del), status, grid,
     el("nav", { class: "row", "aria-label": "Pages" }, prev, next));
   await load();
-  return null;
+  // Covers and previews come from processing: redraw when a recent task starts or finishes, so a
+  // cover shows up once its flow is done (the task list is long-polled; no timer).
+  let states = null;
+  const watch = watchTasks(() => new URLSearchParams({ limit: "20", order: "desc" }), async (data) => {
+    const now = data.items.map((t) => `${t.task_id}:${t.state}`).join();
+    if (states !== null && now !== states) await run(load)();
+    states = now;
+  }, (err) => { status.textContent = errorText(err); });
+  return () => watch.stop();
 }
