@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from openvod.db.models import Media, Object
+from openvod.db.models import HlsKey, Media, Object
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.media import DeletePart, validate_class_id, validate_name
 from openvod.domain.tasks import new_task_id
@@ -358,6 +358,7 @@ def delete_media(ctx: Context, app_id: str, file_id: str, parts: list[str] | Non
             if row is not None:
                 s.delete(row)
         if wanted is None:
+            s.execute(delete(HlsKey).where(HlsKey.app_id == app_id, HlsKey.media_id == file_id))
             s.delete(m)
         elif m.cover_key and any(k == m.cover_key for _i, _b, k in objs):
             m.cover_key = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,3 +265,25 @@ def test_encrypted_ladder_and_change_notifications(srv: ServerProc, tmp_path: Pa
                      and e["payload"]["TaskId"] == task_id]
             assert time.monotonic() < deadline, seen
         assert len(seen) >= 3 and all(p["SessionContext"] == "ctx-change" for p in seen)
+
+
+def test_encrypted_hls_keys_go_with_the_media(srv: ServerProc, tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "aes.mp4", seconds=2, width=320, height=240)
+    with srv.client() as c:
+        fid = upload_bytes(c, clip.read_bytes(), "aes.mp4")
+        ads = c.post("/v1/templates/AdaptiveDynamicStreaming", json={"params": {
+            "Format": "HLS", "DrmType": "SimpleAES", "StreamInfos": [{"Video": {"Height": 240, "Bitrate": 300},
+                                                                      "Audio": {}}]}})
+        assert ads.status_code == 201, ads.text
+        r = c.post(f"/v1/media/{fid}/process", json={"media_process_task": {
+            "AdaptiveDynamicStreamingTaskSet": [{"Definition": ads.json()["definition"]}]}})
+        assert r.status_code == 201, r.text
+        assert result(detail(c, r.json()["task_id"]), 0)["Status"] == "SUCCESS"
+
+        def keys() -> int:
+            with sqlite3.connect(srv.data_dir / "openvod.db") as db:
+                return int(db.execute("SELECT count(*) FROM hls_key WHERE media_id=?", (fid,)).fetchone()[0])
+
+        assert keys() == 1
+        assert c.delete(f"/v1/media/{fid}").status_code == 200
+        assert keys() == 0  # a deleted file's AES keys are gone with it
