@@ -20,7 +20,7 @@ from openvod.errors import InvalidParameter, NotFound, OpenVODError
 from openvod.media.probe import metadata_summary, probe
 from openvod.services import events
 from openvod.services.context import Context
-from openvod.services.playback import media_outputs, play_url, url_for
+from openvod.services.playback import Links, outputs_of
 from openvod.storage.base import ObjectStat
 
 __all__ = [
@@ -177,14 +177,26 @@ def _start_procedure(ctx: Context, app_id: str, file_id: str, options: IngestOpt
 
 
 
-def _public(ctx: Context, s: Session, m: Media) -> dict[str, Any]:
-    src = s.scalar(select(Object).where(Object.app_id == m.app_id, Object.bucket == m.source_bucket,
-                                        Object.key == m.source_key))
+def _describe(ctx: Context, s: Session, app_id: str, page: list[Media]) -> list[dict[str, Any]]:
+    """The public form of ``page`` (media of ``app_id``): one query for all their objects and one
+    privacy lookup for all their URLs."""
+    if not page:
+        return []
+    links = Links(ctx, app_id)
+    objects: dict[str, list[Object]] = {m.id: [] for m in page}
+    for o in s.scalars(select(Object).where(Object.app_id == app_id, Object.media_id.in_(list(objects)))
+                       .order_by(Object.id)):
+        objects[o.media_id or ""].append(o)
+    return [_public(links, m, objects[m.id]) for m in page]
+
+
+def _public(links: Links, m: Media, objects: list[Object]) -> dict[str, Any]:
+    src = next((o for o in objects if o.bucket == m.source_bucket and o.key == m.source_key), None)
     source = None
     if src is not None:
         lb, lk = src.bucket, src.key.split("/", 1)[1]
         source = {"bucket": lb, "key": lk, "size": src.size, "etag": src.etag, "content_type": src.content_type,
-                  "url": url_for(ctx, m.app_id, src.bucket, src.key)}
+                  "url": links.object(src.bucket, src.key)}
     return {
         "file_id": m.id,
         "name": m.name,
@@ -193,7 +205,7 @@ def _public(ctx: Context, s: Session, m: Media) -> dict[str, Any]:
         "state": m.state,
         "media_type": m.media_type,
         "source": source,
-        "cover_url": url_for(ctx, m.app_id, m.source_bucket, m.cover_key) if m.cover_key else None,
+        "cover_url": links.object(m.source_bucket, m.cover_key) if m.cover_key else None,
         "metadata": m.meta,
         "probe": m.probe,
         "probe_error": m.probe_error,
@@ -204,8 +216,8 @@ def _public(ctx: Context, s: Session, m: Media) -> dict[str, Any]:
         "created_at": _iso(m.created_at),
         "updated_at": _iso(m.updated_at),
         "expire_at": _iso(m.expire_at),
-        "outputs": media_outputs(ctx, m.app_id, m.id),
-        "play_url": play_url(ctx, m.app_id, m.id),
+        "outputs": outputs_of(links, m, objects),
+        "play_url": links.page(m.id),
     }
 
 
@@ -218,20 +230,20 @@ def _get(s: Session, app_id: str, file_id: str) -> Media:
 
 def get_media(ctx: Context, app_id: str, file_id: str) -> dict[str, Any]:
     with ctx.db.session() as s:
-        return _public(ctx, s, _get(s, app_id, file_id))
+        return _describe(ctx, s, app_id, [_get(s, app_id, file_id)])[0]
 
 
 def describe_media(ctx: Context, app_id: str, file_ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
     if len(file_ids) > 100:
         raise InvalidParameter("at most 100 file ids at once", code="InvalidParameter.FileIds")
-    found, missing = [], []
+    page, missing = [], []
     with ctx.db.session() as s:
         for fid in file_ids:
             try:
-                found.append(_public(ctx, s, _get(s, app_id, fid)))
+                page.append(_get(s, app_id, fid))
             except NotFound:
                 missing.append(fid)
-    return found, missing
+        return _describe(ctx, s, app_id, page), missing
 
 
 def list_media(
@@ -261,7 +273,7 @@ def list_media(
         q = q.where(Media.id < marker)
     with ctx.db.session() as s:
         rows = list(s.scalars(q))
-        items = [_public(ctx, s, m) for m in rows[:limit]]
+        items = _describe(ctx, s, app_id, rows[:limit])
     return items, (rows[limit - 1].id if len(rows) > limit else None)
 
 
@@ -292,7 +304,7 @@ def modify_media(
         if expire_at is not _UNSET:
             m.expire_at = expire_at
         s.flush()
-        return _public(ctx, s, m)
+        return _describe(ctx, s, app_id, [m])[0]
 
 
 # Delete parts: the whole source, the cover, every output, or the outputs of one kind (optionally

@@ -45,12 +45,14 @@ __all__ = [
     "PLAYLIST_MAX_AGE",
     "PLAYLIST_TYPE",
     "FileAccess",
+    "Links",
     "authorize_file",
     "authorize_play",
     "cache_control",
     "content_type",
     "is_private",
     "media_outputs",
+    "outputs_of",
     "play_url",
     "player_data",
     "rewrite_playlist",
@@ -125,8 +127,9 @@ def _play_secret(ctx: Context) -> bytes:
     return hmac.new(ctx.url_secret, b"openvod/play", hashlib.sha256).digest()
 
 
-class _Links:
-    """Absolute URLs of one app's objects, all sharing one privacy lookup and one expiry."""
+class Links:
+    """Absolute URLs of one app's objects, all sharing one privacy lookup and one expiry (make one
+    per request and use it for every URL in the answer)."""
 
     def __init__(self, ctx: Context, app_id: str, *, private: bool | None = None,
                  expires_in: int | None = None) -> None:
@@ -161,12 +164,12 @@ def url_for(ctx: Context, app_id: str, bucket: str, key: str, *, expires_in: int
     """The URL a player fetches physical object ``bucket``/``key`` (a key of ``app_id``) at:
     signed and expiring in ``expires_in`` seconds for a private app (default: ``playback_url_ttl``,
     rounded up to :data:`EXPIRY_WINDOW`), plain for a public one."""
-    return _Links(ctx, app_id, expires_in=expires_in).object(bucket, key)
+    return Links(ctx, app_id, expires_in=expires_in).object(bucket, key)
 
 
 def play_url(ctx: Context, app_id: str, file_id: str, *, expires_in: int | None = None) -> str:
     """The URL of media ``file_id``'s player page, signed if ``app_id`` is private."""
-    return _Links(ctx, app_id, expires_in=expires_in).page(file_id)
+    return Links(ctx, app_id, expires_in=expires_in).page(file_id)
 
 
 def _unsigned(what: str) -> Forbidden:
@@ -236,7 +239,7 @@ def _rewrite_attrs(line: str, resolve: Callable[[str], str]) -> str:
     return _URI_ATTR.sub(lambda m: f'URI="{resolve(m.group(1))}"', line)
 
 
-def _resolver(links: _Links, bucket: str, key: str) -> Callable[[str], str]:
+def _resolver(links: Links, bucket: str, key: str) -> Callable[[str], str]:
     """Turn a reference found in object ``key`` into the URL of the object it names; absolute
     URLs and references leaving the app's keys stay as they are."""
     here = posixpath.dirname(key)
@@ -255,7 +258,7 @@ def _resolver(links: _Links, bucket: str, key: str) -> Callable[[str], str]:
     return resolve
 
 
-def _key_resolver(ctx: Context, links: _Links, resolve: Callable[[str], str]) -> Callable[[str], str]:
+def _key_resolver(ctx: Context, links: Links, resolve: Callable[[str], str]) -> Callable[[str], str]:
     granted: dict[str, str] = {}  # a rotating-key playlist names each key many times
 
     def resolve_key(ref: str) -> str:
@@ -277,7 +280,7 @@ def rewrite_playlist(ctx: Context, access: FileAccess, bucket: str, key: str, te
     """HLS playlist ``key`` with every URI line and ``URI="..."`` attribute (EXT-X-MAP,
     EXT-X-MEDIA, EXT-X-I-FRAME-STREAM-INF, ...) made an absolute URL of the object it names, and
     every EXT-X-KEY reference made a short-lived grant of its AES key."""
-    links = _Links(ctx, access.app_id, private=access.private)
+    links = Links(ctx, access.app_id, private=access.private)
     resolve = _resolver(links, bucket, key)
     resolve_key = _key_resolver(ctx, links, resolve)
     out = []
@@ -297,7 +300,7 @@ def rewrite_playlist(ctx: Context, access: FileAccess, bucket: str, key: str, te
 def rewrite_sprite_vtt(ctx: Context, access: FileAccess, bucket: str, key: str, text: str) -> str:
     """A WebVTT sprite index with each cue's ``sheet.jpg#xywh=x,y,w,h`` made an absolute URL
     (fragment kept); other WebVTT (subtitles) passes through unchanged."""
-    resolve = _resolver(_Links(ctx, access.app_id, private=access.private), bucket, key)
+    resolve = _resolver(Links(ctx, access.app_id, private=access.private), bucket, key)
     out = []
     for line in text.splitlines():
         stripped = line.strip()
@@ -316,7 +319,7 @@ def _load(ctx: Context, app_id: str, file_id: str) -> tuple[Media, list[Object]]
         return media, rows
 
 
-def _item(links: _Links, row: Object) -> dict[str, Any]:
+def _item(links: Links, row: Object) -> dict[str, Any]:
     return {**(row.info or {}), "url": links.object(row.bucket, row.key), "size": row.size,
             "definition": row.definition}
 
@@ -335,7 +338,11 @@ def media_outputs(ctx: Context, app_id: str, file_id: str) -> dict[str, Any]:
     Image sprites list their sheets in ``sheets``. Parts of an output (HLS segments and variant
     playlists, sprite sheets) are reachable from it and not listed on their own."""
     media, rows = _load(ctx, app_id, file_id)
-    links = _Links(ctx, app_id)
+    return outputs_of(Links(ctx, app_id), media, rows)
+
+
+def outputs_of(links: Links, media: Media, rows: list[Object]) -> dict[str, Any]:
+    """:func:`media_outputs` from already loaded ``rows`` (the media's objects, in id order)."""
     out: dict[str, Any] = {group: [] for group in dict.fromkeys(_GROUPS.values())}
     sheets = [r for r in rows if _is_sheet(r)]
     for row in rows:
@@ -380,7 +387,7 @@ def player_data(ctx: Context, app_id: str, file_id: str) -> dict[str, Any]:
     to fall back on (the tallest MP4 transcode, else a browser-playable source), the cover as poster,
     the WebVTT sprite index for scrub previews, and the duration in seconds (None if unknown)."""
     media, rows = _load(ctx, app_id, file_id)
-    links = _Links(ctx, app_id)
+    links = Links(ctx, app_id)
 
     def newest(pick: Callable[[Object], bool]) -> str | None:
         found = [r for r in rows if pick(r)]
