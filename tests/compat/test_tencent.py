@@ -159,6 +159,7 @@ def test_seed_flow_events_and_delete(srv: ServerProc, tmp_path: Path) -> None:
 
     tasks = call(c, "DescribeTasks", {"FileId": fid, "Status": "FINISH", "Limit": 10})
     assert [t["TaskId"] for t in tasks["TaskSet"]] == [task_id]
+    assert tasks["TaskSet"][0]["SessionContext"] == "ctx-1" and tasks["TaskSet"][0]["FileId"] == fid
 
     evs = pull_all(c, 2)
     types = [e["EventType"] for e in evs]

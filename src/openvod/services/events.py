@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import Connection, bindparam, delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from openvod.config import Settings
@@ -67,6 +67,7 @@ __all__ = [
     "pull_events_async",
     "purge_events",
     "record",
+    "record_core",
 ]
 
 log = logging.getLogger("openvod.events")
@@ -181,28 +182,71 @@ def record(
     now = utcnow()
     ev = Event(id=new_id("ev"), app_id=app_id, type=type_, payload=payload, created_at=now, visible_at=now)
     s.add(ev)
-    targets: list[tuple[str, str]] = []
     app = s.get(App, app_id)
-    if app is not None and app.callback_url:
-        targets.append((app.callback_url, app.callback_method or "POST"))
-    if cb_url and (cb_url, method) not in targets:
-        targets.append((cb_url, method))
-        if app is not None and not app.callback_secret:  # so the task's pushes are signed too
-            app.callback_secret = new_callback_secret()
+    targets = _targets(app.callback_url if app else None, app.callback_method if app else None, cb_url, method)
+    if app is not None and cb_url and targets[-1] == (cb_url, method) and not app.callback_secret:
+        app.callback_secret = new_callback_secret()  # so the task's pushes are signed too
     if targets:
         # No relationship links delivery to event, so the unit of work would not know to insert
         # the event first; flushing it now orders the inserts for the foreign key.
         s.flush()
     for url, verb in targets:
-        d = Delivery(event_id=ev.id, app_id=app_id, url=url, method=verb, state="pending", attempts=0,
-                     next_attempt_at=now, deadline_at=now + _PLACEHOLDER_RETRY, log=[], created_at=now)
-        if verb not in CALLBACK_METHODS:
-            # Failing here would undo the caller's change (a task finishing); the refusal is kept
-            # in the delivery log instead.
-            d.state, d.last_error = "failed", f"{CODE_CALLBACK_METHOD}: method {verb!r} is not supported"
-        s.add(d)
+        s.add(Delivery(**_delivery(ev.id, app_id, url, verb, now)))
     notify_on_commit(s)
     return ev.id
+
+
+_APP_CALLBACK = select(App.__table__.c.callback_url, App.__table__.c.callback_method,
+                       App.__table__.c.callback_secret).where(App.__table__.c.id == bindparam("app_id"))
+
+
+def record_core(
+    conn: Connection,
+    app_id: str,
+    type_: str,
+    payload: dict[str, Any],
+    *,
+    cb_url: str | None = None,
+    cb_method: str = "POST",
+) -> str:
+    """:func:`record` in Core statements on ``conn``, for hot paths (the job engine) that keep
+    no ORM objects. Same rows, same pushes; the caller's pending ORM changes are not seen, and
+    nothing wakes waiters: call :func:`notify_on_commit` on the session owning ``conn`` (or
+    :func:`notify` after the commit). Returns the event id."""
+    method = (cb_method or "POST").upper()
+    now = utcnow()
+    event_id = new_id("ev")
+    conn.execute(insert(Event), {"id": event_id, "app_id": app_id, "type": type_, "payload": payload,
+                                 "created_at": now, "visible_at": now, "pulls": 0})
+    app = conn.execute(_APP_CALLBACK, {"app_id": app_id}).first()
+    targets = _targets(app.callback_url if app else None, app.callback_method if app else None, cb_url, method)
+    if app is not None and cb_url and targets[-1] == (cb_url, method) and not app.callback_secret:
+        conn.execute(update(App).where(App.id == app_id, App.callback_secret.is_(None))
+                     .values(callback_secret=new_callback_secret()))
+    if targets:
+        conn.execute(insert(Delivery), [_delivery(event_id, app_id, url, verb, now) for url, verb in targets])
+    return event_id
+
+
+def _targets(app_url: str | None, app_method: str | None, cb_url: str | None, method: str) -> list[tuple[str, str]]:
+    """Where an event is pushed: the app's callback, then a task's own one unless it is the same."""
+    targets: list[tuple[str, str]] = []
+    if app_url:
+        targets.append((app_url, app_method or "POST"))
+    if cb_url and (cb_url, method) not in targets:
+        targets.append((cb_url, method))
+    return targets
+
+
+def _delivery(event_id: str, app_id: str, url: str, verb: str, now: datetime) -> dict[str, Any]:
+    d: dict[str, Any] = {"event_id": event_id, "app_id": app_id, "url": url, "method": verb, "state": "pending",
+                         "attempts": 0, "next_attempt_at": now, "deadline_at": now + _PLACEHOLDER_RETRY, "log": [],
+                         "last_error": None, "created_at": now, "updated_at": now}
+    if verb not in CALLBACK_METHODS:
+        # Failing here would undo the caller's change (a task finishing); the refusal is kept
+        # in the delivery log instead.
+        d["state"], d["last_error"] = "failed", f"{CODE_CALLBACK_METHOD}: method {verb!r} is not supported"
+    return d
 
 
 def _item(ctx: Context, ev: Event) -> dict[str, Any]:

@@ -182,6 +182,7 @@ def _public(ctx: Context, task: Task, steps: list[TaskStep], position: int) -> d
     else:
         if task.file_id:
             out["file_id"], out["procedure"] = task.file_id, task.procedure or None
+            out["session_id"], out["session_context"] = task.session_id or "", task.session_context
         if task.state == TaskState.SUCC:
             out["output"] = task.output
     return out

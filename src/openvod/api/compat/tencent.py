@@ -377,15 +377,9 @@ def describe_tasks(c: _Call) -> Params:
     # Filters the native list does not know are applied here, page by page.
     while len(out) < limit:
         page, marker, _total = tasks_svc.list_tasks(c.ctx, c.app_id, marker=marker, limit=100,
-                                                    state=_STATE_OF.get(status or ""))
+                                                    state=_STATE_OF.get(status or ""), file_id=fid)
         for t in page:
             if status == "FINISH" and t["state"] not in ("succ", "fail"):
-                continue
-            if t["kind"] in processing.PROCESSING_KINDS:
-                proc = processing.process_task_detail(c.ctx, c.app_id, t["task_id"])["ProcedureTask"]
-                t = {**t, "file_id": proc.get("FileId"), "session_id": proc.get("SessionId"),
-                     "session_context": proc.get("SessionContext")}
-            if fid and t.get("file_id") != fid:
                 continue
             out.append(t)
             if len(out) == limit:
