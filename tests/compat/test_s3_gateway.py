@@ -87,6 +87,31 @@ def test_put_get_head_delete_and_ranges(s3srv: ServerProc) -> None:
     assert code_of(lambda: c.get_object(Bucket="nobucket", Key="k")) == "NoSuchBucket"
 
 
+def test_copy_object(s3srv: ServerProc) -> None:
+    c = s3(s3srv)
+    c.create_bucket(Bucket="copy-src")
+    c.create_bucket(Bucket="copy-dst")
+    data = bytes(range(256)) * 100
+    put = c.put_object(Bucket="copy-src", Key="dir/a b+c.bin", Body=data, ContentType="video/mp4")
+    r = c.copy_object(Bucket="copy-dst", Key="copied.bin", CopySource={"Bucket": "copy-src", "Key": "dir/a b+c.bin"})
+    assert r["CopyObjectResult"]["ETag"] == put["ETag"]
+    got = c.get_object(Bucket="copy-dst", Key="copied.bin")
+    assert got["Body"].read() == data and got["ContentType"] == "video/mp4"
+    # REPLACE takes the new content type, also in place; a plain copy onto itself is refused.
+    c.copy_object(Bucket="copy-src", Key="dir/a b+c.bin", CopySource="copy-src/dir/a b+c.bin",
+                  MetadataDirective="REPLACE", ContentType="application/x-test")
+    assert c.head_object(Bucket="copy-src", Key="dir/a b+c.bin")["ContentType"] == "application/x-test"
+    assert code_of(lambda: c.copy_object(Bucket="copy-src", Key="dir/a b+c.bin",
+                                         CopySource="copy-src/dir/a b+c.bin")) == "InvalidRequest"
+    # The managed copy (multipart for big objects in boto3's transfer manager) works too.
+    c.copy({"Bucket": "copy-src", "Key": "dir/a b+c.bin"}, "copy-dst", "managed.bin")
+    assert c.get_object(Bucket="copy-dst", Key="managed.bin")["Body"].read() == data
+    assert code_of(lambda: c.copy_object(Bucket="copy-dst", Key="x", CopySource="copy-src/missing")) == "NoSuchKey"
+    assert code_of(lambda: c.copy_object(Bucket="copy-dst", Key="x", CopySource="nobucket/k")) == "NoSuchBucket"
+    assert code_of(lambda: c.copy_object(Bucket="copy-dst", Key="x",
+                                         CopySource="copy-src/../../etc/passwd")) == "InvalidArgument"
+
+
 def test_error_is_s3_xml(s3srv: ServerProc) -> None:
     c = s3(s3srv)
     c.create_bucket(Bucket="xmlerr")
@@ -208,6 +233,9 @@ def test_other_app_is_isolated(s3srv: ServerProc) -> None:
     o.create_bucket(Bucket="private")
     assert o.list_objects_v2(Bucket="private")["KeyCount"] == 0
     assert code_of(lambda: o.get_object(Bucket="private", Key="secret.txt")) == "NoSuchKey"
+    # Nor can the other app copy it out: a copy source is read in the caller's own namespace.
+    assert code_of(lambda: o.copy_object(Bucket="private", Key="stolen", CopySource="private/secret.txt")) == \
+        "NoSuchKey"
     o.put_object(Bucket="private", Key="secret.txt", Body=b"theirs")
     assert c.get_object(Bucket="private", Key="secret.txt")["Body"].read() == b"mine"
     assert o.get_object(Bucket="private", Key="secret.txt")["Body"].read() == b"theirs"

@@ -493,6 +493,52 @@ def get_object(ctx: Context, request: Request, app_id: str, bucket: str, key: st
     return resp
 
 
+def _copy_source(header: str) -> tuple[str, str]:
+    """``x-amz-copy-source``: ``[/]bucket/key[?versionId=...]``, URL-encoded."""
+    path, _, query = header.partition("?")
+    version = dict(p.partition("=")[::2] for p in query.split("&") if p).get("versionId")
+    if version not in (None, "", "null"):
+        raise S3Error(501, "NotImplemented", "Object versions are not kept: copy without a versionId.")
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
+    if not bucket or not key:
+        raise S3Error(400, "InvalidArgument", "x-amz-copy-source must be /bucket/key.")
+    return bucket, key
+
+
+def copy_object(ctx: Context, request: Request, app_id: str, bucket: str, key: str) -> Response:
+    """CopyObject within the app (any of its buckets). ``x-amz-metadata-directive: REPLACE`` takes
+    the request's Content-Type; ``COPY`` (the default) keeps the source's."""
+    sb, sk = _copy_source(request.headers["x-amz-copy-source"])
+    spb, spk = _phys(app_id, sb, sk)
+    pb, pk = _phys(app_id, bucket, key)
+    _require_bucket(ctx, app_id, bucket)
+    directive = request.headers.get("x-amz-metadata-directive", "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error(400, "InvalidArgument", "x-amz-metadata-directive must be COPY or REPLACE.")
+    if (spb, spk) == (pb, pk) and directive == "COPY":
+        raise S3Error(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object "
+                                             "to itself without changing the object's metadata.")
+    row = _object_row(ctx, app_id, spb, spk)
+    if row is None or row.role in HIDDEN_ROLES or not ctx.storage.exists(spb, spk):
+        if not _bucket_exists(ctx, app_id, sb):
+            raise S3Error(404, "NoSuchBucket", "The specified bucket does not exist")
+        raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
+    content_type = (request.headers.get("content-type") or "application/octet-stream") if directive == "REPLACE" \
+        else row.content_type
+    md5 = hashlib.md5(usedforsecurity=False)
+    with ctx.storage.local_path(spb, spk) as path, open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            md5.update(chunk)
+        f.seek(0)
+        stat = ctx.storage.put(pb, pk, f, content_type=content_type)
+    stat = dataclasses.replace(stat, etag=md5.hexdigest(), content_type=content_type)
+    register_object(ctx, app_id, stat, role="upload")
+    root = ET.Element("CopyObjectResult", xmlns=XMLNS)
+    _el(root, "LastModified", _iso(datetime.now(UTC)))
+    _el(root, "ETag", f'"{stat.etag}"')
+    return _xml(root)
+
+
 def delete_object(ctx: Context, app_id: str, bucket: str, key: str) -> Response:
     pb, pk = _phys(app_id, bucket, key)
     _require_bucket(ctx, app_id, bucket)
@@ -693,7 +739,10 @@ async def _dispatch(request: Request, authenticate: Callable[[Context, Request],
         raise S3Error(400, "InvalidRequest", "Unsupported POST on an object.")
     if m == "PUT":
         if request.headers.get("x-amz-copy-source"):
-            raise S3Error(501, "NotImplemented", "CopyObject is not implemented.")
+            if upload_id is not None:
+                raise S3Error(501, "NotImplemented", "UploadPartCopy is not implemented: upload the part's bytes.")
+            await _small_body(request, auth)  # a copy has no body; reading it keeps the connection usable
+            return await _run(copy_object, ctx, request, app_id, bucket, key)
         pb, pk = _phys(app_id, bucket, key)
         await _run(_require_bucket, ctx, app_id, bucket)
         if upload_id is not None:
