@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -103,9 +104,19 @@ def test_copy_object(s3srv: ServerProc) -> None:
     assert c.head_object(Bucket="copy-src", Key="dir/a b+c.bin")["ContentType"] == "application/x-test"
     assert code_of(lambda: c.copy_object(Bucket="copy-src", Key="dir/a b+c.bin",
                                          CopySource="copy-src/dir/a b+c.bin")) == "InvalidRequest"
-    # The managed copy (multipart for big objects in boto3's transfer manager) works too.
+    # boto3's managed copy: CopyObject when small, UploadPartCopy of byte ranges when big.
     c.copy({"Bucket": "copy-src", "Key": "dir/a b+c.bin"}, "copy-dst", "managed.bin")
     assert c.get_object(Bucket="copy-dst", Key="managed.bin")["Body"].read() == data
+    big = os.urandom(11 * MiB)
+    c.put_object(Bucket="copy-src", Key="big.bin", Body=big)
+    c.copy({"Bucket": "copy-src", "Key": "big.bin"}, "copy-dst", "big-copy.bin",
+           Config=boto3.s3.transfer.TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
+    assert c.get_object(Bucket="copy-dst", Key="big-copy.bin")["Body"].read() == big
+    up = c.create_multipart_upload(Bucket="copy-dst", Key="ranged")["UploadId"]
+    assert code_of(lambda: c.upload_part_copy(Bucket="copy-dst", Key="ranged", UploadId=up, PartNumber=1,
+                                              CopySource="copy-src/big.bin",
+                                              CopySourceRange=f"bytes=0-{len(big)}")) == "InvalidArgument"
+    c.abort_multipart_upload(Bucket="copy-dst", Key="ranged", UploadId=up)
     assert code_of(lambda: c.copy_object(Bucket="copy-dst", Key="x", CopySource="copy-src/missing")) == "NoSuchKey"
     assert code_of(lambda: c.copy_object(Bucket="copy-dst", Key="x", CopySource="nobucket/k")) == "NoSuchBucket"
     assert code_of(lambda: c.copy_object(Bucket="copy-dst", Key="x",

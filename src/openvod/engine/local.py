@@ -4,7 +4,10 @@ thread that leases steps to them.
 The scheduler blocks on one ``multiprocessing.connection.wait`` over the workers' pipes, their
 process sentinels and a wake pipe (poked when a task is created, topped or cancelled), with a
 timeout of one second for lease housekeeping — it never spins. Steps are handed out only when a
-worker is free, so the queue order in the database is the order work starts.
+worker is free, so the queue order in the database is the order work starts: the scheduler leases
+steps to idle workers, and a worker that finishes a step leases its next one itself, in the
+transaction that records the result (see ``worker``); its ``done`` message tells the scheduler
+which step it holds now.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ log = logging.getLogger("openvod.engine")
 class _Worker:
     proc: BaseProcess
     conn: Connection
+    lease_prefix: str  # every lease of this worker process has an owner starting with it
     step_id: int | None = None
     owner: str | None = None
     cancel_sent: bool = False
@@ -57,6 +61,7 @@ class LocalExecutor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
         self._last_expiry = 0.0
+        self._spawned = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -82,8 +87,10 @@ class LocalExecutor:
                 w.proc.kill()  # the job's ffmpeg dies with it (PDEATHSIG)
         for w in self._workers:
             w.proc.join(timeout=5)
-            if w.step_id is not None and w.owner is not None:
-                queue.requeue(self.ctx.db, w.step_id, w.owner)
+            if not w.proc.is_alive():
+                # Not only w.step_id: the worker may have leased its next step and died before
+                # the scheduler read its message.
+                queue.requeue_leases(self.ctx.db, w.lease_prefix)
         self._workers.clear()
 
     def wake(self) -> None:
@@ -94,12 +101,14 @@ class LocalExecutor:
 
     # -- internals ---------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
+        self._spawned += 1
+        lease_prefix = f"{self.prefix}{self._spawned}-"
         parent, child = self._mp.Pipe()
-        proc = self._mp.Process(target=worker_main, args=(child, self.ctx.settings.model_dump()),
+        proc = self._mp.Process(target=worker_main, args=(child, self.ctx.settings.model_dump(), lease_prefix),
                                 name="openvod-worker", daemon=True)
         proc.start()
         child.close()
-        return _Worker(proc=proc, conn=parent)
+        return _Worker(proc=proc, conn=parent, lease_prefix=lease_prefix)
 
     def _recover_dead_owners(self) -> None:
         """Leases held by processes of this host that no longer exist go back at once."""
@@ -129,6 +138,7 @@ class LocalExecutor:
 
     def _tick(self) -> None:
         settings = self.ctx.settings
+        changed = False
         for i, w in enumerate(self._workers):
             while w.conn.poll():
                 try:
@@ -136,19 +146,25 @@ class LocalExecutor:
                 except (EOFError, OSError):
                     break
                 if msg[0] == "done":
-                    w.step_id = w.owner = None
+                    nxt: queue.Claim | None = msg[2]
+                    w.step_id, w.owner = (nxt.step_id, nxt.owner) if nxt is not None else (None, None)
                     w.cancel_sent = False
-                    self.ctx.tasks_changed()
+                    changed = True
             if not w.proc.is_alive():
                 code = w.proc.exitcode
+                how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                 if w.step_id is not None and w.owner is not None:
-                    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                     queue.release(self.ctx.db, w.step_id, w.owner, reason=f"the worker process died ({how})",
                                   max_attempts=settings.max_attempts)
                     for leftover in (settings.data_dir / "work").glob(f"{w.step_id}-*"):
                         shutil.rmtree(leftover, ignore_errors=True)
+                # A step it leased for itself and died before telling us about.
+                queue.expire_leases(self.ctx.db, settings.max_attempts, owner_prefix=w.lease_prefix)
                 w.conn.close()
                 self._workers[i] = self._spawn()
+                changed = True
+        if changed:
+            self.ctx.tasks_changed()
         self._send_cancels()
         now = time.monotonic()
         if now - self._last_expiry > min(5.0, settings.lease_seconds / 2):
@@ -159,23 +175,22 @@ class LocalExecutor:
         idle = [w for w in self._workers if w.step_id is None and w.proc.is_alive()]
         if self._stop.is_set() or not idle:
             return
-        for w, c in zip(idle, queue.claim(self.ctx.db, self._owner, len(idle), settings.lease_seconds),
-                        strict=False):
+        owners = [f"{w.lease_prefix}{uuid.uuid4().hex[:12]}" for w in idle]
+        for w, c in zip(idle, queue.claim(self.ctx.db, owners, settings.lease_seconds), strict=False):
             w.step_id, w.owner = c.step_id, c.owner
-            w.conn.send(("run", c.step_id, c.owner))
-
-    def _owner(self) -> str:
-        return f"{self.prefix}{uuid.uuid4().hex[:12]}"
+            w.conn.send(("run", c))
 
     def _send_cancels(self) -> None:
         busy = {w.step_id: w for w in self._workers if w.step_id is not None and not w.cancel_sent}
         if not busy:
             return
-        with self.ctx.db.session() as s:
-            doomed = set(s.scalars(select(TaskStep.id).where(TaskStep.id.in_(busy),
-                                                             TaskStep.cancel_requested.is_(True))))
-        for step_id in doomed:
+        # Only a step still leased to the owner we know: a worker that has just finished it may
+        # be running its next step already, which the signal must not reach.
+        with self.ctx.db.engine.connect() as conn:
+            doomed = conn.execute(select(TaskStep.id, TaskStep.lease_owner).where(
+                TaskStep.id.in_(busy), TaskStep.cancel_requested.is_(True), TaskStep.state == TaskState.EXEC)).all()
+        for step_id, lease_owner in doomed:
             w = busy[step_id]
-            if w.proc.pid is not None:
+            if lease_owner == w.owner and w.proc.pid is not None:
                 os.kill(w.proc.pid, signal.SIGUSR1)
                 w.cancel_sent = True

@@ -4,16 +4,37 @@ A step is runnable when ``init``. Claiming sets ``exec`` with a lease (owner + e
 an attempt. The lease is renewed by heartbeat; a step whose lease expires goes back to ``init``
 until ``max_attempts``, then ``fail`` with the last error. Every task state change is recorded as
 a ``TaskStateChanged`` event in the same transaction.
+
+The hot path (claim, settle, the task state that follows) is a handful of precompiled Core
+statements per step with no ORM identity map or unit of work: a worker that settles a step can
+lease its next one in the same transaction (:func:`settle` with ``next_owner``). Task kinds with
+event hooks of their own (processing tasks) are synced through the ORM, as the hooks need it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import Connection, Integer, Select, and_, bindparam, false, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from openvod.db.models import Task, TaskStep, utcnow
@@ -25,73 +46,138 @@ from openvod.services import events
 __all__ = [
     "ORDER",
     "Claim",
+    "Failure",
     "claim",
     "expire_leases",
     "fail_step",
     "finish_step",
     "queue_position",
     "release",
-    "requeue",
     "renew",
+    "requeue",
+    "requeue_leases",
     "set_progress",
+    "settle",
     "sync_task",
 ]
 
-ORDER = (TaskStep.topped_at.desc().nulls_last(), TaskStep.priority.desc(), TaskStep.created_at, TaskStep.id)
+_T, _S = cast(Table, Task.__table__), cast(Table, TaskStep.__table__)
+ORDER = (_S.c.topped_at.desc().nulls_last(), _S.c.priority.desc(), _S.c.created_at, _S.c.id)
 TASK_STATE_CHANGED = "TaskStateChanged"
 
 
 @dataclass(frozen=True)
 class Claim:
+    """A leased step, with what a worker needs to run it."""
+
     step_id: int
     task_id: str
     kind: str
     attempt: int
     owner: str
+    app_id: str
+    input: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Failure:
+    """How an attempt failed; ``retryable`` puts the step back while attempts remain."""
 
-
-def sync_task(s: Session, task_id: str) -> Task | None:
-    """Derive the task's state from its steps; on a change, stamp times and record an event."""
-    task = s.get(Task, task_id)
-    if task is None:
-        return None
-    steps = list(s.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.idx)))
-    new = task_state_of([st.state for st in steps])
-    if task.state == TaskState.CANCELED or new == task.state:
-        hook = TASK_EVENT_HOOKS.get(task.kind)
-        if hook is not None and task.state != TaskState.CANCELED:
-            hook(s, task, False)  # a step changed, the task did not
-        return task
-    now = utcnow()
-    task.state = new
-    if new == TaskState.EXEC and task.started_at is None:
-        task.started_at = now
-    if new in TERMINAL:
-        task.finished_at = now
-    if new == TaskState.FAIL:
-        failed = next(st for st in steps if st.state == TaskState.FAIL)
-        task.error_code, task.error_message = failed.error_code, failed.error_message
-    elif new == TaskState.INIT:
-        task.error_code = task.error_message = None
-    if new == TaskState.SUCC:
-        task.output = {"steps": [st.output for st in steps]} if len(steps) > 1 else steps[0].output
-    record_task_event(s, task)
-    return task
+    code: str
+    message: str
+    detail: str | None = None
+    retryable: bool = False
 
 
 # Task kinds with events of their own (processing tasks: ProcedureStateChanged) register
 # ``hook(session, task, task_state_changed)`` here instead of the generic TaskStateChanged.
 TASK_EVENT_HOOKS: dict[str, Callable[[Session, Task, bool], None]] = {}
 
+# -- the task's state, derived from its steps -------------------------------------------------
 
-def record_task_event(s: Session, task: Task) -> None:
-    hook = TASK_EVENT_HOOKS.get(task.kind)
-    if hook is not None:
-        hook(s, task, True)
+_TASK_ROW = select(_T.c.id, _T.c.app_id, _T.c.kind, _T.c.state, _T.c.ext_param, _T.c.cb_url, _T.c.cb_method,
+                   _T.c.error_code, _T.c.error_message, _T.c.output, _T.c.created_at, _T.c.started_at,
+                   _T.c.finished_at).where(_T.c.id == bindparam("task_id"))
+_STEP_STATES = (select(_S.c.state, _S.c.output, _S.c.error_code, _S.c.error_message)
+                .where(_S.c.task_id == bindparam("task_id")).order_by(_S.c.idx))
+
+
+# Sets every derived column (unchanged ones to what was read), so one compiled statement serves;
+# the state test makes it a no-op if the task changed since it was read.
+_SET_TASK = (update(_T).where(_T.c.id == bindparam("task_id"), _T.c.state == bindparam("was"))
+             .values(state=bindparam("to"), started_at=bindparam("started", type_=_T.c.started_at.type),
+                     finished_at=bindparam("finished", type_=_T.c.finished_at.type),
+                     error_code=bindparam("code"), error_message=bindparam("message"),
+                     output=bindparam("result", type_=JSON(none_as_null=True))))
+
+
+def _changes(task: Any, steps: Sequence[Any], now: datetime) -> dict[str, Any] | None:
+    """The task columns to set for its steps' states (``task`` and ``steps`` are models or rows),
+    or None when the task's state stays."""
+    new = task_state_of([st.state for st in steps])
+    if task.state == TaskState.CANCELED or new == task.state:
+        return None
+    values: dict[str, Any] = {"state": new}
+    if new == TaskState.EXEC and task.started_at is None:
+        values["started_at"] = now
+    if new in TERMINAL:
+        values["finished_at"] = now
+    if new == TaskState.FAIL:
+        failed = next(st for st in steps if st.state == TaskState.FAIL)
+        values["error_code"], values["error_message"] = failed.error_code, failed.error_message
+    elif new == TaskState.INIT:
+        values["error_code"] = values["error_message"] = None
+    if new == TaskState.SUCC:
+        values["output"] = {"steps": [st.output for st in steps]} if len(steps) > 1 else (
+            steps[0].output if steps else None)
+    return values
+
+
+def sync_task(s: Session, task_id: str) -> Task | None:
+    """Derive the task's state from its steps; on a change, stamp times and record an event.
+    ORM version, for callers holding models (and for kinds with event hooks)."""
+    task = s.get(Task, task_id)
+    if task is None:
+        return None
+    steps = list(s.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.idx)))
+    values = _changes(task, steps, utcnow())
+    if values is None:
+        hook = TASK_EVENT_HOOKS.get(task.kind)
+        if hook is not None and task.state != TaskState.CANCELED:
+            hook(s, task, False)  # a step changed, the task did not
+        return task
+    for name, value in values.items():
+        setattr(task, name, value)
+    record_task_event(s, task)
+    return task
+
+
+def _sync(s: Session, task_id: str) -> None:
+    """:func:`sync_task` in Core statements on the session's connection (no models loaded)."""
+    conn = s.connection()
+    task = conn.execute(_TASK_ROW, {"task_id": task_id}).first()
+    if task is None:
         return
-    payload: dict[str, Any] = {
+    if task.kind in TASK_EVENT_HOOKS:
+        s.expire_all()  # Core wrote steps behind the identity map's back
+        sync_task(s, task_id)
+        s.flush()  # so the Core statements that follow in this transaction see it
+        return
+    values = _changes(task, conn.execute(_STEP_STATES, {"task_id": task_id}).all(), utcnow())
+    if values is None:
+        return
+    t = SimpleNamespace(**{**task._asdict(), **values})
+    changed = conn.execute(_SET_TASK, {"task_id": task_id, "was": task.state, "to": t.state, "started": t.started_at,
+                                       "finished": t.finished_at, "code": t.error_code, "message": t.error_message,
+                                       "result": t.output})
+    if not changed.rowcount:
+        return  # changed meanwhile (PostgreSQL: a cancel committed since the read); it has its event
+    events.record_core(conn, t.app_id, TASK_STATE_CHANGED, _payload(t), cb_url=t.cb_url, cb_method=t.cb_method)
+    events.notify_on_commit(s)
+
+
+def _payload(task: Any) -> dict[str, Any]:
+    return {
         "TaskId": task.id,
         "TaskType": task.kind,
         "State": task.state,
@@ -103,35 +189,168 @@ def record_task_event(s: Session, task: Task) -> None:
         "BeginProcessTime": _iso(task.started_at),
         "FinishTime": _iso(task.finished_at),
     }
-    events.record(s, task.app_id, TASK_STATE_CHANGED, payload, cb_url=task.cb_url, cb_method=task.cb_method)
 
 
-def claim(db: Database, owner_for: Callable[[], str], n: int, lease_seconds: float) -> list[Claim]:
-    """Lease up to ``n`` runnable steps in queue order; ``owner_for()`` names each lease."""
-    if n <= 0:
-        return []
+def record_task_event(s: Session, task: Task) -> None:
+    hook = TASK_EVENT_HOOKS.get(task.kind)
+    if hook is not None:
+        hook(s, task, True)
+        return
+    events.record(s, task.app_id, TASK_STATE_CHANGED, _payload(task), cb_url=task.cb_url, cb_method=task.cb_method)
+
+
+# -- claiming ---------------------------------------------------------------------------------
+
+# One statement leases the head of the queue. SKIP LOCKED lets PostgreSQL claimers pass each
+# other (SQLite ignores it: its writers are serialized anyway); the state test in the outer
+# WHERE keeps a step from being leased twice either way.
+_HEAD = (select(_S.c.id).where(_S.c.state == TaskState.INIT, _S.c.cancel_requested == false())
+         .order_by(*ORDER).limit(1).with_for_update(skip_locked=True).scalar_subquery())
+_CLAIM = (update(_S).where(_S.c.id == _HEAD, _S.c.state == TaskState.INIT)
+          .values(state=TaskState.EXEC, lease_owner=bindparam("owner", type_=_S.c.lease_owner.type),
+                  lease_expires_at=bindparam("expires", type_=_S.c.lease_expires_at.type),
+                  attempts=_S.c.attempts + 1, progress=0.0, started_at=bindparam("now", type_=_S.c.started_at.type),
+                  error_code=None, error_message=None, error_detail=None)
+          .returning(_S.c.id, _S.c.task_id, _S.c.kind, _S.c.attempts, _S.c.app_id, _S.c.input))
+
+
+def _claim(conn: Connection, owners: Sequence[str], lease_seconds: float) -> list[Claim]:
+    now = utcnow()
+    expires = now + timedelta(seconds=lease_seconds)
     out: list[Claim] = []
-    with db.session() as s:
-        now = utcnow()
-        rows = list(s.scalars(select(TaskStep).where(TaskStep.state == TaskState.INIT,
-                                                     TaskStep.cancel_requested == false())
-                              .order_by(*ORDER).limit(n)))
-        for st in rows:
-            owner = owner_for()
-            res = s.execute(update(TaskStep)
-                            .where(TaskStep.id == st.id, TaskStep.state == TaskState.INIT)
-                            .values(state=TaskState.EXEC, lease_owner=owner,
-                                    lease_expires_at=now + timedelta(seconds=lease_seconds),
-                                    attempts=TaskStep.attempts + 1, progress=0.0, started_at=now,
-                                    error_code=None, error_message=None, error_detail=None)
-                            .execution_options(synchronize_session=False))
-            if res.rowcount:  # type: ignore[attr-defined]
-                out.append(Claim(st.id, st.task_id, st.kind, st.attempts + 1, owner))
-        s.expire_all()
-        for task_id in {c.task_id for c in out}:
-            sync_task(s, task_id)
+    for owner in owners:
+        row = conn.execute(_CLAIM, {"owner": owner, "expires": expires, "now": now}).first()
+        if row is None:
+            break
+        out.append(Claim(row.id, row.task_id, row.kind, row.attempts, owner, row.app_id, row.input))
     return out
 
+
+def claim(db: Database, owners: Sequence[str], lease_seconds: float) -> list[Claim]:
+    """Lease up to ``len(owners)`` runnable steps in queue order, the i-th to ``owners[i]``."""
+    if not owners:
+        return []
+    with db.session() as s:
+        out = _claim(s.connection(), owners, lease_seconds)
+        for task_id in dict.fromkeys(c.task_id for c in out):
+            _sync(s, task_id)
+    return out
+
+
+# -- settling ---------------------------------------------------------------------------------
+
+_FINISH = (update(_S).where(_S.c.id == bindparam("step_id"), _S.c.lease_owner == bindparam("owner"),
+                            _S.c.state == TaskState.EXEC)
+           .values(state=TaskState.SUCC, output=bindparam("result", type_=_S.c.output.type), progress=100.0,
+                   finished_at=bindparam("now", type_=_S.c.finished_at.type), lease_owner=None,
+                   lease_expires_at=None)
+           .returning(_S.c.task_id, _S.c.cancel_requested))
+
+
+def _fail(conn: Connection, step_id: int, owner: str, failure: Failure, max_attempts: int) -> tuple[str, bool] | None:
+    """Record a failed attempt: back to ``init`` if retryable with attempts left, ``canceled`` if
+    a cancel was requested, else ``fail``. One statement, so a cancel can't slip in between.
+    Returns (task id, cancel requested), or None if the lease was not ours."""
+    cancelled = _S.c.cancel_requested.is_(True)
+    retry = and_(~cancelled, _S.c.attempts < max_attempts) if failure.retryable else false()
+    state = case((cancelled, TaskState.CANCELED.value), (retry, TaskState.INIT.value), else_=TaskState.FAIL.value)
+    now = literal(utcnow(), _S.c.finished_at.type)
+    row = conn.execute(
+        update(_S).where(_S.c.id == step_id, _S.c.lease_owner == owner, _S.c.state == TaskState.EXEC)
+        .values(state=state, error_code=failure.code, error_message=failure.message, error_detail=failure.detail,
+                lease_owner=None, lease_expires_at=None, progress=case((retry, 0.0), else_=_S.c.progress),
+                finished_at=case((or_(cancelled, retry), _S.c.finished_at), else_=now))
+        .returning(_S.c.task_id, _S.c.cancel_requested)).first()
+    return (row.task_id, bool(row.cancel_requested)) if row is not None else None
+
+
+def settle(db: Database, step_id: int, owner: str, result: dict[str, Any] | Failure, *, max_attempts: int,
+           next_owner: str | None = None, lease_seconds: float = 30.0) -> tuple[bool, Claim | None]:
+    """Record the outcome of a leased step: its output, or a :class:`Failure`. With
+    ``next_owner`` the caller's worker is free, and the next runnable step is leased to it in the
+    same transaction — unless a cancel of this step was requested (the executor may already be
+    signalling the worker about it; the next step must not catch that signal).
+
+    Returns (recorded, next claim): not recorded when the lease was lost (expired and re-leased,
+    or released) — the result then doesn't count.
+    """
+    with db.session() as s:
+        conn = s.connection()
+        if isinstance(result, Failure):
+            done = _fail(conn, step_id, owner, result, max_attempts)
+        else:
+            row = conn.execute(_FINISH, {"step_id": step_id, "owner": owner, "result": result,
+                                         "now": utcnow()}).first()
+            done = (row.task_id, bool(row.cancel_requested)) if row is not None else None
+        if done is not None:
+            _sync(s, done[0])
+        nxt: list[Claim] = []
+        if next_owner is not None and not (done is not None and done[1]):
+            nxt = _claim(conn, [next_owner], lease_seconds)
+            if nxt:
+                _sync(s, nxt[0].task_id)
+    return done is not None, (nxt[0] if nxt else None)
+
+
+def finish_step(db: Database, step_id: int, owner: str, output: dict[str, Any]) -> bool:
+    """Record a step's output; False if the lease was lost (see :func:`settle`)."""
+    return settle(db, step_id, owner, output, max_attempts=1)[0]
+
+
+def fail_step(db: Database, step_id: int, owner: str, *, code: str, message: str, detail: str | None = None,
+              retryable: bool, max_attempts: int) -> bool:
+    """Record a failed attempt: back to the queue if retryable and attempts remain, else ``fail``."""
+    return settle(db, step_id, owner, Failure(code, message, detail, retryable), max_attempts=max_attempts)[0]
+
+
+def release(db: Database, step_id: int, owner: str, *, reason: str, max_attempts: int) -> bool:
+    """The worker holding the step is gone: treat it as an expired lease right now."""
+    return fail_step(db, step_id, owner, code="FailedOperation.WorkerLost", message=reason, retryable=True,
+                     max_attempts=max_attempts)
+
+
+def _put_back(db: Database, owned: Any) -> int:
+    """Steps matching ``owned`` go back to ``init`` as if never taken (no attempt counted)."""
+    with db.session() as s:
+        rows = s.connection().execute(
+            update(_S).where(owned, _S.c.state == TaskState.EXEC)
+            .values(state=TaskState.INIT, progress=0.0, lease_owner=None, lease_expires_at=None,
+                    attempts=case((_S.c.attempts > 0, _S.c.attempts - 1), else_=0))
+            .returning(_S.c.task_id)).all()
+        for task_id in dict.fromkeys(r.task_id for r in rows):
+            _sync(s, task_id)
+    return len(rows)
+
+
+def requeue(db: Database, step_id: int, owner: str) -> bool:
+    """Put a leased step back as if never taken (a graceful shutdown: no attempt counted)."""
+    return _put_back(db, and_(_S.c.id == step_id, _S.c.lease_owner == owner)) > 0
+
+
+def requeue_leases(db: Database, owner_prefix: str) -> int:
+    """:func:`requeue` every lease whose owner starts with ``owner_prefix`` (the leases of
+    workers that are known to be stopped). Returns how many."""
+    return _put_back(db, _S.c.lease_owner.startswith(owner_prefix, autoescape=True))
+
+
+def expire_leases(db: Database, max_attempts: int, *, owner_prefix: str | None = None) -> int:
+    """Put back steps whose lease expired (or, with ``owner_prefix``, every lease of a dead
+    process, expired or not). Returns how many."""
+    with db.session() as s:
+        cond = [_S.c.state == TaskState.EXEC]
+        if owner_prefix is not None:
+            cond.append(_S.c.lease_owner.startswith(owner_prefix, autoescape=True))
+        else:
+            cond.append(_S.c.lease_expires_at < utcnow())
+        stale = s.connection().execute(select(_S.c.id, _S.c.lease_owner, _S.c.attempts).where(*cond)).all()
+    n = 0
+    for st in stale:
+        reason = f"the worker running this step was lost (lease {st.lease_owner} expired) on attempt {st.attempts}"
+        n += release(db, st.id, st.lease_owner, reason=reason, max_attempts=max_attempts)
+    return n
+
+
+# -- while a step runs ------------------------------------------------------------------------
 
 def renew(db: Database, step_id: int, owner: str, lease_seconds: float) -> tuple[bool, bool]:
     """Extend the lease. Returns (still ours, cancel requested)."""
@@ -151,89 +370,7 @@ def set_progress(db: Database, step_id: int, owner: str, progress: float) -> Non
                   .values(progress=max(0.0, min(100.0, progress))))
 
 
-def _owned(s: Session, step_id: int, owner: str) -> TaskStep | None:
-    st = s.get(TaskStep, step_id)
-    if st is None or st.lease_owner != owner or st.state != TaskState.EXEC:
-        return None  # the lease was lost (expired, re-leased or cancelled): our result doesn't count
-    return st
-
-
-def finish_step(db: Database, step_id: int, owner: str, output: dict[str, Any]) -> bool:
-    with db.session() as s:
-        st = _owned(s, step_id, owner)
-        if st is None:
-            return False
-        st.state, st.output, st.progress, st.finished_at = TaskState.SUCC, output, 100.0, utcnow()
-        st.lease_owner = st.lease_expires_at = None
-        s.flush()
-        sync_task(s, st.task_id)
-        return True
-
-
-def fail_step(db: Database, step_id: int, owner: str, *, code: str, message: str, detail: str | None = None,
-              retryable: bool, max_attempts: int) -> bool:
-    """Record a failed attempt: back to the queue if retryable and attempts remain, else ``fail``."""
-    with db.session() as s:
-        st = _owned(s, step_id, owner)
-        if st is None:
-            return False
-        _fail(s, st, code, message, detail, retryable=retryable, max_attempts=max_attempts)
-        return True
-
-
-def _fail(s: Session, st: TaskStep, code: str, message: str, detail: str | None, *, retryable: bool,
-          max_attempts: int) -> None:
-    st.error_code, st.error_message, st.error_detail = code, message, detail
-    st.lease_owner = st.lease_expires_at = None
-    if st.cancel_requested:
-        st.state = TaskState.CANCELED
-    elif retryable and st.attempts < max_attempts:
-        st.state, st.progress = TaskState.INIT, 0.0
-    else:
-        st.state, st.finished_at = TaskState.FAIL, utcnow()
-    s.flush()
-    sync_task(s, st.task_id)
-
-
-def release(db: Database, step_id: int, owner: str, *, reason: str, max_attempts: int) -> bool:
-    """The worker holding the step is gone: treat it as an expired lease right now."""
-    with db.session() as s:
-        st = _owned(s, step_id, owner)
-        if st is None:
-            return False
-        _fail(s, st, "FailedOperation.WorkerLost", reason, None, retryable=True, max_attempts=max_attempts)
-        return True
-
-
-def requeue(db: Database, step_id: int, owner: str) -> bool:
-    """Put a leased step back as if never taken (a graceful shutdown: no attempt counted)."""
-    with db.session() as s:
-        st = _owned(s, step_id, owner)
-        if st is None:
-            return False
-        st.state, st.progress, st.attempts = TaskState.INIT, 0.0, max(0, st.attempts - 1)
-        st.lease_owner = st.lease_expires_at = None
-        s.flush()
-        sync_task(s, st.task_id)
-        return True
-
-
-def expire_leases(db: Database, max_attempts: int, *, owner_prefix: str | None = None) -> int:
-    """Put back steps whose lease expired (or, with ``owner_prefix``, every lease of a dead
-    process, expired or not). Returns how many."""
-    with db.session() as s:
-        cond = [TaskStep.state == TaskState.EXEC]
-        if owner_prefix is not None:
-            cond.append(TaskStep.lease_owner.startswith(owner_prefix, autoescape=True))
-        else:
-            cond.append(TaskStep.lease_expires_at < utcnow())
-        stale = list(s.scalars(select(TaskStep).where(and_(*cond))))
-        for st in stale:
-            _fail(s, st, "FailedOperation.WorkerLost",
-                  f"the worker running this step was lost (lease {st.lease_owner} expired) on attempt {st.attempts}",
-                  None, retryable=True, max_attempts=max_attempts)
-        return len(stale)
-
+# -- queue position ---------------------------------------------------------------------------
 
 def _position_query(topped: bool) -> Select[int]:
     # Built once per shape with bind parameters, so SQLAlchemy's compiled cache makes it cheap.

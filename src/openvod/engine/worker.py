@@ -1,10 +1,14 @@
 """A worker process of the local executor: runs one step at a time, as told by the scheduler.
 
-Protocol over a duplex pipe: the scheduler sends ``("run", step_id, owner)`` or ``("stop",)``;
-the worker answers ``("done", step_id)`` after it has written the step's result to the database.
-Cancellation arrives as SIGUSR1 (and, for remote cancels, through the heartbeat's view of the
-database). The worker dies with its parent (PR_SET_PDEATHSIG), so a killed server leaves no
-orphan working; its leases then expire and the steps are retried.
+Protocol over a duplex pipe: the scheduler sends ``("run", claim)`` (a :class:`queue.Claim`) or
+``("stop",)``; the worker answers ``("done", step_id, next_claim)`` after it has written the
+step's result to the database. In that same transaction the worker, being free, leases the next
+runnable step for itself (``next_claim``, or None when the queue is empty) and runs it at once,
+so a busy queue costs no round trip through the scheduler. Lease owners start with the prefix the
+scheduler gave the worker, so its leases can be found if it dies. Cancellation arrives as SIGUSR1
+(and, for remote cancels, through the heartbeat's view of the database). The worker dies with its
+parent (PR_SET_PDEATHSIG), so a killed server leaves no orphan working; its leases then expire and
+the steps are retried.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 import shutil
 import signal
 import threading
+import uuid
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -58,17 +63,12 @@ def _scrub(message: str, ctx: Context, app_id: str) -> str:
     return re.sub(root + "/?", "", message)
 
 
-def run_step(ctx: Context, step_id: int, owner: str) -> None:
-    """Run one leased step to its end and record the outcome (never raises for job errors)."""
+def run_step(ctx: Context, claim: queue.Claim, next_owner: str | None = None) -> queue.Claim | None:
+    """Run one leased step to its end and record the outcome (never raises for job errors).
+    With ``next_owner``, lease the next runnable step in the same transaction and return it."""
     global _current_cancel
-    from openvod.db.models import TaskStep
-
     settings = ctx.settings
-    with ctx.db.session() as s:
-        st = s.get(TaskStep, step_id)
-        if st is None or st.lease_owner != owner:
-            return
-        kind, task_id, app_id, data, attempt = st.kind, st.task_id, st.app_id, dict(st.input), st.attempts
+    step_id, owner, app_id, kind = claim.step_id, claim.owner, claim.app_id, claim.kind
     cancel = threading.Event()
     _current_cancel = cancel
     stop_hb = threading.Event()
@@ -85,35 +85,36 @@ def run_step(ctx: Context, step_id: int, owner: str) -> None:
 
     hb = threading.Thread(target=heartbeat, name=f"heartbeat-{step_id}", daemon=True)
     hb.start()
-    workdir = settings.data_dir / "work" / f"{step_id}-{attempt}"
+    workdir = settings.data_dir / "work" / f"{step_id}-{claim.attempt}"
     workdir.mkdir(parents=True, exist_ok=True)
-    job = JobContext(ctx=ctx, app_id=app_id, task_id=task_id, step_id=step_id, input=data, cancel=cancel,
-                     progress=lambda p: queue.set_progress(ctx.db, step_id, owner, p), workdir=workdir,
-                     timeout=settings.job_timeout)
+    job = JobContext(ctx=ctx, app_id=app_id, task_id=claim.task_id, step_id=step_id, input=dict(claim.input),
+                     cancel=cancel, progress=lambda p: queue.set_progress(ctx.db, step_id, owner, p),
+                     workdir=workdir, timeout=settings.job_timeout)
+    result: dict[str, Any] | queue.Failure
     try:
-        jobs = load_all()
-        if kind not in jobs:
-            raise OpenVODError(f"no job type {kind!r} in this worker", code="InternalError.UnknownJob")
-        output = jobs[kind](job)
-    except Cancelled as exc:
-        queue.fail_step(ctx.db, step_id, owner, code=exc.code, message="the task was cancelled", retryable=False,
-                        max_attempts=settings.max_attempts)
-    except OpenVODError as exc:
-        detail, message = None, exc.message
-        if isinstance(exc, FFmpegFailed):
-            # Operators get argv and the stderr tail; users get FFmpeg's last word, without paths.
-            detail = f"argv: {' '.join(exc.argv)}\nexit code: {exc.returncode}\n{exc.stderr_tail}"
-            last = (exc.stderr_tail.strip().splitlines() or ["no error output"])[-1]
-            message = f"FFmpeg could not process the input: {last}"
-        queue.fail_step(ctx.db, step_id, owner, code=exc.code, message=_scrub(message, ctx, app_id), detail=detail,
-                        retryable=isinstance(exc, RETRYABLE), max_attempts=settings.max_attempts)
-    except Exception as exc:  # a bug in a job: fail the step with a clean message, keep the worker
-        log.exception("step %s (%s) crashed", step_id, kind)
-        queue.fail_step(ctx.db, step_id, owner, code="InternalError.Job",
-                        message=f"the {kind} job failed unexpectedly ({type(exc).__name__}); see the server log",
-                        retryable=True, max_attempts=settings.max_attempts)
-    else:
-        queue.finish_step(ctx.db, step_id, owner, output)
+        try:
+            jobs = load_all()
+            if kind not in jobs:
+                raise OpenVODError(f"no job type {kind!r} in this worker", code="InternalError.UnknownJob")
+            result = jobs[kind](job)
+        except Cancelled as exc:
+            result = queue.Failure(exc.code, "the task was cancelled")
+        except OpenVODError as exc:
+            detail, message = None, exc.message
+            if isinstance(exc, FFmpegFailed):
+                # Operators get argv and the stderr tail; users get FFmpeg's last word, without paths.
+                detail = f"argv: {' '.join(exc.argv)}\nexit code: {exc.returncode}\n{exc.stderr_tail}"
+                last = (exc.stderr_tail.strip().splitlines() or ["no error output"])[-1]
+                message = f"FFmpeg could not process the input: {last}"
+            result = queue.Failure(exc.code, _scrub(message, ctx, app_id), detail, retryable=isinstance(exc, RETRYABLE))
+        except Exception as exc:  # a bug in a job: fail the step with a clean message, keep the worker
+            log.exception("step %s (%s) crashed", step_id, kind)
+            result = queue.Failure("InternalError.Job",
+                                   f"the {kind} job failed unexpectedly ({type(exc).__name__}); see the server log",
+                                   retryable=True)
+        _, nxt = queue.settle(ctx.db, step_id, owner, result, max_attempts=settings.max_attempts,
+                              next_owner=next_owner, lease_seconds=settings.lease_seconds)
+        return nxt
     finally:
         stop_hb.set()
         hb.join(timeout=5)
@@ -121,8 +122,8 @@ def run_step(ctx: Context, step_id: int, owner: str) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def worker_main(conn: Connection, settings_data: dict[str, Any]) -> None:
-    """Entry point of a worker process."""
+def worker_main(conn: Connection, settings_data: dict[str, Any], lease_prefix: str = "") -> None:
+    """Entry point of a worker process; ``lease_prefix`` starts the owner of every lease it takes."""
     die_with_parent()
     signal.signal(signal.SIGUSR1, _on_cancel_signal)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
@@ -136,6 +137,8 @@ def worker_main(conn: Connection, settings_data: dict[str, Any]) -> None:
             return
         if msg[0] == "stop":
             return
-        _, step_id, owner = msg
-        run_step(ctx, step_id, owner)
-        conn.send(("done", step_id))
+        claim: queue.Claim | None = msg[1]
+        while claim is not None:
+            nxt = run_step(ctx, claim, next_owner=f"{lease_prefix}{uuid.uuid4().hex[:12]}")
+            conn.send(("done", claim.step_id, nxt))
+            claim = nxt

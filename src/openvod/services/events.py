@@ -183,9 +183,9 @@ def record(
     ev = Event(id=new_id("ev"), app_id=app_id, type=type_, payload=payload, created_at=now, visible_at=now)
     s.add(ev)
     app = s.get(App, app_id)
-    targets = _targets(app.callback_url if app else None, app.callback_method if app else None, cb_url, method)
-    if app is not None and cb_url and targets[-1] == (cb_url, method) and not app.callback_secret:
-        app.callback_secret = new_callback_secret()  # so the task's pushes are signed too
+    targets, own = _targets(app, cb_url, method)
+    if own and app is not None and not app.callback_secret:  # so the task's pushes are signed too
+        app.callback_secret = new_callback_secret()
     if targets:
         # No relationship links delivery to event, so the unit of work would not know to insert
         # the event first; flushing it now orders the inserts for the foreign key.
@@ -196,8 +196,9 @@ def record(
     return ev.id
 
 
-_APP_CALLBACK = select(App.__table__.c.callback_url, App.__table__.c.callback_method,
-                       App.__table__.c.callback_secret).where(App.__table__.c.id == bindparam("app_id"))
+_APPS = App.__table__
+_APP_CALLBACK = (select(_APPS.c.callback_url, _APPS.c.callback_method, _APPS.c.callback_secret)
+                 .where(_APPS.c.id == bindparam("app_id")))
 
 
 def record_core(
@@ -219,8 +220,8 @@ def record_core(
     conn.execute(insert(Event), {"id": event_id, "app_id": app_id, "type": type_, "payload": payload,
                                  "created_at": now, "visible_at": now, "pulls": 0})
     app = conn.execute(_APP_CALLBACK, {"app_id": app_id}).first()
-    targets = _targets(app.callback_url if app else None, app.callback_method if app else None, cb_url, method)
-    if app is not None and cb_url and targets[-1] == (cb_url, method) and not app.callback_secret:
+    targets, own = _targets(app, cb_url, method)
+    if own and app is not None and not app.callback_secret:  # so the task's pushes are signed too
         conn.execute(update(App).where(App.id == app_id, App.callback_secret.is_(None))
                      .values(callback_secret=new_callback_secret()))
     if targets:
@@ -228,14 +229,16 @@ def record_core(
     return event_id
 
 
-def _targets(app_url: str | None, app_method: str | None, cb_url: str | None, method: str) -> list[tuple[str, str]]:
-    """Where an event is pushed: the app's callback, then a task's own one unless it is the same."""
+def _targets(app: Any, cb_url: str | None, method: str) -> tuple[list[tuple[str, str]], bool]:
+    """Where an event is pushed: the app's callback (``app`` is a row or an ``App``, or None),
+    then a task's own ``cb_url`` unless it is the same. The flag tells whether the task's was added."""
     targets: list[tuple[str, str]] = []
-    if app_url:
-        targets.append((app_url, app_method or "POST"))
+    if app is not None and app.callback_url:
+        targets.append((app.callback_url, app.callback_method or "POST"))
     if cb_url and (cb_url, method) not in targets:
         targets.append((cb_url, method))
-    return targets
+        return targets, True
+    return targets, False
 
 
 def _delivery(event_id: str, app_id: str, url: str, verb: str, now: datetime) -> dict[str, Any]:

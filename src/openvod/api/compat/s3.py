@@ -30,13 +30,14 @@ import binascii
 import dataclasses
 import hashlib
 import hmac
+import io
 import re
 import secrets
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import quote, unquote
 
 import anyio
@@ -505,38 +506,94 @@ def _copy_source(header: str) -> tuple[str, str]:
     return bucket, key
 
 
-def copy_object(ctx: Context, request: Request, app_id: str, bucket: str, key: str) -> Response:
-    """CopyObject within the app (any of its buckets). ``x-amz-metadata-directive: REPLACE`` takes
-    the request's Content-Type; ``COPY`` (the default) keeps the source's."""
+class _HashingSlice(io.RawIOBase):
+    """Reads at most ``length`` bytes of ``f`` (all with None), hashing them with MD5."""
+
+    def __init__(self, f: BinaryIO, length: int | None) -> None:
+        self.f, self.left, self.md5 = f, length, hashlib.md5(usedforsecurity=False)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        n = -1 if n is None else n
+        if self.left is not None:
+            n = self.left if n < 0 else min(n, self.left)
+        data = self.f.read(n)
+        if self.left is not None:
+            self.left -= len(data)
+        self.md5.update(data)
+        return data
+
+
+def _source(ctx: Context, app_id: str, request: Request) -> tuple[str, str, Object]:
+    """The physical source of a copy and its row, in the caller's own namespace."""
     sb, sk = _copy_source(request.headers["x-amz-copy-source"])
     spb, spk = _phys(app_id, sb, sk)
-    pb, pk = _phys(app_id, bucket, key)
-    _require_bucket(ctx, app_id, bucket)
-    directive = request.headers.get("x-amz-metadata-directive", "COPY").upper()
-    if directive not in ("COPY", "REPLACE"):
-        raise S3Error(400, "InvalidArgument", "x-amz-metadata-directive must be COPY or REPLACE.")
-    if (spb, spk) == (pb, pk) and directive == "COPY":
-        raise S3Error(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object "
-                                             "to itself without changing the object's metadata.")
     row = _object_row(ctx, app_id, spb, spk)
     if row is None or row.role in HIDDEN_ROLES or not ctx.storage.exists(spb, spk):
         if not _bucket_exists(ctx, app_id, sb):
             raise S3Error(404, "NoSuchBucket", "The specified bucket does not exist")
         raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
+    return spb, spk, row
+
+
+def _copy(ctx: Context, src: tuple[str, str], dst: tuple[str, str], content_type: str,
+          start: int = 0, length: int | None = None) -> ObjectStat:
+    with ctx.storage.local_path(*src) as path, open(path, "rb") as f:
+        f.seek(start)
+        body = _HashingSlice(f, length)
+        stat = ctx.storage.put(*dst, cast(BinaryIO, body), content_type=content_type)
+    return dataclasses.replace(stat, etag=body.md5.hexdigest(), content_type=content_type)
+
+
+def _copy_result(tag: str, etag: str) -> Response:
+    root = ET.Element(tag, xmlns=XMLNS)
+    _el(root, "LastModified", _iso(datetime.now(UTC)))
+    _el(root, "ETag", f'"{etag}"')
+    return _xml(root)
+
+
+def copy_object(ctx: Context, request: Request, app_id: str, bucket: str, key: str) -> Response:
+    """CopyObject within the app (any of its buckets). ``x-amz-metadata-directive: REPLACE`` takes
+    the request's Content-Type; ``COPY`` (the default) keeps the source's."""
+    pb, pk = _phys(app_id, bucket, key)
+    _require_bucket(ctx, app_id, bucket)
+    directive = request.headers.get("x-amz-metadata-directive", "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error(400, "InvalidArgument", "x-amz-metadata-directive must be COPY or REPLACE.")
+    spb, spk, row = _source(ctx, app_id, request)
+    if (spb, spk) == (pb, pk) and directive == "COPY":
+        raise S3Error(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object "
+                                             "to itself without changing the object's metadata.")
     content_type = (request.headers.get("content-type") or "application/octet-stream") if directive == "REPLACE" \
         else row.content_type
-    md5 = hashlib.md5(usedforsecurity=False)
-    with ctx.storage.local_path(spb, spk) as path, open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            md5.update(chunk)
-        f.seek(0)
-        stat = ctx.storage.put(pb, pk, f, content_type=content_type)
-    stat = dataclasses.replace(stat, etag=md5.hexdigest(), content_type=content_type)
+    stat = _copy(ctx, (spb, spk), (pb, pk), content_type)
     register_object(ctx, app_id, stat, role="upload")
-    root = ET.Element("CopyObjectResult", xmlns=XMLNS)
-    _el(root, "LastModified", _iso(datetime.now(UTC)))
-    _el(root, "ETag", f'"{stat.etag}"')
-    return _xml(root)
+    return _copy_result("CopyObjectResult", stat.etag)
+
+
+_COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
+
+
+def copy_part(ctx: Context, request: Request, app_id: str, bucket: str, key: str, upload_id: str,
+              n: int) -> Response:
+    """UploadPartCopy: part ``n`` of a multipart upload from (a range of) another object."""
+    pb, _pk = _phys(app_id, bucket, key)
+    _upload_row(ctx, app_id, bucket, key, upload_id)
+    spb, spk, row = _source(ctx, app_id, request)
+    size = ctx.storage.stat(spb, spk).size
+    start, length = 0, size
+    if raw := request.headers.get("x-amz-copy-source-range"):
+        m = _COPY_RANGE.fullmatch(raw.strip())
+        if m is None or not int(m[1]) <= int(m[2]) < size:
+            raise S3Error(400, "InvalidArgument", f"x-amz-copy-source-range must be bytes=first-last within the "
+                                                  f"source's {size} bytes, got {raw[:80]!r}.")
+        start, length = int(m[1]), int(m[2]) - int(m[1]) + 1
+    _, part_prefix = _mp_keys(app_id, upload_id)
+    stat = _copy(ctx, (spb, spk), (pb, f"{part_prefix}{n:05d}"), "application/octet-stream", start, length)
+    register_object(ctx, app_id, stat, role="s3-part", info={"upload_id": upload_id, "part": n})
+    return _copy_result("CopyPartResult", stat.etag)
 
 
 def delete_object(ctx: Context, app_id: str, bucket: str, key: str) -> Response:
@@ -738,11 +795,11 @@ async def _dispatch(request: Request, authenticate: Callable[[Context, Request],
             return await _run(complete_multipart, ctx, app_id, bucket, key, upload_id, body)
         raise S3Error(400, "InvalidRequest", "Unsupported POST on an object.")
     if m == "PUT":
-        if request.headers.get("x-amz-copy-source"):
-            if upload_id is not None:
-                raise S3Error(501, "NotImplemented", "UploadPartCopy is not implemented: upload the part's bytes.")
+        copying = bool(request.headers.get("x-amz-copy-source"))
+        if copying:
             await _small_body(request, auth)  # a copy has no body; reading it keeps the connection usable
-            return await _run(copy_object, ctx, request, app_id, bucket, key)
+            if upload_id is None:
+                return await _run(copy_object, ctx, request, app_id, bucket, key)
         pb, pk = _phys(app_id, bucket, key)
         await _run(_require_bucket, ctx, app_id, bucket)
         if upload_id is not None:
@@ -752,6 +809,8 @@ async def _dispatch(request: Request, authenticate: Callable[[Context, Request],
                 raise S3Error(400, "InvalidArgument", "partNumber must be an integer 1-10000.") from exc
             if not 1 <= n <= 10000:
                 raise S3Error(400, "InvalidArgument", "partNumber must be an integer 1-10000.")
+            if copying:
+                return await _run(copy_part, ctx, request, app_id, bucket, key, upload_id, n)
             await _run(_upload_row, ctx, app_id, bucket, key, upload_id)
             _, part_prefix = _mp_keys(app_id, upload_id)
             stat = await _store(ctx, request, auth, pb, f"{part_prefix}{n:05d}", "application/octet-stream")
