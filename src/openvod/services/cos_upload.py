@@ -1,5 +1,5 @@
 """Tencent VOD's ApplyUpload / CommitUpload, with the bytes sent through the COS gateway
-(``api/compat/s3.py``, Host ``{bucket}.cos.{region}.myqcloud.com``).
+(``api/compat/s3/cos.py``, Host ``{bucket}.cos.{region}.myqcloud.com``).
 
 Stateless: the ``VodSessionKey`` and the temporary COS credentials are tokens signed with the
 server's URL-signing secret (``ctx.url_secret``), so no table is needed and any process can

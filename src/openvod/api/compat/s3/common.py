@@ -1,0 +1,63 @@
+"""What every part of the S3 gateway shares: the error type, XML documents, reserved names."""
+
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.responses import Response
+
+__all__ = ["HIDDEN_ROLES", "MP_DIR", "XMLNS", "S3Error", "el", "error_response", "iso", "xml_response"]
+
+XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
+MP_DIR = ".s3mp"
+HIDDEN_ROLES = ("bucket", "s3-multipart", "s3-part")
+
+
+class S3Error(Exception):
+    """An S3 error: answered as an ``<Error>`` document with ``code`` and HTTP ``status``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _request_id() -> str:
+    return secrets.token_hex(8).upper()
+
+
+def error_response(exc: S3Error, resource: str, method: str) -> Response:
+    """The S3 ``<Error>`` reply to ``exc`` (headers only for HEAD)."""
+    rid = _request_id()
+    headers = {"x-amz-request-id": rid}
+    if method == "HEAD":
+        return Response(status_code=exc.status, headers=headers)
+    root = ET.Element("Error")
+    for tag, text in (("Code", exc.code), ("Message", exc.message), ("Resource", resource), ("RequestId", rid)):
+        ET.SubElement(root, tag).text = text
+    return Response(_xml_bytes(root), status_code=exc.status, media_type="application/xml", headers=headers)
+
+
+def _xml_bytes(root: ET.Element) -> bytes:
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + bytes(ET.tostring(root, encoding="utf-8"))
+
+
+def xml_response(root: ET.Element, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """``root`` as an ``application/xml`` reply."""
+    return Response(_xml_bytes(root), status_code=status, media_type="application/xml", headers=headers)
+
+
+def el(parent: ET.Element, tag: str, text: Any = None) -> ET.Element:
+    """A new child ``tag`` of ``parent``, holding ``str(text)`` unless ``text`` is None."""
+    e = ET.SubElement(parent, tag)
+    if text is not None:
+        e.text = str(text)
+    return e
+
+
+def iso(t: datetime | None) -> str:
+    """``t`` (default: now) as S3 writes times in XML, e.g. ``2024-05-01T12:00:00.000Z``."""
+    t = t or datetime.now(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
