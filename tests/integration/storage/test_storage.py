@@ -19,6 +19,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from openvod.errors import InvalidParameter, NotFound, StorageError
 from openvod.storage import s3 as s3_module
+from openvod.storage import s3_append
 from openvod.storage.base import AppendWriter
 from openvod.storage.s3 import S3Storage
 
@@ -347,7 +348,7 @@ def test_s3_parts_and_spool(s3_case: StorageCase) -> None:
     write_in(w, data, [4 * MiB, 7 * MiB])
     w.commit()
     w.close()
-    upload_id = s3_module._Handle.parse(handle).upload_id
+    upload_id = s3_append._Handle.parse(handle).upload_id
     parts = s3_client(s3_case).list_parts(Bucket=s3_case.physical_bucket, Key="up/parts.bin", UploadId=upload_id)
     assert [(p["PartNumber"], p["Size"]) for p in parts["Parts"]] == [(1, 5 * MiB), (2, 5 * MiB)]
     spools = sorted(p.name for p in s3_case.spool_dir.iterdir())
@@ -410,7 +411,7 @@ def test_s3_crash_after_part_upload_before_trim(s3_case: StorageCase, monkeypatc
         with pytest.raises(Crash):
             w.commit()
     w.close()
-    upload_id = s3_module._Handle.parse(handle).upload_id
+    upload_id = s3_append._Handle.parse(handle).upload_id
     parts = s3_client(s3_case).list_parts(Bucket=s3_case.physical_bucket, Key="up/crash.bin", UploadId=upload_id)
     assert [(p["PartNumber"], p["Size"]) for p in parts["Parts"]] == [(1, 5 * MiB)]  # uploaded...
     assert s3_case.spool_dir is not None
