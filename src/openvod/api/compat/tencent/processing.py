@@ -1,0 +1,88 @@
+"""Processing and task actions: ProcessMedia, ProcessMediaByProcedure, DescribeTaskDetail, DescribeTasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openvod.api.compat.tencent.common import Call, Params, int_param, obj_param, str_param
+from openvod.errors import InvalidParameter
+from openvod.services import processing
+from openvod.services import tasks as tasks_svc
+
+__all__ = ["describe_task_detail", "describe_tasks", "process_media_action", "process_media_by_procedure"]
+
+# --- processing ------------------------------------------------------------------------------
+
+
+def _task_kw(p: Params) -> dict[str, Any]:
+    return {"priority": int_param(p, "TasksPriority", 0) or 0,
+            "notify_mode": str_param(p, "TasksNotifyMode", "Finish") or "Finish",
+            "session_context": str_param(p, "SessionContext", "") or "",
+            "session_id": str_param(p, "SessionId")}
+
+
+def process_media_action(c: Call) -> Params:
+    p = c.params
+    fid = str_param(p, "FileId", required=True)
+    task = obj_param(p, "MediaProcessTask")
+    if not task:
+        raise InvalidParameter("MediaProcessTask is required", code="MissingParameter.MediaProcessTask")
+    assert fid is not None
+    task_id = processing.process_media(c.ctx, c.app_id, fid, task, ext_info=str_param(p, "ExtInfo", "") or "",
+                                       **_task_kw(p))
+    return {"TaskId": task_id}
+
+
+def process_media_by_procedure(c: Call) -> Params:
+    p = c.params
+    fid, name = str_param(p, "FileId", required=True), str_param(p, "ProcedureName", required=True)
+    assert fid is not None and name is not None
+    task_id = processing.run_procedure(c.ctx, c.app_id, fid, name, ext_info=str_param(p, "ExtInfo", "") or "",
+                                       **_task_kw(p))
+    return {"TaskId": task_id, "ReviewAudioVideoTaskId": "", "ImportMediaKnowledgeTaskIdSet": []}
+
+
+def describe_task_detail(c: Call) -> Params:
+    task_id = str_param(c.params, "TaskId", required=True)
+    assert task_id is not None
+    return processing.process_task_detail(c.ctx, c.app_id, task_id)
+
+
+_STATE_OF = {"WAITING": "init", "PROCESSING": "exec"}
+_STATUS_OF = {"init": "WAITING", "exec": "PROCESSING", "succ": "FINISH", "fail": "FINISH", "canceled": "ABORTED"}
+
+
+def describe_tasks(c: Call) -> Params:
+    p = c.params
+    status = str_param(p, "Status")
+    if status is not None and status not in ("WAITING", "PROCESSING", "FINISH"):
+        raise InvalidParameter("Status must be WAITING, PROCESSING or FINISH", code="InvalidParameterValue.Status")
+    fid = str_param(p, "FileId")
+    limit = int_param(p, "Limit", 10) or 10
+    if not 1 <= limit <= 100:
+        raise InvalidParameter("Limit must be 1-100", code="InvalidParameterValue.Limit")
+    marker = str_param(p, "ScrollToken")
+    out: list[dict[str, Any]] = []
+    next_marker: str | None = None
+    # Filters the native list does not know are applied here, page by page.
+    while len(out) < limit:
+        page, marker, _total = tasks_svc.list_tasks(c.ctx, c.app_id, marker=marker, limit=100,
+                                                    state=_STATE_OF.get(status or ""), file_id=fid)
+        for t in page:
+            if status == "FINISH" and t["state"] not in ("succ", "fail"):
+                continue
+            out.append(t)
+            if len(out) == limit:
+                next_marker = t["task_id"]
+                break
+        if marker is None or next_marker:
+            break
+    items = []
+    for t in out:
+        items.append({"TaskId": t["task_id"], "Status": _STATUS_OF.get(t["state"], "PROCESSING"),
+                      "FileId": t.get("file_id") or "", "TaskType": "Procedure" if t["kind"] in
+                      processing.PROCESSING_KINDS else t["kind"],
+                      "CreateTime": t.get("created_at") or "", "BeginProcessTime": t.get("started_at") or "",
+                      "FinishTime": t.get("finished_at") or "", "SessionId": t.get("session_id") or "",
+                      "SessionContext": t.get("session_context") or ""})
+    return {"TaskSet": items, "ScrollToken": next_marker or ""}
