@@ -37,6 +37,9 @@ __all__ = ["LocalExecutor"]
 
 log = logging.getLogger("openvod.engine")
 
+CANCEL_CHECK_SECONDS = 0.25
+NOTIFY_SECONDS = 0.05
+
 
 @dataclass
 class _Worker:
@@ -62,6 +65,10 @@ class LocalExecutor:
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
         self._last_expiry = 0.0
         self._spawned = 0
+        self._poked = True  # woken through the wake pipe
+        self._last_cancel_check = 0.0
+        self._notify_due = False
+        self._last_notify = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -132,8 +139,12 @@ class LocalExecutor:
             handles: list[object] = [self._wake_r]
             for w in self._workers:
                 handles += [w.conn, w.proc.sentinel]
-            ready = wait(handles, timeout=1.0)  # type: ignore[arg-type]
-            if self._wake_r in ready:
+            timeout = 1.0
+            if self._notify_due:
+                timeout = max(0.0, self._last_notify + NOTIFY_SECONDS - time.monotonic())
+            ready = wait(handles, timeout=timeout)  # type: ignore[arg-type]
+            self._poked = self._wake_r in ready
+            if self._poked:
                 os.read(self._wake_r, 4096)
 
     def _tick(self) -> None:
@@ -163,8 +174,7 @@ class LocalExecutor:
                 w.conn.close()
                 self._workers[i] = self._spawn()
                 changed = True
-        if changed:
-            self.ctx.tasks_changed()
+        self._notify(changed)
         self._send_cancels()
         now = time.monotonic()
         if now - self._last_expiry > min(5.0, settings.lease_seconds / 2):
@@ -180,7 +190,25 @@ class LocalExecutor:
             w.step_id, w.owner = c.step_id, c.owner
             w.conn.send(("run", c))
 
+    def _notify(self, changed: bool) -> None:
+        # Every long-poll re-reads on a notification, and a draining queue finishes hundreds of
+        # steps a second: the first change is told at once, later ones at most every
+        # NOTIFY_SECONDS (the loop's wait ends in time for the one that is due).
+        self._notify_due = self._notify_due or changed
+        now = time.monotonic()
+        if self._notify_due and now - self._last_notify >= NOTIFY_SECONDS:
+            self._notify_due, self._last_notify = False, now
+            self.ctx.tasks_changed()
+
     def _send_cancels(self) -> None:
+        # A cancel made through this process pokes the wake pipe. Otherwise a look every
+        # CANCEL_CHECK_SECONDS (the loop wakes at least every second) suffices: for cancels made
+        # elsewhere, and for one that hit a step a worker had leased for itself before telling
+        # us. Not on every "done": that would be a query per step while a queue drains.
+        now = time.monotonic()
+        if not self._poked and now - self._last_cancel_check < CANCEL_CHECK_SECONDS:
+            return
+        self._last_cancel_check = now
         busy = {w.step_id: w for w in self._workers if w.step_id is not None and not w.cancel_sent}
         if not busy:
             return

@@ -95,9 +95,11 @@ TASK_EVENT_HOOKS: dict[str, Callable[[Session, Task, bool], None]] = {}
 
 # -- the task's state, derived from its steps -------------------------------------------------
 
-_TASK_ROW = select(_T.c.id, _T.c.app_id, _T.c.kind, _T.c.state, _T.c.ext_param, _T.c.cb_url, _T.c.cb_method,
-                   _T.c.error_code, _T.c.error_message, _T.c.output, _T.c.created_at, _T.c.started_at,
-                   _T.c.finished_at).where(_T.c.id == bindparam("task_id"))
+# FOR UPDATE (PostgreSQL; SQLite serializes writers anyway): two workers settling two steps of
+# one task must not both read the other's step as still running and leave the task in ``exec``.
+_TASK_ROW = (select(_T.c.id, _T.c.app_id, _T.c.kind, _T.c.state, _T.c.ext_param, _T.c.cb_url, _T.c.cb_method,
+                    _T.c.error_code, _T.c.error_message, _T.c.output, _T.c.created_at, _T.c.started_at,
+                    _T.c.finished_at).where(_T.c.id == bindparam("task_id")).with_for_update())
 _STEP_STATES = (select(_S.c.state, _S.c.output, _S.c.error_code, _S.c.error_message)
                 .where(_S.c.task_id == bindparam("task_id")).order_by(_S.c.idx))
 
@@ -152,8 +154,18 @@ def sync_task(s: Session, task_id: str) -> Task | None:
     return task
 
 
+def _sync_all(s: Session, task_ids: Sequence[str]) -> None:
+    """Sync each task once, after the transaction has written its steps, in id order: task rows
+    are locked after step rows and in one order, so two transactions can't deadlock on them. A
+    task that changed and changed back in between (a retry its own worker took again at once)
+    records nothing: no one could have seen the state in between."""
+    for task_id in sorted(set(task_ids)):
+        _sync(s, task_id)
+
+
 def _sync(s: Session, task_id: str) -> None:
-    """:func:`sync_task` in Core statements on the session's connection (no models loaded)."""
+    """:func:`sync_task` in Core statements on the session's connection (no models loaded). The
+    task row is locked first, so its steps are read as the last writer left them."""
     conn = s.connection()
     task = conn.execute(_TASK_ROW, {"task_id": task_id}).first()
     if task is None:
@@ -232,8 +244,7 @@ def claim(db: Database, owners: Sequence[str], lease_seconds: float) -> list[Cla
         return []
     with db.session() as s:
         out = _claim(s.connection(), owners, lease_seconds)
-        for task_id in dict.fromkeys(c.task_id for c in out):
-            _sync(s, task_id)
+        _sync_all(s, [c.task_id for c in out])
     return out
 
 
@@ -282,13 +293,11 @@ def settle(db: Database, step_id: int, owner: str, result: dict[str, Any] | Fail
             row = conn.execute(_FINISH, {"step_id": step_id, "owner": owner, "result": result,
                                          "now": utcnow()}).first()
             done = (row.task_id, bool(row.cancel_requested)) if row is not None else None
-        if done is not None:
-            _sync(s, done[0])
         nxt: list[Claim] = []
         if next_owner is not None and not (done is not None and done[1]):
             nxt = _claim(conn, [next_owner], lease_seconds)
-            if nxt:
-                _sync(s, nxt[0].task_id)
+        settled = [done[0]] if done is not None else []
+        _sync_all(s, settled + [c.task_id for c in nxt])
     return done is not None, (nxt[0] if nxt else None)
 
 
@@ -317,8 +326,7 @@ def _put_back(db: Database, owned: Any) -> int:
             .values(state=TaskState.INIT, progress=0.0, lease_owner=None, lease_expires_at=None,
                     attempts=case((_S.c.attempts > 0, _S.c.attempts - 1), else_=0))
             .returning(_S.c.task_id)).all()
-        for task_id in dict.fromkeys(r.task_id for r in rows):
-            _sync(s, task_id)
+        _sync_all(s, [r.task_id for r in rows])
     return len(rows)
 
 

@@ -30,7 +30,7 @@ from openvod.errors import FFmpegFailed, FFmpegTimeout, OpenVODError, StorageErr
 from openvod.media.ffmpeg import Cancelled
 from openvod.services.context import Context, build_context
 
-__all__ = ["die_with_parent", "run_step", "worker_main"]
+__all__ = ["Heartbeat", "die_with_parent", "run_step", "worker_main"]
 
 log = logging.getLogger("openvod.worker")
 
@@ -63,7 +63,50 @@ def _scrub(message: str, ctx: Context, app_id: str) -> str:
     return re.sub(root + "/?", "", message)
 
 
-def run_step(ctx: Context, claim: queue.Claim, next_owner: str | None = None) -> queue.Claim | None:
+class Heartbeat:
+    """Renews the lease of the step this process runs, every ``heartbeat_seconds``, and sets the
+    step's cancel event once the lease is lost or a cancel was requested. One thread for the life
+    of the worker: starting and joining one per step would cost more than a short step."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._lock = threading.Lock()
+        self._current: tuple[int, str, threading.Event] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._thread.start()
+
+    def watch(self, step_id: int, owner: str, cancel: threading.Event) -> None:
+        with self._lock:
+            self._current = (step_id, owner, cancel)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._current = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        settings = self._ctx.settings
+        while not self._stop.wait(settings.heartbeat_seconds):
+            with self._lock:
+                current = self._current
+            if current is None:
+                continue
+            step_id, owner, cancel = current
+            try:
+                ours, cancel_requested = queue.renew(self._ctx.db, step_id, owner, settings.lease_seconds)
+            except Exception:  # a DB hiccup: keep going, the lease has slack
+                log.exception("heartbeat for step %s failed", step_id)
+                continue
+            if not ours or cancel_requested:
+                cancel.set()  # of that step: if it has just ended, nothing listens any more
+
+
+def run_step(ctx: Context, claim: queue.Claim, heartbeat: Heartbeat, next_owner: str | None = None,
+             ) -> queue.Claim | None:
     """Run one leased step to its end and record the outcome (never raises for job errors).
     With ``next_owner``, lease the next runnable step in the same transaction and return it."""
     global _current_cancel
@@ -71,20 +114,7 @@ def run_step(ctx: Context, claim: queue.Claim, next_owner: str | None = None) ->
     step_id, owner, app_id, kind = claim.step_id, claim.owner, claim.app_id, claim.kind
     cancel = threading.Event()
     _current_cancel = cancel
-    stop_hb = threading.Event()
-
-    def heartbeat() -> None:
-        while not stop_hb.wait(settings.heartbeat_seconds):
-            try:
-                ours, cancel_requested = queue.renew(ctx.db, step_id, owner, settings.lease_seconds)
-            except Exception:  # a DB hiccup: keep going, the lease has slack
-                log.exception("heartbeat for step %s failed", step_id)
-                continue
-            if not ours or cancel_requested:
-                cancel.set()
-
-    hb = threading.Thread(target=heartbeat, name=f"heartbeat-{step_id}", daemon=True)
-    hb.start()
+    heartbeat.watch(step_id, owner, cancel)
     workdir = settings.data_dir / "work" / f"{step_id}-{claim.attempt}"
     workdir.mkdir(parents=True, exist_ok=True)
     job = JobContext(ctx=ctx, app_id=app_id, task_id=claim.task_id, step_id=step_id, input=dict(claim.input),
@@ -116,8 +146,7 @@ def run_step(ctx: Context, claim: queue.Claim, next_owner: str | None = None) ->
                               next_owner=next_owner, lease_seconds=settings.lease_seconds)
         return nxt
     finally:
-        stop_hb.set()
-        hb.join(timeout=5)
+        heartbeat.clear()
         _current_cancel = None
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -130,15 +159,17 @@ def worker_main(conn: Connection, settings_data: dict[str, Any], lease_prefix: s
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = build_context(Settings.model_validate(settings_data), migrate=False)
     load_all()
+    heartbeat = Heartbeat(ctx)
     while True:
         try:
             msg = conn.recv()
         except EOFError:
-            return
+            break
         if msg[0] == "stop":
-            return
+            break
         claim: queue.Claim | None = msg[1]
         while claim is not None:
-            nxt = run_step(ctx, claim, next_owner=f"{lease_prefix}{uuid.uuid4().hex[:12]}")
+            nxt = run_step(ctx, claim, heartbeat, next_owner=f"{lease_prefix}{uuid.uuid4().hex[:12]}")
             conn.send(("done", claim.step_id, nxt))
             claim = nxt
+    heartbeat.stop()
