@@ -2,19 +2,40 @@
 
 Both the FFmpeg runner and the probe worker start children here so a stop always reaches the whole
 tree (``start_new_session=True`` makes the child a group leader; ``os.killpg`` signals the group)
-and always ends with a reap, so no zombie or orphaned encoder outlives its caller.
+and always ends with a reap, so no zombie or orphaned encoder outlives its caller. On Linux the
+child is also SIGKILLed when the thread that started it dies (``PR_SET_PDEATHSIG``): a worker
+killed mid-job takes its FFmpeg along instead of leaving it to encode on.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 
 __all__ = ["STOP_GRACE", "spawn", "stop_group"]
 
 STOP_GRACE = 2.0
 """Seconds a child gets to exit after SIGTERM before the group is sent SIGKILL."""
+_PR_SET_PDEATHSIG = 1
+
+
+def _pdeathsig() -> Callable[[], None] | None:
+    # Resolved once, here: between fork and exec the child only makes the one foreign call.
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def die_with_parent() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+    return die_with_parent
+
+
+_DIE_WITH_PARENT = _pdeathsig()
 
 
 def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
@@ -25,6 +46,7 @@ def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_DIE_WITH_PARENT,  # noqa: PLW1509 - one pre-resolved prctl call, nothing that locks
     )
 
 
