@@ -178,22 +178,10 @@ def record(
     fails the caller's transaction over it, so a method other than POST/PUT only yields a delivery
     that is ``failed`` from the start. Waiters wake when the session commits. Returns the event id.
     """
-    method = (cb_method or "POST").upper()
-    now = utcnow()
-    ev = Event(id=new_id("ev"), app_id=app_id, type=type_, payload=payload, created_at=now, visible_at=now)
-    s.add(ev)
-    app = s.get(App, app_id)
-    targets, own = _targets(app, cb_url, method)
-    if own and app is not None and not app.callback_secret:  # so the task's pushes are signed too
-        app.callback_secret = new_callback_secret()
-    if targets:
-        # No relationship links delivery to event, so the unit of work would not know to insert
-        # the event first; flushing it now orders the inserts for the foreign key.
-        s.flush()
-    for url, verb in targets:
-        s.add(Delivery(**_delivery(ev.id, app_id, url, verb, now)))
+    s.flush()  # the Core statements below then see the caller's pending changes (the app's, say)
+    event_id = record_core(s.connection(), app_id, type_, payload, cb_url=cb_url, cb_method=cb_method)
     notify_on_commit(s)
-    return ev.id
+    return event_id
 
 
 _APPS = App.__table__
