@@ -12,8 +12,11 @@ the same error in their own envelope; the native API uses ``{"error": {"code", "
     ├── NotFound                404  ResourceNotFound.*
     ├── Conflict                409  state does not allow the operation
     ├── PayloadTooLarge         413
+    ├── TooManyRequests         429  rate or per-app quota exceeded (RequestLimitExceeded.*)
     ├── MediaError              422  FFmpeg/probe failures (FFmpegFailed, FFmpegTimeout, ProbeFailed)
     ├── StorageError            503  object storage failures
+    │   └── InsufficientStorage 507  the disk or bucket is full (ResourceUnavailable.InsufficientStorage)
+    ├── NotImplemented          501  a protocol operation OpenVOD does not implement
     └── UpstreamError           502  a remote server (pull upload) failed
 """
 
@@ -25,13 +28,16 @@ __all__ = [
     "FFmpegFailed",
     "FFmpegTimeout",
     "Forbidden",
+    "InsufficientStorage",
     "InvalidParameter",
     "MediaError",
     "NotFound",
+    "NotImplemented",
     "OpenVODError",
     "PayloadTooLarge",
     "ProbeFailed",
     "StorageError",
+    "TooManyRequests",
     "UpstreamError",
 ]
 
@@ -81,6 +87,11 @@ class PayloadTooLarge(OpenVODError):
     default_code = "InvalidParameter.TooLarge"
 
 
+class TooManyRequests(OpenVODError):
+    status = 429
+    default_code = "RequestLimitExceeded"
+
+
 class MediaError(OpenVODError):
     status = 422
     default_code = "FailedOperation.Media"
@@ -109,6 +120,18 @@ class FFmpegTimeout(MediaError):
 class StorageError(OpenVODError):
     status = 503
     default_code = "InternalError.Storage"
+
+
+class InsufficientStorage(StorageError):
+    """No space left (ENOSPC) in object storage, the upload spool or the database."""
+
+    status = 507
+    default_code = "ResourceUnavailable.InsufficientStorage"
+
+
+class NotImplemented(OpenVODError):  # noqa: A001 - the protocol's own name for it
+    status = 501
+    default_code = "UnsupportedOperation.NotImplemented"
 
 
 class UpstreamError(OpenVODError):
