@@ -16,7 +16,7 @@ the same error in their own envelope; the native API uses ``{"error": {"code", "
     ├── MediaError              422  FFmpeg/probe failures (FFmpegFailed, FFmpegTimeout, ProbeFailed)
     ├── StorageError            503  object storage failures
     │   └── InsufficientStorage 507  the disk or bucket is full (ResourceUnavailable.InsufficientStorage)
-    ├── NotImplemented          501  a protocol operation OpenVOD does not implement
+    ├── Unimplemented           501  a protocol operation OpenVOD does not implement
     └── UpstreamError           502  a remote server (pull upload) failed
 """
 
@@ -32,7 +32,7 @@ __all__ = [
     "InvalidParameter",
     "MediaError",
     "NotFound",
-    "NotImplemented",
+    "Unimplemented",
     "OpenVODError",
     "PayloadTooLarge",
     "ProbeFailed",
@@ -129,7 +129,7 @@ class InsufficientStorage(StorageError):
     default_code = "ResourceUnavailable.InsufficientStorage"
 
 
-class NotImplemented(OpenVODError):  # noqa: A001 - the protocol's own name for it
+class Unimplemented(OpenVODError):
     status = 501
     default_code = "UnsupportedOperation.NotImplemented"
 
