@@ -1,0 +1,1 @@
+"""Attack and fault reproductions from the hardening issue: each shows the attack refused or contained."""
