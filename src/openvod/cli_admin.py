@@ -59,9 +59,10 @@ def serve(data_dir: Path | None, host: str | None, port: int | None) -> None:
         )
     click.echo(f"OpenVOD on {settings.base_url}  (data: {settings.data_dir.resolve()}, app {app_info.name})",
                err=True)
-    # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes requests in flight, runs shutdown.
+    # uvicorn handles SIGTERM/SIGINT: stops accepting, lets requests in flight finish for up to
+    # shutdown_timeout seconds, cancels what is left (no request outlives it), runs shutdown.
     uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=10, access_log=False)
+                timeout_graceful_shutdown=settings.shutdown_timeout, access_log=False)
 
 
 @click.group()

@@ -11,11 +11,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from openvod import __version__
-from openvod.api import console, playback, tus
+from openvod.api import console, docs, playback, tus
 from openvod.api.compat import kingsoft as kingsoft_compat
 from openvod.api.compat import s3 as s3_compat
 from openvod.api.compat import tencent as tencent_compat
 from openvod.api.errors import install_error_handlers
+from openvod.api.limits import RequestLimits
+from openvod.api.nosniff import NoSniffMiddleware
 from openvod.api.v1 import events as events_api
 from openvod.api.v1 import keys, media, objects, tasks
 from openvod.api.v1 import presets as presets_api
@@ -85,6 +87,8 @@ def create_app(ctx: Context) -> FastAPI:
         version=__version__,
         description="Self-hosted video on demand. Authenticate with HTTP Basic SecretId:SecretKey.",
         lifespan=lifespan,
+        docs_url=None,  # our own /docs (api/docs.py): no CDN, no inline script
+        redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.ctx = ctx
     app.add_middleware(
@@ -94,12 +98,17 @@ def create_app(ctx: Context) -> FastAPI:
     # COS requests are addressed by Host ({bucket}.cos.{region}.myqcloud.com), not by path: they
     # are taken before routing, since POST / is also Tencent's API 3.0.
     app.add_middleware(s3_compat.CosGateway)
+    # Outside CosGateway: every request is sized and, where its API allows, authenticated from its
+    # headers before a body or collection parameter is read.
+    app.add_middleware(RequestLimits)
+    # Outermost, so COS answers and error replies get the header too.
+    app.add_middleware(NoSniffMiddleware)
 
     @app.get("/healthz", tags=["health"], summary="200 once the server takes requests")
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (console.page_router, console.router, tus.router, media.router, objects.router,
+    for router in (console.page_router, console.router, docs.router, tus.router, media.router, objects.router,
                    objects.signed_router, keys.router, tasks.router, presets_api.router,
                    templates_api.router, procedures_api.router, processing_api.router,
                    events_api.router, playback.router, tencent_compat.router, kingsoft_compat.router,

@@ -23,7 +23,6 @@ import secrets
 import time
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter, Form, Request, Response
@@ -33,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import Match
 from starlette.types import Scope
 
+from openvod.api.content_safety import object_origins
 from openvod.api.deps import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -43,6 +43,8 @@ from openvod.api.deps import (
     issue_session,
     read_session,
 )
+from openvod.api.signin_limiter import SignInLimiter
+from openvod.config import Settings
 from openvod.domain import signature as sigs
 from openvod.errors import AuthFailure, Forbidden, InvalidParameter, NotFound
 from openvod.services import apps
@@ -83,9 +85,8 @@ class SignatureRequest(BaseModel):
     procedure: str = Field(default="", max_length=128)
 
 
-def _csp(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    base = f"{parts.scheme}://{parts.netloc}"
+def _csp(settings: Settings) -> str:
+    base = object_origins(settings)
     return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' {base} data: blob:; "
             f"media-src 'self' {base} blob:; connect-src 'self' {base}; object-src 'none'; base-uri 'none'; "
             "form-action 'self'; frame-ancestors 'none'")
@@ -94,7 +95,7 @@ def _csp(base_url: str) -> str:
 @page_router.get("/")
 def console_page(ctx: Ctx) -> HTMLResponse:
     page = (CONSOLE_DIR / "index.html").read_text(encoding="utf-8")
-    headers = {"Cache-Control": "no-store", "Content-Security-Policy": _csp(ctx.settings.base_url),
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": _csp(ctx.settings),
                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
     return HTMLResponse(page, headers=headers)
 
@@ -151,15 +152,50 @@ def _sign_in_key(ctx: Ctx, secret_id: str, secret_key: str, password: str) -> Ke
     return apps.authenticate(ctx.db, secret_id.strip(), secret_key.strip())
 
 
+_NOT_A_GUESS = {"AuthFailure.MissingCredentials", "AuthFailure.PasswordSignInDisabled"}
+
+
+def _limiter(request: Request, ctx: Ctx) -> SignInLimiter:
+    # One per application, made on first use (handlers run on the event loop: no race).
+    limiter: SignInLimiter | None = getattr(request.app.state, "signin_limiter", None)
+    if limiter is None:
+        settings = ctx.settings
+        limiter = SignInLimiter(per_client=settings.signin_max_failures_per_client,
+                                per_identity=settings.signin_max_failures_per_secret_id,
+                                window=settings.signin_window_seconds)
+        request.app.state.signin_limiter = limiter
+    return limiter
+
+
 @router.post("/console/session", response_model=SessionPublic)
-async def sign_in(ctx: Ctx, secret_id: Annotated[str, Form(alias="SecretId", max_length=128)] = "",
+async def sign_in(request: Request, ctx: Ctx,
+                  secret_id: Annotated[str, Form(alias="SecretId", max_length=128)] = "",
                   secret_key: Annotated[str, Form(alias="SecretKey", max_length=128)] = "",
                   password: Annotated[str, Form(alias="Password", max_length=256)] = "") -> Response:
-    """Sign in with a key pair of any app, or with the console password (the default app)."""
+    """Sign in with a key pair of any app, or with the console password (the default app).
+
+    Failed attempts are limited per client address and per SecretId (see ``signin_limiter``)."""
+    limiter = _limiter(request, ctx)
+    # The peer address as the server sees it: X-Forwarded-For counts only where uvicorn trusts
+    # the proxy that sent it (its forwarded_allow_ips).
+    client = request.client.host if request.client else "unknown"
+    identity = "password" if password else "SecretId:" + secret_id.strip()
+    wait, stamp = limiter.begin(client, identity)
+    if wait is not None:
+        return JSONResponse({"error": {"code": "RequestLimitExceeded.SignIn",
+                                       "message": f"too many failed sign-ins from {client} or for this account; "
+                                                  f"try again in {wait} s"}},
+                            status_code=429, headers={"Retry-After": str(wait)})
     try:
         key = await anyio.to_thread.run_sync(_sign_in_key, ctx, secret_id, secret_key, password)
     except AuthFailure as exc:
+        if exc.code in _NOT_A_GUESS:
+            limiter.forgive(client, identity, stamp)
         return _unauthorized(exc.message, exc.code)
+    except BaseException:
+        limiter.forgive(client, identity, stamp)
+        raise
+    limiter.forgive(client, identity, stamp)
     token = issue_session(ctx, key.app_id, key.secret_id, SESSION_TTL)
     session = read_session(ctx, token)
     assert session is not None

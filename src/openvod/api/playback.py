@@ -14,12 +14,12 @@ import dataclasses
 import hashlib
 import mimetypes
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
+from openvod.api.content_safety import object_headers, object_origins
 from openvod.api.deps import AuthKey, Ctx
 from openvod.api.serving import object_response
 from openvod.errors import NotFound
@@ -56,7 +56,8 @@ def put_playback(body: PlaybackSettings, ctx: Ctx, key: AuthKey) -> PlaybackSett
 
 def _document(request: Request, body: str, media_type: str, cache: str) -> Response:
     data = body.encode()
-    headers = {"ETag": f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"', "Cache-Control": cache}
+    headers = {"ETag": f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"', "Cache-Control": cache,
+               **object_headers(media_type)}
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
     if request.method == "HEAD":
@@ -93,8 +94,7 @@ def play(file_id: str, ctx: Ctx, expires: Expires = None, signature: Signature =
     page = render_player(playback.player_data(ctx, app_id, file_id))
     # Everything the page loads comes from this server: say so, so the browser enforces it.
     # (Static files are named relative to the page, so a public URL with a path prefix works.)
-    parts = urlsplit(ctx.settings.base_url)
-    base = f"{parts.scheme}://{parts.netloc}"
+    base = object_origins(ctx.settings)
     csp = (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' {base} data: blob:; "
            f"media-src 'self' {base} blob:; connect-src 'self' {base}; worker-src 'self' blob:; "
            "object-src 'none'; base-uri 'none'; form-action 'none'")

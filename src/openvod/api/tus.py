@@ -4,15 +4,20 @@ Extensions: creation, creation-with-upload, creation-defer-length, expiration, c
 (sha1, md5), termination. Authorisation at creation: app key (HTTP Basic) or a client upload
 signature (``X-VOD-Signature`` header or the ``signature`` metadata key). The upload URL is then
 the capability for the rest of that upload.
+
+A PATCH ends cleanly whatever happens: a body longer than what the upload has left is refused
+with 413 from its ``Content-Length`` before a byte is read, or as soon as the stream passes it;
+a storage failure stops the reader at once (its queued blocks are dropped); and when the server
+shuts down, the request stops reading, keeps what was written and ends with the server. The
+header parsers (``parse_*``) take the raw header text and raise only ``InvalidParameter``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from email.utils import format_datetime
 
 import anyio
@@ -22,12 +27,22 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
 from openvod.api.deps import Ctx, basic_credentials
+from openvod.api.errors import error_response
+from openvod.domain.numbers import parse_uint
 from openvod.domain.times import iso
-from openvod.errors import AuthFailure, InvalidParameter
+from openvod.errors import AuthFailure, InvalidParameter, OpenVODError
 from openvod.services import apps, uploads
 from openvod.services.uploads import UploadInfo
 
-__all__ = ["router"]
+__all__ = [
+    "check_version",
+    "parse_checksum",
+    "parse_defer_length",
+    "parse_length",
+    "parse_metadata",
+    "parse_offset",
+    "router",
+]
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 
@@ -42,10 +57,15 @@ def _base_headers(**extra: str) -> dict[str, str]:
     return {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store", **extra}
 
 
-def _check_version(request: Request) -> None:
-    got = request.headers.get("tus-resumable")
+def check_version(got: str | None) -> None:
+    """``Tus-Resumable`` must name the one version served."""
     if got != TUS_VERSION:
-        raise _TusError(412, "InvalidParameter.TusVersion", f"Tus-Resumable must be {TUS_VERSION}, got {got!r}")
+        shown = got if got is None or len(got) <= 40 else got[:40] + "…"
+        raise _TusError(412, "InvalidParameter.TusVersion", f"Tus-Resumable must be {TUS_VERSION}, got {shown!r}")
+
+
+def _check_version(request: Request) -> None:
+    check_version(request.headers.get("tus-resumable"))
 
 
 class _TusError(InvalidParameter):
@@ -55,6 +75,7 @@ class _TusError(InvalidParameter):
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
+    """``Upload-Metadata: key base64,key2 base64`` as a dict of UTF-8 strings."""
     meta: dict[str, str] = {}
     if not header:
         return meta
@@ -65,20 +86,49 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         key, _, value = pair.partition(" ")
         try:
             meta[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8") if value else ""
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidParameter(f"Upload-Metadata value of {key!r} is not base64 UTF-8",
+        except (ValueError, UnicodeDecodeError) as exc:  # binascii.Error, or non-ASCII text
+            raise InvalidParameter(f"Upload-Metadata value of {key[:40]!r} is not base64 UTF-8",
                                    code="InvalidParameter.Metadata") from exc
     return meta
 
 
-def _int_header(request: Request, name: str) -> int | None:
-    raw = request.headers.get(name)
+def parse_length(raw: str) -> int:
+    """``Upload-Length``: ASCII digits, at most 19 of them."""
+    return parse_uint(raw, "Upload-Length", code="InvalidParameter.UploadLength")
+
+
+def parse_offset(raw: str) -> int:
+    """``Upload-Offset``: ASCII digits, at most 19 of them."""
+    return parse_uint(raw, "Upload-Offset", code="InvalidParameter.UploadOffset")
+
+
+def parse_defer_length(raw: str | None) -> bool:
+    """``Upload-Defer-Length``: absent, or exactly ``1``."""
     if raw is None:
-        return None
-    if not raw.isdigit():
-        raise InvalidParameter(f"{name} must be a non-negative integer, got {raw!r}",
-                               code=f"InvalidParameter.{name.replace('-', '')}")
-    return int(raw)
+        return False
+    if raw != "1":
+        raise InvalidParameter(f"Upload-Defer-Length must be 1, got {raw[:40]!r}",
+                               code="InvalidParameter.UploadDeferLength")
+    return True
+
+
+def parse_checksum(raw: str) -> tuple[str, bytes]:
+    """``Upload-Checksum: <algorithm> <base64 digest>``."""
+    return uploads.decode_checksum(raw)
+
+
+def _optional(request: Request, name: str, parse: Callable[[str], int]) -> int | None:
+    raw = request.headers.get(name)
+    return None if raw is None else parse(raw)
+
+
+def _check_content_length(request: Request, limit: int | None) -> None:
+    raw = request.headers.get("content-length")
+    if raw is None or limit is None:
+        return
+    size = parse_uint(raw, "Content-Length", code="InvalidParameter.ContentLength")
+    if size > limit:
+        raise uploads.too_long(limit)
 
 
 def _location(request: Request, ctx: Ctx, upload_id: str) -> str:
@@ -98,50 +148,89 @@ def _state_headers(info: UploadInfo) -> dict[str, str]:
     return h
 
 
-async def _body_blocks(request: Request) -> AsyncIterator[bytes]:
+async def _body_blocks(request: Request, limit: int | None) -> AsyncIterator[bytes]:
     buf = bytearray()
+    received = 0
     try:
         async for piece in request.stream():
+            received += len(piece)
+            if limit is not None and received > limit:
+                raise uploads.too_long(limit)  # stop reading now, not at the end of the body
             buf += piece
-            if len(buf) >= BLOCK:
-                yield bytes(buf)
-                buf.clear()
+            while len(buf) >= BLOCK:  # whole blocks, however the server framed the body
+                yield bytes(buf[:BLOCK])
+                del buf[:BLOCK]
     except ClientDisconnect:
         pass  # tus: keep what arrived; the client resumes from the offset HEAD reports
     if buf:
         yield bytes(buf)
 
 
-def _bridge(queue: asyncio.Queue[bytes | None]) -> Iterator[bytes]:
+# What the reader hands the storage thread: a block, the end of the body (None: store what
+# arrived), or an error that must undo the PATCH.
+_Item = bytes | OpenVODError | None
+
+
+def _bridge(queue: asyncio.Queue[_Item]) -> Iterator[bytes]:
     """Pull body blocks from inside the storage worker thread."""
-    while (block := anyio.from_thread.run(queue.get)) is not None:
-        yield block
+    while (item := anyio.from_thread.run(queue.get)) is not None:
+        if isinstance(item, OpenVODError):
+            raise item
+        yield item
 
 
-async def _append(request: Request, ctx: Ctx, upload_id: str, offset: int, length: int | None) -> UploadInfo:
+def _finish(queue: asyncio.Queue[_Item], last: _Item) -> None:
+    """End the stream now, without waiting for room: drop the blocks not yet taken (the storage
+    thread stores a prefix of the body, never a body with a hole) and queue ``last``."""
+    while not queue.empty():
+        queue.get_nowait()
+    queue.put_nowait(last)
+
+
+async def _append(request: Request, ctx: Ctx, upload_id: str, offset: int, length: int | None,
+                  limit: int | None) -> UploadInfo:
     checksum_header = request.headers.get("upload-checksum")
-    checksum = uploads.decode_checksum(checksum_header) if checksum_header else None
+    checksum = parse_checksum(checksum_header) if checksum_header is not None else None
     # Receiving and storing overlap: the event loop reads ahead up to QUEUED blocks while the
     # worker thread hashes and writes, so the socket is never paused for the disk.
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=QUEUED)
+    queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=QUEUED)
 
     async def produce() -> None:
         try:
-            async for block in _body_blocks(request):
+            async for block in _body_blocks(request, limit):
                 await queue.put(block)
-        finally:
             await queue.put(None)
+        except OpenVODError as exc:
+            _finish(queue, exc)
+        except asyncio.CancelledError:
+            _finish(queue, None)  # the storage thread is done or the server is stopping
+            raise
 
     producer = asyncio.create_task(produce())
+    storing = asyncio.ensure_future(anyio.to_thread.run_sync(
+        lambda: uploads.append(ctx, upload_id, offset=offset, chunks=_bridge(queue), length=length,
+                               checksum=checksum)
+    ))
     try:
-        return await anyio.to_thread.run_sync(
-            lambda: uploads.append(ctx, upload_id, offset=offset, chunks=_bridge(queue), length=length,
-                                   checksum=checksum)
-        )
+        # Shielded so that a cancelled request (graceful shutdown past shutdown_timeout) first
+        # stops the reader and lets the storage thread commit what it has, then ends.
+        return await asyncio.shield(storing)
+    except asyncio.CancelledError:
+        producer.cancel()
+        with contextlib.suppress(BaseException):
+            await storing
+        raise
     finally:
         producer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await producer
+
+
+def _refuse(exc: OpenVODError, **extra: str) -> Response:
+    """The error reply of a request whose body may be unread: the connection can't carry another
+    request, so it is closed rather than drained."""
+    headers = {"Tus-Resumable": TUS_VERSION, "Connection": "close", **extra}
+    return error_response(exc.status, exc.code, exc.message, headers)
 
 
 @router.options("", include_in_schema=False)
@@ -159,8 +248,9 @@ async def options(ctx: Ctx) -> Response:
 async def create(request: Request, ctx: Ctx) -> Response:
     _check_version(request)
     metadata = parse_metadata(request.headers.get("upload-metadata"))
-    length = _int_header(request, "Upload-Length")
-    if length is None and request.headers.get("upload-defer-length") != "1":
+    length = _optional(request, "upload-length", parse_length)
+    deferred = parse_defer_length(request.headers.get("upload-defer-length"))
+    if length is None and not deferred:
         raise InvalidParameter("Upload-Length or Upload-Defer-Length: 1 is required",
                                code="InvalidParameter.UploadLength")
     signature = request.headers.get("x-vod-signature") or metadata.pop("signature", None)
@@ -179,7 +269,12 @@ async def create(request: Request, ctx: Ctx) -> Response:
         lambda: uploads.create_upload(ctx, app_id=app_id, length=length, metadata=metadata, grant=grant)
     )
     if request.headers.get("content-type") == OFFSET_TYPE:
-        info = await _append(request, ctx, info.id, 0, None)
+        try:
+            _check_content_length(request, length)
+            info = await _append(request, ctx, info.id, 0, None, length)
+        except OpenVODError as exc:
+            # The upload exists: its Location lets the client resume from the offset HEAD reports.
+            return _refuse(exc, Location=_location(request, ctx, info.id))
     headers = _state_headers(info)
     headers["Location"] = _location(request, ctx, info.id)
     return Response(status_code=201, headers=headers)
@@ -197,10 +292,17 @@ async def patch(upload_id: str, request: Request, ctx: Ctx) -> Response:
     _check_version(request)
     if request.headers.get("content-type") != OFFSET_TYPE:
         raise _TusError(415, "InvalidParameter.ContentType", f"Content-Type must be {OFFSET_TYPE}")
-    offset = _int_header(request, "Upload-Offset")
+    offset = _optional(request, "upload-offset", parse_offset)
     if offset is None:
         raise InvalidParameter("Upload-Offset is required", code="InvalidParameter.UploadOffset")
-    info = await _append(request, ctx, upload_id, offset, _int_header(request, "Upload-Length"))
+    length = _optional(request, "upload-length", parse_length)
+    try:
+        limit = await anyio.to_thread.run_sync(
+            lambda: uploads.body_limit(ctx, upload_id, offset=offset, length=length))
+        _check_content_length(request, limit)
+        info = await _append(request, ctx, upload_id, offset, length, limit)
+    except OpenVODError as exc:
+        return _refuse(exc)
     headers = _state_headers(info)
     return Response(status_code=204, headers=headers)
 

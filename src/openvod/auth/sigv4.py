@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 __all__ = [
     "ALGORITHM",
+    "MAX_AUTHORIZATION",
     "SigV4Auth",
     "canonical_headers",
     "canonical_query",
@@ -35,10 +36,14 @@ __all__ = [
 ]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
+MAX_AUTHORIZATION = 4096  # a real header is ~250 characters; longer ones are refused unread
+# ASCII only: ``\d`` would also take other scripts' digits, which ``int()`` and strptime accept.
 _AUTH_RE = re.compile(
-    r"^AWS4-HMAC-SHA256 Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request,\s*"
-    r"SignedHeaders=([a-z0-9\-;._]+),\s*Signature=([0-9a-f]{64})$"
+    r"^AWS4-HMAC-SHA256 Credential=([^/,\s]+)/([0-9]{8})/([^/,\s]+)/([^/,\s]+)/aws4_request,\s*"
+    r"SignedHeaders=([a-z0-9\-;._]+),\s*Signature=([0-9a-f]{64})$",
+    re.ASCII,
 )
+_AMZ_DATE_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class SigV4Auth:
 
 def parse_authorization(value: str) -> SigV4Auth | None:
     """Parse the header; ``None`` when it is not a well-formed SigV4 header."""
+    if len(value) > MAX_AUTHORIZATION:
+        return None
     m = _AUTH_RE.match(value.strip())
     if m is None:
         return None
@@ -70,7 +77,9 @@ def parse_authorization(value: str) -> SigV4Auth | None:
 
 
 def parse_amz_date(value: str) -> datetime | None:
-    """``YYYYMMDDTHHMMSSZ`` as an aware UTC datetime, or ``None``."""
+    """``YYYYMMDDTHHMMSSZ`` (ASCII digits) as an aware UTC datetime, or ``None``."""
+    if _AMZ_DATE_RE.fullmatch(value) is None:
+        return None
     try:
         return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:

@@ -4,7 +4,10 @@
 
 ``headers`` is any case-insensitive-enough mapping (lower-case keys are looked up). Raises
 :class:`openvod.errors.AuthFailure` with Tencent's codes: ``AuthFailure.SignatureFailure``,
-``AuthFailure.SignatureExpire``, ``AuthFailure.SecretIdNotFound``, ``AuthFailure.InvalidAuthorization``.
+``AuthFailure.SignatureExpire``, ``AuthFailure.SecretIdNotFound``, ``AuthFailure.InvalidAuthorization``,
+and ``AuthFailure.SignatureReplay`` when a :class:`~openvod.auth.replay.ReplayGuard` is given and the
+signature was already accepted for another action, query or body (the SDKs do not sign
+``X-TC-Action``; see :mod:`openvod.auth.replay`).
 """
 
 from __future__ import annotations
@@ -15,17 +18,25 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from openvod.errors import AuthFailure
+from openvod.auth.replay import ReplayGuard, fingerprint
+from openvod.domain.numbers import parse_uint
+from openvod.errors import AuthFailure, InvalidParameter
 
-__all__ = ["ALGORITHM", "MAX_SKEW", "SERVICE", "Tc3Auth", "parse_authorization", "sign", "verify_tc3"]
+__all__ = ["ALGORITHM", "MAX_SKEW", "REPLAY_WINDOW", "SERVICE", "Tc3Auth", "parse_authorization", "sign",
+           "verify_tc3"]
 
 ALGORITHM = "TC3-HMAC-SHA256"
 SERVICE = "vod"
 MAX_SKEW = 300  # seconds either way
+# A signature is accepted until its timestamp is MAX_SKEW old, and the timestamp may lie MAX_SKEW
+# ahead: from its first use it stays acceptable for at most twice the skew.
+REPLAY_WINDOW = 2 * MAX_SKEW
+MAX_AUTHORIZATION = 4096  # a real header is ~200 characters
 
 _AUTH_RE = re.compile(
     r"^TC3-HMAC-SHA256\s+Credential=([^/\s,]+)/(\d{4}-\d{2}-\d{2})/([^/\s,]+)/tc3_request\s*,\s*"
-    r"SignedHeaders=([a-z0-9;\-]+)\s*,\s*Signature=([0-9a-fA-F]{64})\s*$"
+    r"SignedHeaders=([a-z0-9;\-]+)\s*,\s*Signature=([0-9a-fA-F]{64})\s*$",
+    re.ASCII,
 )
 
 
@@ -42,7 +53,7 @@ def _h(key: bytes, msg: str) -> bytes:
 
 
 def parse_authorization(value: str) -> Tc3Auth:
-    m = _AUTH_RE.match(value.strip()) if value else None
+    m = _AUTH_RE.match(value.strip()) if value and len(value) <= MAX_AUTHORIZATION else None
     if m is None:
         raise AuthFailure("Authorization is not a TC3-HMAC-SHA256 header", code="AuthFailure.InvalidAuthorization")
     sid, date, service, signed, sig = m.groups()
@@ -60,19 +71,25 @@ def sign(secret_key: str, *, method: str, query: str, headers: Mapping[str, str]
     return hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
+_READ = "\0read"
+_READ_PREFIXES = ("Describe", "Search")
+
+
 def verify_tc3(method: str, query: str, headers: Mapping[str, str], body: bytes,
-               lookup: Callable[[str], str | None], *, now: float) -> str:
+               lookup: Callable[[str], str | None], *, now: float, replay: ReplayGuard | None = None) -> str:
     """Check a TC3-signed request; returns the SecretId it was signed with.
 
     ``lookup(secret_id)`` gives the SecretKey of an active key, or None. The timestamp must be
     within :data:`MAX_SKEW` seconds of ``now`` and the credential date its UTC date; the service
-    must be ``vod``; ``content-type`` and ``host`` must be signed.
+    must be ``vod``; ``content-type`` and ``host`` must be signed. With ``replay``, a signature
+    already accepted for a different action, query or body is refused.
     """
     auth = parse_authorization(headers.get("authorization", ""))
-    ts_raw = headers.get("x-tc-timestamp", "")
-    if not ts_raw.isdigit():
-        raise AuthFailure("X-TC-Timestamp is missing or not unix seconds", code="AuthFailure.InvalidAuthorization")
-    ts = int(ts_raw)
+    try:
+        ts = parse_uint(headers.get("x-tc-timestamp", ""), "X-TC-Timestamp", maximum=2**40)
+    except InvalidParameter as exc:
+        raise AuthFailure(f"X-TC-Timestamp is missing or not unix seconds: {exc.message}",
+                          code="AuthFailure.InvalidAuthorization") from exc
     if abs(now - ts) > MAX_SKEW:
         raise AuthFailure(f"X-TC-Timestamp {ts} is more than {MAX_SKEW} s from the server time {int(now)}",
                           code="AuthFailure.SignatureExpire")
@@ -96,4 +113,13 @@ def verify_tc3(method: str, query: str, headers: Mapping[str, str], body: bytes,
     if not hmac.compare_digest(expected, auth.signature):
         raise AuthFailure("the request signature does not match; check the SecretKey",
                           code="AuthFailure.SignatureFailure")
+    if replay is not None and "x-tc-action" not in auth.signed_headers:
+        action = headers.get("x-tc-action", "")
+        # Reads (Describe*/Search*) share one fingerprint: a client listing two kinds of template
+        # with the same empty body in one second makes one signature twice, and a read resent as
+        # another read changes nothing. Any other action binds the signature to itself.
+        used_for = fingerprint(_READ if action.startswith(_READ_PREFIXES) else action,
+                               headers.get("x-tc-version", ""), headers.get("x-tc-region", ""),
+                               method.upper(), query, body)
+        replay.check(auth.signature, used_for, now=now)
     return auth.secret_id

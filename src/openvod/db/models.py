@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -47,7 +59,8 @@ class App(Base):
     sub_app_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Push delivery of events: the app's callback URL and the secret its HMAC signatures use.
+    # Push delivery of events: the app's callback URL and the secret its HMAC signatures use
+    # (sealed at rest like api_key.secret_key).
     callback_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     callback_method: Mapped[str] = mapped_column(String(8), default="POST")
     callback_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -58,7 +71,8 @@ class App(Base):
 class ApiKey(Base):
     __tablename__ = "api_key"
     secret_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # Kept in clear: HMAC-based schemes (upload signatures, TC3, SigV4) need the secret itself.
+    # Sealed (AES-GCM, services/stored_secrets.py), not hashed: HMAC-based schemes (upload
+    # signatures, TC3, SigV4) need the secret itself.
     secret_key: Mapped[str] = mapped_column(String(128))
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"), index=True)
     state: Mapped[str] = mapped_column(String(16), default="active")
@@ -200,7 +214,8 @@ class Task(Base):
     """A unit of work a user asked for; its steps are what workers run."""
 
     __tablename__ = "task"
-    __table_args__ = (Index("ix_task_app_created", "app_id", "created_at", "id"),)
+    __table_args__ = (Index("ix_task_app_created", "app_id", "created_at", "id"),
+                      Index("ix_task_app_state", "app_id", "state"))
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     kind: Mapped[str] = mapped_column(String(32))  # transcode, noop, process_media, procedure
@@ -269,10 +284,15 @@ class HlsKey(Base):
 
 
 class TaskStep(Base):
-    """One runnable sub-task. The scheduler leases steps in (topped, priority, age) order."""
+    """One runnable sub-task. The scheduler leases steps fairly across apps, and in (topped, priority,
+    age) order within one (engine/fair.py)."""
 
     __tablename__ = "task_step"
-    __table_args__ = (Index("ix_step_queue", "state", "topped_at", "priority", "created_at"),)
+    # ix_step_app_queue: each app's queue in claim order (engine/fair.py; migration 0004 adds NULLS
+    # LAST to topped_at on PostgreSQL).
+    __table_args__ = (Index("ix_step_app_queue", "state", "app_id", text("topped_at DESC"), text("priority DESC"),
+                            "created_at", "id"),
+                      Index("ix_step_app_started", "app_id", "started_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))

@@ -1,22 +1,36 @@
-"""Engine and session factory. SQLite runs in WAL mode with a busy timeout."""
+"""Engine and session factory. SQLite runs in WAL mode with a busy timeout.
+
+A full disk is translated here, once for the whole database layer: a write that SQLite refuses
+with ``SQLITE_FULL`` ("database or disk is full"), or that fails with ``ENOSPC``, rolls its
+transaction back and raises :class:`~openvod.errors.InsufficientStorage` (507).
+"""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from openvod.crypto import SecretBox
+from openvod.errors import InsufficientStorage
 
 __all__ = ["Database"]
 
 
 class Database:
-    """Owns the engine; ``with db.session() as s:`` is one transaction, committed on success."""
+    """Owns the engine; ``with db.session() as s:`` is one transaction, committed on success.
 
-    def __init__(self, url: str) -> None:
+    ``box`` seals the secrets stored in it (key pairs, callback secrets); services that read or
+    write those need one (``build_context`` gives it the master key)."""
+
+    def __init__(self, url: str, *, box: SecretBox | None = None) -> None:
         self.url = url
+        self.box = box
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -27,11 +41,29 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._factory() as s, s.begin():
-            yield s
+        try:
+            with self._factory() as s, s.begin():
+                yield s
+        except OperationalError as exc:
+            if _disk_full(exc):
+                raise InsufficientStorage(
+                    "the database's disk is full, so the change was not saved (rolled back); "
+                    "the operator must free space in the data directory, then retry"
+                ) from exc
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_SQLITE_FULL = 13
+
+
+def _disk_full(exc: OperationalError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL or "database or disk is full" in str(orig):
+        return True
+    return isinstance(orig, OSError) and orig.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -9,12 +9,12 @@ from openvod.errors import InvalidParameter
 __all__ = ["MAX_KEY_BYTES", "validate_bucket", "validate_key"]
 
 MAX_KEY_BYTES = 1024
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
 
 
 def validate_bucket(bucket: str) -> str:
     """Return ``bucket`` if it is an S3-style bucket name (3-63 of ``a-z0-9.-``), else raise."""
-    if not isinstance(bucket, str) or not _BUCKET.match(bucket) or ".." in bucket:
+    if not isinstance(bucket, str) or not _BUCKET.fullmatch(bucket) or ".." in bucket:
         raise InvalidParameter(
             f"bucket name {bucket!r} is invalid: use 3-63 characters of a-z, 0-9, '.', '-'",
             code="InvalidParameter.Bucket",
@@ -30,10 +30,13 @@ def validate_key(key: str) -> str:
     """
 
     def bad(why: str) -> InvalidParameter:
-        return InvalidParameter(f"object key {key!r} is invalid: {why}", code="InvalidParameter.ObjectKey")
+        shown = key if len(key) <= 80 else key[:80] + "…"
+        return InvalidParameter(f"object key {shown!r} is invalid: {why}", code="InvalidParameter.ObjectKey")
 
     if not isinstance(key, str) or not key:
         raise bad("it is empty")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in key):
+        raise bad("it is not valid Unicode (a lone surrogate)")
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise bad(f"it is longer than {MAX_KEY_BYTES} bytes")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):

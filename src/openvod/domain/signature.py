@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Literal, cast, get_args
 from urllib.parse import parse_qs, quote, urlencode
 
+from openvod.domain.numbers import parse_int, parse_uint
 from openvod.errors import AuthFailure, InvalidParameter
 
 __all__ = [
@@ -68,8 +69,6 @@ _MAC_SIZE = 20  # SHA-1
 TaskNotifyMode = Literal["Finish", "Change", "None"]
 _NOTIFY_MODES: tuple[str, ...] = get_args(TaskNotifyMode)
 
-_UINT = re.compile(r"[0-9]{1,20}")
-_INT = re.compile(r"-?[0-9]{1,20}")
 _REGION = re.compile(r"[a-z0-9-]{1,64}")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -248,9 +247,10 @@ def _fields(original: bytes, mac: bytes = b"") -> UploadSignature:
         return value
 
     def to_int(name: str, value: str, low: int, high: int | None) -> int:
-        if not (_INT if low < 0 else _UINT).fullmatch(value):
-            raise _Malformed(f"{name} {value!r} is not a decimal integer")
-        number = int(value)
+        try:  # ASCII digits only, at most 19 of them (numbers.MAX_DIGITS)
+            number = parse_int(value, name) if low < 0 else parse_uint(value, name)
+        except InvalidParameter as exc:
+            raise _Malformed(f"{name} {value[:40]!r} is not a decimal integer") from exc
         if number < low or (high is not None and number > high):
             bound = f"{low}..{high}" if high is not None else f">= {low}"
             raise _Malformed(f"{name} {number} is out of range ({bound})")

@@ -186,7 +186,8 @@ class LocalExecutor:
         if self._stop.is_set() or not idle:
             return
         owners = [f"{w.lease_prefix}{uuid.uuid4().hex[:12]}" for w in idle]
-        for w, c in zip(idle, queue.claim(self.ctx.db, owners, settings.lease_seconds), strict=False):
+        for w, c in zip(idle, queue.claim(self.ctx.db, owners, settings.lease_seconds,
+                                                  max_running=settings.app_max_running_steps), strict=False):
             w.step_id, w.owner = c.step_id, c.owner
             w.conn.send(("run", c))
 

@@ -22,14 +22,11 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     Connection,
-    Integer,
-    Select,
     Table,
     and_,
     bindparam,
     case,
     false,
-    func,
     literal,
     or_,
     select,
@@ -41,6 +38,7 @@ from openvod.db.models import Task, TaskStep, utcnow
 from openvod.db.session import Database
 from openvod.domain.tasks import TERMINAL, TaskState, task_state_of
 from openvod.domain.times import iso_or_none as _iso
+from openvod.engine import fair
 from openvod.services import events
 
 __all__ = [
@@ -62,7 +60,7 @@ __all__ = [
 ]
 
 _T, _S = cast(Table, Task.__table__), cast(Table, TaskStep.__table__)
-ORDER = (_S.c.topped_at.desc().nulls_last(), _S.c.priority.desc(), _S.c.created_at, _S.c.id)
+ORDER = fair.ORDER
 TASK_STATE_CHANGED = "TaskStateChanged"
 
 
@@ -213,12 +211,10 @@ def record_task_event(s: Session, task: Task) -> None:
 
 # -- claiming ---------------------------------------------------------------------------------
 
-# One statement leases the head of the queue. SKIP LOCKED lets PostgreSQL claimers pass each
-# other (SQLite ignores it: its writers are serialized anyway); the state test in the outer
-# WHERE keeps a step from being leased twice either way.
-_HEAD = (select(_S.c.id).where(_S.c.state == TaskState.INIT, _S.c.cancel_requested == false())
-         .order_by(*ORDER).limit(1).with_for_update(skip_locked=True).scalar_subquery())
-_CLAIM = (update(_S).where(_S.c.id == _HEAD, _S.c.state == TaskState.INIT)
+# One statement leases the next step, chosen fairly across apps (see ``fair``). SKIP LOCKED lets
+# PostgreSQL claimers pass each other (SQLite ignores it: its writers are serialized anyway); the
+# state test in the outer WHERE keeps a step from being leased twice either way.
+_CLAIM = (update(_S).where(_S.c.id == fair.head_of_fairest_app(), _S.c.state == TaskState.INIT)
           .values(state=TaskState.EXEC, lease_owner=bindparam("owner", type_=_S.c.lease_owner.type),
                   lease_expires_at=bindparam("expires", type_=_S.c.lease_expires_at.type),
                   attempts=_S.c.attempts + 1, progress=0.0, started_at=bindparam("now", type_=_S.c.started_at.type),
@@ -226,24 +222,26 @@ _CLAIM = (update(_S).where(_S.c.id == _HEAD, _S.c.state == TaskState.INIT)
           .returning(_S.c.id, _S.c.task_id, _S.c.kind, _S.c.attempts, _S.c.app_id, _S.c.input))
 
 
-def _claim(conn: Connection, owners: Sequence[str], lease_seconds: float) -> list[Claim]:
+def _claim(conn: Connection, owners: Sequence[str], lease_seconds: float, max_running: int) -> list[Claim]:
     now = utcnow()
     expires = now + timedelta(seconds=lease_seconds)
+    cap = max_running or fair.NO_CAP
     out: list[Claim] = []
     for owner in owners:
-        row = conn.execute(_CLAIM, {"owner": owner, "expires": expires, "now": now}).first()
+        row = conn.execute(_CLAIM, {"owner": owner, "expires": expires, "now": now, "cap": cap}).first()
         if row is None:
             break
         out.append(Claim(row.id, row.task_id, row.kind, row.attempts, owner, row.app_id, row.input))
     return out
 
 
-def claim(db: Database, owners: Sequence[str], lease_seconds: float) -> list[Claim]:
-    """Lease up to ``len(owners)`` runnable steps in queue order, the i-th to ``owners[i]``."""
+def claim(db: Database, owners: Sequence[str], lease_seconds: float, *, max_running: int = 0) -> list[Claim]:
+    """Lease up to ``len(owners)`` runnable steps, the i-th to ``owners[i]``, each chosen fairly
+    across apps (:mod:`openvod.engine.fair`); ``max_running`` caps an app's running steps (0: no cap)."""
     if not owners:
         return []
     with db.session() as s:
-        out = _claim(s.connection(), owners, lease_seconds)
+        out = _claim(s.connection(), owners, lease_seconds, max_running)
         _sync_all(s, [c.task_id for c in out])
     return out
 
@@ -276,11 +274,13 @@ def _fail(conn: Connection, step_id: int, owner: str, failure: Failure, max_atte
 
 
 def settle(db: Database, step_id: int, owner: str, result: dict[str, Any] | Failure, *, max_attempts: int,
-           next_owner: str | None = None, lease_seconds: float = 30.0) -> tuple[bool, Claim | None]:
+           next_owner: str | None = None, lease_seconds: float = 30.0, max_running: int = 0,
+           ) -> tuple[bool, Claim | None]:
     """Record the outcome of a leased step: its output, or a :class:`Failure`. With
     ``next_owner`` the caller's worker is free, and the next runnable step is leased to it in the
-    same transaction — unless a cancel of this step was requested (the executor may already be
-    signalling the worker about it; the next step must not catch that signal).
+    same transaction (``max_running`` as in :func:`claim`) — unless a cancel of this step was
+    requested (the executor may already be signalling the worker about it; the next step must not
+    catch that signal).
 
     Returns (recorded, next claim): not recorded when the lease was lost (expired and re-leased,
     or released) — the result then doesn't count.
@@ -295,7 +295,7 @@ def settle(db: Database, step_id: int, owner: str, result: dict[str, Any] | Fail
             done = (row.task_id, bool(row.cancel_requested)) if row is not None else None
         nxt: list[Claim] = []
         if next_owner is not None and not (done is not None and done[1]):
-            nxt = _claim(conn, [next_owner], lease_seconds)
+            nxt = _claim(conn, [next_owner], lease_seconds, max_running)
         settled = [done[0]] if done is not None else []
         _sync_all(s, settled + [c.task_id for c in nxt])
     return done is not None, (nxt[0] if nxt else None)
@@ -380,31 +380,14 @@ def set_progress(db: Database, step_id: int, owner: str, progress: float) -> Non
 
 # -- queue position ---------------------------------------------------------------------------
 
-def _position_query(topped: bool) -> Select[int]:
-    # Built once per shape with bind parameters, so SQLAlchemy's compiled cache makes it cheap.
-    t = TaskStep
-    p_topped, p_prio = bindparam("topped", type_=t.topped_at.type), bindparam("prio", type_=Integer)
-    p_created, p_id = bindparam("created", type_=t.created_at.type), bindparam("id", type_=Integer)
-    if topped:
-        ahead_topped, same_topped = t.topped_at > p_topped, t.topped_at == p_topped
-    else:
-        ahead_topped, same_topped = t.topped_at.is_not(None), t.topped_at.is_(None)
-    ahead = or_(
-        ahead_topped,
-        and_(same_topped, t.priority > p_prio),
-        and_(same_topped, t.priority == p_prio,
-             or_(t.created_at < p_created, and_(t.created_at == p_created, t.id < p_id))),
-    )
-    return select(func.count()).select_from(t).where(t.state == TaskState.INIT, ahead)
-
-
-_POSITION = {True: _position_query(True), False: _position_query(False)}
+_POSITION = {True: fair.position_query(True), False: fair.position_query(False)}
 
 
 def queue_position(conn: Session | Connection, st: Any) -> int:
-    """How many runnable steps will be handed out before ``st`` (a step or a row with its
-    state, topped_at, priority, created_at and id)."""
+    """How many of its app's runnable steps will be handed out before ``st`` (a step or a row with
+    its app_id, state, topped_at, priority, created_at and id). Other apps' steps are interleaved
+    fairly (:mod:`openvod.engine.fair`), so with k apps waiting about k times as many start first."""
     if st.state != TaskState.INIT:
         return 0
-    params = {"topped": st.topped_at, "prio": st.priority, "created": st.created_at, "id": st.id}
+    params = {"app": st.app_id, "topped": st.topped_at, "prio": st.priority, "created": st.created_at, "id": st.id}
     return int(conn.execute(_POSITION[st.topped_at is not None], params).scalar() or 0)

@@ -21,14 +21,16 @@ import signal
 import threading
 import uuid
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from openvod.config import Settings
 from openvod.engine import queue
 from openvod.engine.jobs import JobContext, load_all
-from openvod.errors import FFmpegFailed, FFmpegTimeout, OpenVODError, StorageError
+from openvod.errors import FFmpegFailed, FFmpegTimeout, InsufficientStorage, OpenVODError, StorageError
 from openvod.media.ffmpeg import Cancelled
 from openvod.services.context import Context, build_context
+from openvod.storage.disk import disk_error
 
 __all__ = ["Heartbeat", "die_with_parent", "run_step", "worker_main"]
 
@@ -105,6 +107,18 @@ class Heartbeat:
                 cancel.set()  # of that step: if it has just ended, nothing listens any more
 
 
+LOW_SPACE = 16 * 1024 * 1024  # free bytes under which a failed encode is put down to a full disk
+_SCRATCH_FULL = ("the worker's scratch disk is full, so FFmpeg could not write its output; the step is "
+                 "retried once the operator frees space")
+
+
+def _scratch_full(workdir: Path) -> bool:
+    try:
+        return shutil.disk_usage(workdir).free < LOW_SPACE
+    except OSError:
+        return False
+
+
 def run_step(ctx: Context, claim: queue.Claim, heartbeat: Heartbeat, next_owner: str | None = None,
              ) -> queue.Claim | None:
     """Run one leased step to its end and record the outcome (never raises for job errors).
@@ -116,13 +130,13 @@ def run_step(ctx: Context, claim: queue.Claim, heartbeat: Heartbeat, next_owner:
     _current_cancel = cancel
     heartbeat.watch(step_id, owner, cancel)
     workdir = settings.data_dir / "work" / f"{step_id}-{claim.attempt}"
-    workdir.mkdir(parents=True, exist_ok=True)
     job = JobContext(ctx=ctx, app_id=app_id, task_id=claim.task_id, step_id=step_id, input=dict(claim.input),
                      cancel=cancel, progress=lambda p: queue.set_progress(ctx.db, step_id, owner, p),
                      workdir=workdir, timeout=settings.job_timeout)
     result: dict[str, Any] | queue.Failure
     try:
         try:
+            workdir.mkdir(parents=True, exist_ok=True)
             jobs = load_all()
             if kind not in jobs:
                 raise OpenVODError(f"no job type {kind!r} in this worker", code="InternalError.UnknownJob")
@@ -131,19 +145,27 @@ def run_step(ctx: Context, claim: queue.Claim, heartbeat: Heartbeat, next_owner:
             result = queue.Failure(exc.code, "the task was cancelled")
         except OpenVODError as exc:
             detail, message = None, exc.message
+            code, retryable = exc.code, isinstance(exc, RETRYABLE)
             if isinstance(exc, FFmpegFailed):
                 # Operators get argv and the stderr tail; users get FFmpeg's last word, without paths.
                 detail = f"argv: {' '.join(exc.argv)}\nexit code: {exc.returncode}\n{exc.stderr_tail}"
                 last = (exc.stderr_tail.strip().splitlines() or ["no error output"])[-1]
                 message = f"FFmpeg could not process the input: {last}"
-            result = queue.Failure(exc.code, _scrub(message, ctx, app_id), detail, retryable=isinstance(exc, RETRYABLE))
+                if _scratch_full(workdir):  # FFmpeg's own write failed for want of space
+                    code, retryable, message = InsufficientStorage.default_code, True, _SCRATCH_FULL
+            result = queue.Failure(code, _scrub(message, ctx, app_id), detail, retryable=retryable)
+        except OSError as exc:  # the job's own file I/O (outputs, frames) on a full or failing disk
+            failure = disk_error(exc, f"write the {kind} job's files in its scratch space")
+            log.warning("step %s (%s): %s", step_id, kind, failure.message)
+            result = queue.Failure(failure.code, failure.message, retryable=True)
         except Exception as exc:  # a bug in a job: fail the step with a clean message, keep the worker
             log.exception("step %s (%s) crashed", step_id, kind)
             result = queue.Failure("InternalError.Job",
                                    f"the {kind} job failed unexpectedly ({type(exc).__name__}); see the server log",
                                    retryable=True)
         _, nxt = queue.settle(ctx.db, step_id, owner, result, max_attempts=settings.max_attempts,
-                              next_owner=next_owner, lease_seconds=settings.lease_seconds)
+                              next_owner=next_owner, lease_seconds=settings.lease_seconds,
+                              max_running=settings.app_max_running_steps)
         return nxt
     finally:
         heartbeat.clear()

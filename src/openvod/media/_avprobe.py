@@ -2,11 +2,13 @@
 
 Run only as a child process by :func:`openvod.media.probe.probe`::
 
-    python -m openvod.media._avprobe PATH
+    python -m openvod.media._avprobe --max-pixels N [--own-output] -- PATH
 
 Exit status 0 prints ``{"streams": [...], "format": {...}}``; exit status :data:`EXIT_REJECTED`
-prints ``{"error": "..."}`` for input that is not media or is truncated/corrupt. Anything else
-(a libav crash, an unexpected exception) is the parent's to report. The output mirrors
+prints ``{"error": "...", "code": "..."}`` for input that is not media, is truncated/corrupt, is
+a reference format (HLS, ffconcat, ...; see :mod:`openvod.media.inputs`) or has frames above
+``max_pixels``; :data:`EXIT_OUT_OF_MEMORY` means the worker ran out of its address space.
+Anything else (a libav crash, an unexpected exception) is the parent's to report. The output mirrors
 ``ffprobe -print_format json -show_format -show_streams`` (FFmpeg 7): the same field names, with
 strings where ffprobe prints strings and fields ffprobe would print as N/A left out.
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import struct
 import sys
 from fractions import Fraction
@@ -38,7 +42,13 @@ from av.stream import Disposition, Stream
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from openvod.media.probe import EXIT_REJECTED
+from openvod.media.inputs import (
+    FRAME_TOO_LARGE_CODE,
+    UNSUPPORTED_CONTAINER_CODE,
+    decoder_options,
+    demuxer_options,
+)
+from openvod.media.probe import EXIT_OUT_OF_MEMORY, EXIT_REJECTED
 
 __all__ = ["Rejected", "inspect", "main"]
 
@@ -47,6 +57,9 @@ _FIRST_FRAME_PACKETS = 64  # packets to read looking for the first decodable vid
 _PROBE_SCORE = 100
 # Demuxers that accept files which are not audio or video (tty renders .txt files as "video").
 _NOT_MEDIA_FORMATS = frozenset({"tty"})
+# Demuxers that open the files or URLs their input names (for the refusal's message).
+_REFERENCE_FORMATS = frozenset({"hls", "dash", "concat", "image2", "image2pipe", "webm_dash_manifest", "svg_pipe",
+                                "mov_refs", "imf", "ffmetadata", "lavfi", "avisynth", "vapoursynth"})
 # Leading bytes of containers we accept: a failure on such a file means truncated or corrupt.
 _SIGNATURES: tuple[tuple[int, bytes], ...] = (
     (4, b"ftyp"),  # MP4 / MOV / 3GP
@@ -65,8 +78,16 @@ _SIGNATURES: tuple[tuple[int, bytes], ...] = (
 )
 
 
+_WHITELIST_REFUSAL = "Format not on whitelist"
+_PIXELS_REFUSAL = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count")
+
+
 class Rejected(Exception):
     """The input is not a media file, or is truncated or corrupt (message says which)."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _looks_like_container(head: bytes) -> bool:
@@ -166,7 +187,8 @@ def _usable(stream: dict[str, Any]) -> bool:
     return stream["codec_type"] == "audio" and str(stream.get("sample_rate", "0")) != "0"
 
 
-def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
+def _first_frame(container: InputContainer, stream: VideoStream, max_pixels: int) -> VideoFrame | None:
+    stream.codec_context.options = {**stream.codec_context.options, **decoder_options(max_pixels)}
     try:
         for count, packet in enumerate(container.demux(stream)):
             for frame in packet.decode():
@@ -200,13 +222,13 @@ def _display_matrix_side_data(matrix: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
-def _add_first_frame_facts(container: InputContainer, streams: list[dict[str, Any]]) -> None:
+def _add_first_frame_facts(container: InputContainer, streams: list[dict[str, Any]], max_pixels: int) -> None:
     """Coded size and Display Matrix from the first frame of the first non-cover video stream."""
     for stream in container.streams.video:
         if stream.codec_context is None or Disposition.attached_pic in stream.disposition:
             continue
         entry = streams[stream.index]
-        frame = _first_frame(container, stream)
+        frame = _first_frame(container, stream, max_pixels)
         if frame is None:
             return
         ctx = stream.codec_context
@@ -254,32 +276,100 @@ def _libav_reason(exc: av.error.FFmpegError) -> str:
     return f"{reason}: {last_log.strip()}" if found else reason
 
 
-def inspect(path: Path) -> dict[str, Any]:
-    """ffprobe-compatible JSON for ``path``; raises :class:`Rejected` for unusable input."""
+def _format_description(name: str) -> str:
     try:
-        container = av.open(str(path), metadata_errors="replace")
-    except av.error.FFmpegError as exc:
-        raise _rejected(path, _libav_reason(exc)) from exc
+        long_name = av.ContainerFormat(name, "r").long_name
+    except ValueError:
+        return name
+    return f"{long_name} ({name})"
+
+
+def _refused_format(path: Path, logs: list[tuple[int, str, str]]) -> Rejected | None:
+    """The format allowlist's refusal, naming the detected format (libav logs it under its name)."""
+    for _, name, message in logs:
+        if not message.startswith(_WHITELIST_REFUSAL):
+            continue
+        if name in _NOT_MEDIA_FORMATS:
+            return Rejected(f"not a media file: {path} (read as {_format_description(name)})")
+        why = "a format that refers to other files or URLs" if name in _REFERENCE_FORMATS else "not accepted"
+        return Rejected(
+            f"unsupported container: {path} is {_format_description(name)}, {why}; upload one "
+            "self-contained media file (MP4, MOV, MKV, WebM, TS, FLV, AVI, MP3, WAV, ...)",
+            UNSUPPORTED_CONTAINER_CODE,
+        )
+    return None
+
+
+def _too_large(path: Path, width: int, height: int, max_pixels: int) -> Rejected:
+    return Rejected(
+        f"frame too large: {path} has {width}x{height} frames ({width * height} pixels), more than "
+        f"{max_pixels} (setting max_pixels)",
+        FRAME_TOO_LARGE_CODE,
+    )
+
+
+def _refused_pixels(path: Path, logs: list[tuple[int, str, str]], max_pixels: int) -> Rejected | None:
+    for _, _, message in logs:
+        match = _PIXELS_REFUSAL.match(message)
+        if match:
+            return _too_large(path, int(match[1]), int(match[2]), max_pixels)
+    return None
+
+
+def _check_sizes(path: Path, container: InputContainer, max_pixels: int) -> None:
+    for stream in container.streams.video:
+        ctx = stream.codec_context
+        if ctx is not None and ctx.width * ctx.height > max_pixels:
+            raise _too_large(path, ctx.width, ctx.height, max_pixels)
+
+
+def inspect(path: Path, *, max_pixels: int, own_output: bool = False) -> dict[str, Any]:
+    """ffprobe-compatible JSON for ``path``; raises :class:`Rejected` for unusable input.
+
+    Opens only formats from :mod:`openvod.media.inputs` (an HLS playlist OpenVOD wrote too, with
+    ``own_output``) and refuses frames above ``max_pixels`` before decoding one.
+    """
+    with av.logging.Capture() as logs:
+        try:
+            container = av.open(
+                str(path),
+                metadata_errors="replace",
+                container_options=demuxer_options(own_output=own_output),
+                # Reaches the decoders avformat_find_stream_info opens (for formats that expose
+                # their streams in the header), so a huge declared frame is never allocated.
+                options=decoder_options(max_pixels),
+            )
+        except av.error.FFmpegError as exc:
+            raise _refused_format(path, logs) or _rejected(path, _libav_reason(exc)) from exc
     with container:
         if container.format.name in _NOT_MEDIA_FORMATS:
             raise Rejected(f"not a media file: {path} (read as {container.format.long_name})")
+        _check_sizes(path, container, max_pixels)
         streams = [_stream(stream) for stream in container.streams]
         if not any(_usable(stream) for stream in streams):
-            raise _rejected(path, "no decodable audio or video stream")
-        _add_first_frame_facts(container, streams)
+            raise _refused_pixels(path, logs, max_pixels) or _rejected(path, "no decodable audio or video stream")
+        _add_first_frame_facts(container, streams, max_pixels)
         return {"streams": streams, "format": _format(container, path, len(streams))}
 
 
+_USAGE = "usage: python -m openvod.media._avprobe --max-pixels N [--own-output] -- PATH"
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m openvod.media._avprobe PATH", file=sys.stderr)
+    own_output = "--own-output" in argv[:3]
+    rest = [a for a in argv[:3] if a != "--own-output"] + argv[3:]
+    valid = len(rest) == 4 and rest[0] == "--max-pixels" and rest[2] == "--"
+    if not valid or not (rest[1].isascii() and rest[1].isdecimal()):
+        print(_USAGE, file=sys.stderr)
         return 2
     # Lets libav's last error line ("moov atom not found") reach the exception text and stderr.
     av.logging.set_level(av.logging.ERROR)
     try:
-        result: dict[str, Any] = inspect(Path(argv[0]))
+        result: dict[str, Any] = inspect(Path(rest[3]), max_pixels=int(rest[1]), own_output=own_output)
     except Rejected as exc:
-        result, status = {"error": str(exc)}, EXIT_REJECTED
+        result, status = {"error": str(exc), "code": exc.code}, EXIT_REJECTED
+    except MemoryError:
+        os._exit(EXIT_OUT_OF_MEMORY)  # reporting it could need the memory that is missing
     else:
         status = 0
     json.dump(result, sys.stdout)

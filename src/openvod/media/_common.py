@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
 from openvod.errors import InvalidParameter, MediaError
+from openvod.media.inputs import input_args
 from openvod.media.transcode import SourceInfo
 
 __all__ = [
@@ -288,7 +289,7 @@ def frames_at(
             sink = ["-start_number", "0", path_arg(Path(str(out_dir.absolute()).replace("%", "%%")) / name)]
         else:
             sink = ["-update", "1", path_arg(frame_path(out_dir, name, 0))]
-        return ["-i", path_arg(input_path), "-map", "0:V:0", "-vf", ",".join(chain), "-fps_mode", "vfr",
+        return [*input_args(input_path), "-map", "0:V:0", "-vf", ",".join(chain), "-fps_mode", "vfr",
                 "-frames:v", str(len(targets)), *codec_args, "-f", "image2", *sink]
     inputs: list[str] = []
     outputs: list[str] = []
@@ -296,7 +297,7 @@ def frames_at(
     for i, target in enumerate(targets):
         start = target if duration is None else max(0.0, min(target, duration - _TAIL_SECONDS))
         # One decoder thread per input: many inputs share the machine, and each decodes a GOP at most.
-        inputs += ["-threads", "1", "-ss", num(start), "-i", path_arg(input_path)]
+        inputs += ["-threads", "1", "-ss", num(start), *input_args(input_path)]
         chain = ["tpad=stop=-1:stop_mode=clone", f"select=gte(t\\,{num(target - start)})", *filters]
         graph.append(f"[{i}:V:0]{','.join(chain)}[o{i}]")
         # -update 1 writes one image to exactly this path (no % expansion).

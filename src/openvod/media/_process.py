@@ -5,48 +5,93 @@ tree (``start_new_session=True`` makes the child a group leader; ``os.killpg`` s
 and always ends with a reap, so no zombie or orphaned encoder outlives its caller. On Linux the
 child is also SIGKILLed when the thread that started it dies (``PR_SET_PDEATHSIG``): a worker
 killed mid-job takes its FFmpeg along instead of leaving it to encode on.
+
+Resource limits (:class:`Rlimits`) are set here too, in the child between fork and exec, so they
+hold from the first instruction of FFmpeg or the probe worker: ``RLIMIT_AS`` bounds its memory,
+``RLIMIT_CPU`` its CPU seconds (SIGXCPU, then SIGKILL a second later), and ``RLIMIT_CORE`` 0 keeps
+a crash on crafted input from writing a core file.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import resource
 import signal
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = ["STOP_GRACE", "spawn", "stop_group"]
+__all__ = ["STOP_GRACE", "Rlimits", "spawn", "stop_group"]
 
 STOP_GRACE = 2.0
 """Seconds a child gets to exit after SIGTERM before the group is sent SIGKILL."""
 _PR_SET_PDEATHSIG = 1
 
 
-def _pdeathsig() -> Callable[[], None] | None:
-    # Resolved once, here: between fork and exec the child only makes the one foreign call.
+@dataclass(frozen=True)
+class Rlimits:
+    """Limits for one child. ``None`` leaves a limit as inherited."""
+
+    memory_bytes: int | None = None
+    cpu_seconds: int | None = None
+
+    def pairs(self) -> tuple[tuple[int, tuple[int, int]], ...]:
+        """``(resource, (soft, hard))`` for ``resource.setrlimit``, core dumps always off."""
+        out = [(resource.RLIMIT_CORE, (0, 0))]
+        if self.memory_bytes is not None:
+            out.append(_within(resource.RLIMIT_AS, self.memory_bytes, self.memory_bytes))
+        if self.cpu_seconds is not None:
+            # The soft limit sends SIGXCPU; the hard one, a second later, SIGKILL.
+            out.append(_within(resource.RLIMIT_CPU, self.cpu_seconds, self.cpu_seconds + 1))
+        return tuple(out)
+
+
+def _within(which: int, soft: int, hard: int) -> tuple[int, tuple[int, int]]:
+    # An unprivileged process cannot raise its hard limit: stay under the inherited one.
+    inherited = resource.getrlimit(which)[1]
+    if inherited != resource.RLIM_INFINITY:
+        soft, hard = min(soft, inherited), min(hard, inherited)
+    return which, (soft, hard)
+
+
+def _resolve_prctl() -> Callable[..., int] | None:
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
-
-    def die_with_parent() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-
-    return die_with_parent
+    return prctl
 
 
-_DIE_WITH_PARENT = _pdeathsig()
+_PRCTL = _resolve_prctl()
 
 
-def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
-    """Start ``argv`` (no shell) in a new session with stdin closed and stdout/stderr piped."""
+def _preexec(limits: Rlimits | None) -> Callable[[], None]:
+    # Everything is resolved here, in the parent: between fork and exec the child only makes
+    # the pre-resolved prctl call and setrlimit calls with pre-built tuples, nothing that locks.
+    prctl, sigkill = _PRCTL, int(signal.SIGKILL)
+    pairs = limits.pairs() if limits is not None else ()
+    setrlimit = resource.setrlimit
+
+    def child_setup() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
+        for which, values in pairs:
+            setrlimit(which, values)
+
+    return child_setup
+
+
+def spawn(argv: list[str], *, limits: Rlimits | None = None) -> subprocess.Popen[bytes]:
+    """Start ``argv`` (no shell) in a new session with stdin closed and stdout/stderr piped,
+    dying with its parent and under ``limits``."""
     return subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=_DIE_WITH_PARENT,  # noqa: PLW1509 - one pre-resolved prctl call, nothing that locks
+        preexec_fn=_preexec(limits),  # noqa: PLW1509 - pre-resolved prctl/setrlimit calls, nothing that locks
     )
 
 

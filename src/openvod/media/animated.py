@@ -22,6 +22,7 @@ from typing import Literal
 
 from openvod.errors import InvalidParameter
 from openvod.media._common import Plan, check_side, check_stem, displayed_size, num, path_arg, target_size
+from openvod.media.inputs import input_args
 from openvod.media.transcode import SourceInfo
 
 __all__ = [
@@ -138,6 +139,6 @@ def build_animated(spec: AnimatedGraphicsSpec, input_path: Path, source: SourceI
         codec = ["-c:v", "libwebp_anim", "-quality", str(spec.quality), "-compression_level", "4",
                  "-loop", "0", "-f", "webp"]
     # Input-side -ss/-t: decoding starts at the keyframe before start and stops reading at the end.
-    args = ["-ss", num(out.start), "-t", num(length), "-i", path_arg(input_path),
+    args = ["-ss", num(out.start), "-t", num(length), *input_args(input_path),
             "-filter_complex", graph, "-map", "[out]", "-an", *codec, path_arg(out.path)]
     return Plan(args=args, outputs=out, duration=length)

@@ -14,6 +14,9 @@ callback, and every failure carries what an operator needs to act on it::
 
 Raises :class:`~openvod.errors.FFmpegFailed` (argv, exit code, stderr tail),
 :class:`~openvod.errors.FFmpegTimeout`, or :class:`Cancelled`.
+
+Inputs that come from users are written with :func:`openvod.media.inputs.input_args` (single-file
+formats, ``file`` protocol, a pixel cap); ``limits`` sets that cap and the child's address space.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from typing import IO
 import imageio_ffmpeg
 
 from openvod.errors import FFmpegFailed, FFmpegTimeout, InvalidParameter, MediaError, OpenVODError
-from openvod.media._process import STOP_GRACE, spawn, stop_group
+from openvod.media._process import STOP_GRACE, Rlimits, spawn, stop_group
+from openvod.media.inputs import MediaLimits, apply_limits
 
 __all__ = [
     "PROGRESS_INTERVAL",
@@ -176,6 +180,7 @@ def run_ffmpeg(
     on_progress: ProgressCallback | None = None,
     duration: float | None = None,
     cancel: threading.Event | None = None,
+    limits: MediaLimits | None = None,
 ) -> None:
     """Run ``ffmpeg <global options> *args`` to completion.
 
@@ -190,18 +195,22 @@ def run_ffmpeg(
     SIGKILL after a grace period, and is reaped before :class:`~openvod.errors.FFmpegTimeout` or
     :class:`Cancelled` is raised. A non-zero exit raises :class:`~openvod.errors.FFmpegFailed`
     with the argv, exit code and the last :data:`STDERR_TAIL_LINES` lines of stderr.
+
+    ``limits`` (default :class:`~openvod.media.inputs.MediaLimits` ``()``) caps FFmpeg's address
+    space (``RLIMIT_AS``) and sets the ``-max_pixels`` of inputs made by ``input_args``.
     """
     if not args:
         raise InvalidParameter("run_ffmpeg needs arguments (inputs and outputs)")
     if timeout <= 0:
         raise InvalidParameter(f"ffmpeg timeout must be positive, got {timeout}")
-    argv = [ffmpeg or ffmpeg_path(), *_GLOBAL_ARGS, *args]
+    limits = limits or MediaLimits()
+    argv = [ffmpeg or ffmpeg_path(), *_GLOBAL_ARGS, *apply_limits(args, limits)]
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"ffmpeg was cancelled before it started: {_show(argv)}")
 
     started = time.monotonic()
     try:
-        proc = spawn(argv)
+        proc = spawn(argv, limits=Rlimits(memory_bytes=limits.ffmpeg_memory_bytes))
     except OSError as exc:
         raise MediaError(f"cannot start ffmpeg {argv[0]!r}: {exc}") from exc
     assert proc.stdout is not None and proc.stderr is not None  # both piped by spawn()

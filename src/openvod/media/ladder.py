@@ -32,6 +32,7 @@ from typing import Literal
 from openvod.domain.presets import X264_PRESETS
 from openvod.errors import InvalidParameter, MediaError
 from openvod.media._common import Plan, known_duration, num, path_arg
+from openvod.media.inputs import input_args
 from openvod.media.transcode import SourceInfo
 
 __all__ = [
@@ -237,7 +238,7 @@ def build_ladder(spec: AdaptiveStreamingSpec, input_path: Path, source: SourceIn
                               fps=_rung_fps(r, source) or source.fps, playlist=out_dir / f"v{i}.m3u8")
                   for i, (w, h, r) in enumerate(planned))
     audio = source.has_audio
-    args = ["-i", path_arg(input_path)]
+    args = input_args(input_path)
     maps: list[str] = []
     if rungs:
         pads = "".join(f"[s{i}]" for i in range(len(rungs)))

@@ -14,11 +14,19 @@ hang it (a thread cannot be stopped) or crash it (a segfault would take the serv
 a pool). A plain child in its own process group can be killed and reaped on timeout like FFmpeg,
 a crash is just an exit status, and the server process never loads libav at all. The cost is an
 interpreter start per probe (~0.2-0.5 s), small beside an upload.
+
+Bounds (:class:`~openvod.media.inputs.MediaLimits`): the worker opens only single-file formats
+(an HLS playlist or ffconcat list naming other files is refused with
+``InvalidParameter.UnsupportedContainer`` before anything it names is read), refuses frames above
+``max_pixels`` before decoding one (``InvalidParameter.FrameTooLarge``), and runs under
+``RLIMIT_AS`` = ``probe_memory_mb`` and ``RLIMIT_CPU`` = the timeout in CPU seconds
+(``LimitExceeded.MediaResources`` when either is hit).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -27,21 +35,27 @@ from pathlib import Path
 from typing import Any
 
 from openvod.errors import InvalidParameter, ProbeFailed
-from openvod.media._process import spawn, stop_group
+from openvod.media._process import Rlimits, spawn, stop_group
+from openvod.media.inputs import LIMIT_EXCEEDED_CODE, MediaLimits
 
-__all__ = ["EXIT_REJECTED", "PROBE_TIMEOUT", "metadata_summary", "probe"]
+__all__ = ["EXIT_OUT_OF_MEMORY", "EXIT_REJECTED", "PROBE_TIMEOUT", "metadata_summary", "probe"]
 
 PROBE_TIMEOUT = 60.0
 """Default seconds a probe may take before its worker is killed."""
 
 EXIT_REJECTED = 3
-"""Worker exit status for input it rejects; it then prints ``{"error": message}``."""
+"""Worker exit status for input it rejects; it then prints ``{"error": message, "code": code}``."""
+
+EXIT_OUT_OF_MEMORY = 4
+"""Worker exit status when it ran out of its address space (``probe_memory_mb``)."""
 
 _STDERR_TAIL_CHARS = 2000
 
 
-def _worker_argv(path: Path) -> list[str]:
-    return [sys.executable, "-m", "openvod.media._avprobe", str(path)]
+def _worker_argv(path: Path, limits: MediaLimits, own_output: bool) -> list[str]:
+    flags = ["--own-output"] if own_output else []
+    return [sys.executable, "-m", "openvod.media._avprobe", "--max-pixels", str(limits.max_pixels), *flags,
+            "--", str(path)]
 
 
 def _exit_description(returncode: int) -> str:
@@ -53,19 +67,27 @@ def _exit_description(returncode: int) -> str:
     return f"exit status {returncode}"
 
 
-def probe(path: Path, *, timeout: float = PROBE_TIMEOUT) -> dict[str, Any]:
+def probe(
+    path: Path, *, timeout: float = PROBE_TIMEOUT, limits: MediaLimits | None = None, own_output: bool = False
+) -> dict[str, Any]:
     """``{"streams": [...], "format": {...}}`` for ``path``, as ``ffprobe -show_streams -show_format``.
 
     Raises :class:`~openvod.errors.ProbeFailed` whose message starts with ``"not a media file"``
     or ``"truncated or corrupt"`` for unusable input, and names the file and the reason; also when
     the file is missing, the probe takes longer than ``timeout`` seconds (the worker is killed and
-    reaped), or libav crashes on it.
+    reaped), or libav crashes on it. Its code is ``InvalidParameter.UnsupportedContainer`` for a
+    reference format (HLS, DASH, ffconcat, image sequence...), ``InvalidParameter.FrameTooLarge``
+    above ``limits.max_pixels``, ``LimitExceeded.MediaResources`` when the worker hits its memory
+    or CPU limit. ``own_output`` admits an HLS playlist OpenVOD wrote (its segments beside it).
     """
     if timeout <= 0:
         raise InvalidParameter(f"probe timeout must be positive, got {timeout}")
     if not path.is_file():
         raise ProbeFailed(f"cannot probe {path}: no such file")
-    with spawn(_worker_argv(path)) as proc:
+    limits = limits or MediaLimits()
+    cpu_seconds = math.ceil(timeout) + 1
+    rlimits = Rlimits(memory_bytes=limits.probe_memory_bytes, cpu_seconds=cpu_seconds)
+    with spawn(_worker_argv(path, limits, own_output), limits=rlimits) as proc:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
@@ -79,10 +101,21 @@ def probe(path: Path, *, timeout: float = PROBE_TIMEOUT) -> dict[str, Any]:
         except ValueError as exc:
             raise ProbeFailed(f"cannot probe {path}: the probe worker printed invalid JSON") from exc
         if proc.returncode == EXIT_REJECTED:
-            raise ProbeFailed(str(result["error"]))
+            raise ProbeFailed(str(result["error"]), code=result.get("code"))
         if not isinstance(result, dict):
             raise ProbeFailed(f"cannot probe {path}: the probe worker printed {type(result).__name__}")
         return result
+    if proc.returncode == EXIT_OUT_OF_MEMORY:
+        raise ProbeFailed(
+            f"cannot probe {path}: it needs more than the probe's {limits.probe_memory_mb} MB "
+            "(setting probe_memory_mb)",
+            code=LIMIT_EXCEEDED_CODE,
+        )
+    if proc.returncode == -signal.SIGXCPU:  # only RLIMIT_CPU sends it
+        raise ProbeFailed(
+            f"cannot probe {path}: it needs more than {cpu_seconds} CPU seconds (setting probe_timeout)",
+            code=LIMIT_EXCEEDED_CODE,
+        )
     tail = stderr.decode("utf-8", errors="replace")[-_STDERR_TAIL_CHARS:].strip()
     raise ProbeFailed(
         f"truncated or corrupt: {path} (the probe worker died, {_exit_description(proc.returncode)})"

@@ -37,6 +37,7 @@ from openvod.media._common import (
     path_arg,
     target_size,
 )
+from openvod.media.inputs import input_args
 from openvod.media.transcode import SourceInfo
 
 __all__ = [
@@ -152,7 +153,7 @@ def build_sprites(spec: ImageSpritesSpec, input_path: Path, source: SourceInfo, 
              f"tile={out.columns}x{out.rows}"]
     # image2 expands % anywhere in the path, so the directory's own % are escaped.
     pattern = Path(str(out_dir.absolute()).replace("%", "%%")) / f"{stem}_%d.{spec.format}"
-    args = ["-i", path_arg(input_path), "-map", "0:V:0", "-vf", ",".join(chain), "-fps_mode", "vfr",
+    args = [*input_args(input_path), "-map", "0:V:0", "-vf", ",".join(chain), "-fps_mode", "vfr",
             *image_codec_args(spec.format), "-start_number", "0", "-f", "image2", path_arg(pattern)]
     return Plan(args=args, outputs=out, duration=out.duration)
 

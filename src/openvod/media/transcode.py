@@ -39,6 +39,7 @@ from openvod.domain.presets import (
     VideoSpec,
 )
 from openvod.errors import InvalidParameter
+from openvod.media.inputs import input_args
 from openvod.media.probe import metadata_summary
 
 __all__ = [
@@ -205,7 +206,7 @@ def _stream_args(spec: TranscodeSpec) -> list[str]:
 
 
 def _single(spec: TranscodeSpec, source: Path, output: Path) -> list[str]:
-    args = ["-i", _path(source)]
+    args = input_args(source)
     v = spec.video
     if v is not None:
         # "V" skips cover art; "?" lets an audio-only source make audio-only output.
@@ -246,7 +247,7 @@ def _concat(spec: TranscodeSpec, inputs: Sequence[Path], output: Path, sources: 
         raise InvalidParameter("copy cannot join several inputs: joining re-encodes every stream", code=CONCAT_CODE)
     args: list[str] = []
     for path in inputs:
-        args += ["-i", _path(path)]
+        args += input_args(path)
     graph: list[str] = []
     rate = (a.sample_rate if a else None) or (48000 if a and a.codec is AudioCodec.OPUS else _DEFAULT_RATE)
     layout = _LAYOUTS[(a.channels if a else None) or 2]

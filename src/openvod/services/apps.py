@@ -7,7 +7,7 @@ import hmac
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -17,6 +17,7 @@ from openvod.db.models import ApiKey, App, utcnow
 from openvod.db.session import Database
 from openvod.errors import AuthFailure, Conflict, InvalidParameter, NotFound
 from openvod.ids import new_id
+from openvod.services.stored_secrets import open_secret_key, seal_secret_key
 
 __all__ = [
     "AppInfo",
@@ -59,8 +60,14 @@ def _app(a: App) -> AppInfo:
     return AppInfo(a.id, a.name, a.sub_app_id, a.is_default)
 
 
-def _key(k: ApiKey) -> KeyInfo:
-    return KeyInfo(k.secret_id, k.secret_key, k.app_id, k.state, k.description, k.created_at, k.last_used_at)
+def _key(db: Database, k: ApiKey) -> KeyInfo:
+    return KeyInfo(k.secret_id, open_secret_key(db, k.secret_id, k.secret_key), k.app_id, k.state, k.description,
+                   k.created_at, k.last_used_at)
+
+
+def _new_key(db: Database, app_id: str, description: str, pair: tuple[str, str] | None = None) -> ApiKey:
+    sid, skey = pair or _new_pair()
+    return ApiKey(secret_id=sid, secret_key=seal_secret_key(db, sid, skey), app_id=app_id, description=description)
 
 
 def _new_pair() -> tuple[str, str]:
@@ -91,16 +98,15 @@ def ensure_default_app(db: Database, secret_id: str | None, secret_key: str | No
         if secret_id and secret_key:
             key = s.get(ApiKey, secret_id)
             if key is None:
-                s.add(ApiKey(secret_id=secret_id, secret_key=secret_key, app_id=app.id, description="configured"))
+                s.add(_new_key(db, app.id, "configured", (secret_id, secret_key)))
             elif key.app_id == app.id:
-                key.secret_key = secret_key
+                key.secret_key = seal_secret_key(db, secret_id, secret_key)
                 key.state = "active"
         elif s.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.app_id == app.id)) == 0:
-            sid, skey = _new_pair()
-            k = ApiKey(secret_id=sid, secret_key=skey, app_id=app.id, description="generated on first start")
+            k = _new_key(db, app.id, "generated on first start")
             s.add(k)
             s.flush()
-            generated = _key(k)
+            generated = _key(db, k)
         return _app(app), generated
 
 
@@ -116,11 +122,10 @@ def create_app(db: Database, name: str) -> tuple[AppInfo, KeyInfo]:
     """A new tenant with its first key pair."""
     with db.session() as s:
         app = _create_app(s, name)
-        sid, skey = _new_pair()
-        k = ApiKey(secret_id=sid, secret_key=skey, app_id=app.id, description="first key")
+        k = _new_key(db, app.id, "first key")
         s.add(k)
         s.flush()
-        return _app(app), _key(k)
+        return _app(app), _key(db, k)
 
 
 def list_apps(db: Database) -> list[AppInfo]:
@@ -142,11 +147,10 @@ def create_key(db: Database, app: str | None = None, description: str = "") -> K
     """A new key pair for ``app`` (id or name; default app when None)."""
     with db.session() as s:
         a = _resolve_app(s, app)
-        sid, skey = _new_pair()
-        k = ApiKey(secret_id=sid, secret_key=skey, app_id=a.id, description=description[:256])
+        k = _new_key(db, a.id, description[:256])
         s.add(k)
         s.flush()
-        return _key(k)
+        return _key(db, k)
 
 
 def list_keys(db: Database, app_id: str | None = None) -> list[KeyInfo]:
@@ -154,7 +158,7 @@ def list_keys(db: Database, app_id: str | None = None) -> list[KeyInfo]:
         q = select(ApiKey).order_by(ApiKey.created_at)
         if app_id is not None:
             q = q.where(ApiKey.app_id == app_id)
-        return [_key(k) for k in s.scalars(q)]
+        return [_key(db, k) for k in s.scalars(q)]
 
 
 def disable_key(db: Database, secret_id: str, *, app_id: str | None = None) -> KeyInfo:
@@ -163,7 +167,7 @@ def disable_key(db: Database, secret_id: str, *, app_id: str | None = None) -> K
         if k is None or (app_id is not None and k.app_id != app_id):
             raise NotFound(f"key {secret_id!r} does not exist", code="ResourceNotFound.SecretId")
         k.state = "disabled"
-        info = _key(k)
+        info = _key(db, k)
     forget_key(secret_id)
     return info
 
@@ -177,13 +181,13 @@ def console_key(db: Database) -> KeyInfo:
         if k is None:
             raise AuthFailure(f"the default app {app.id} has no active key for the console to act with; "
                               "create one with `openvod keys create`", code="AuthFailure.NoActiveKey")
-        return _key(k)
+        return _key(db, k)
 
 
 def lookup_key(db: Database, secret_id: str) -> KeyInfo | None:
     with db.session() as s:
         k = s.get(ApiKey, secret_id)
-        return _key(k) if k else None
+        return _key(db, k) if k else None
 
 
 # A verified key pair is trusted for AUTH_CACHE_SECONDS without another database read, so a
@@ -228,13 +232,15 @@ def _authenticate(db: Database, secret_id: str, secret_key: str) -> KeyInfo:
     with db.session() as s:
         k = s.get(ApiKey, secret_id)
         # Compare against a dummy when the id is unknown, so timing doesn't reveal valid ids.
-        expected = k.secret_key if k else secrets.token_urlsafe(24)
+        info = _key(db, k) if k else None
+        expected = info.secret_key if info else secrets.token_urlsafe(24)
         ok = hmac.compare_digest(expected.encode(), secret_key.encode())
-        if k is None or not ok:
+        if k is None or info is None or not ok:
             raise AuthFailure("SecretId or SecretKey is wrong", code="AuthFailure.SecretIdNotFound")
         if k.state != "active":
             raise AuthFailure(f"key {secret_id} is disabled", code="AuthFailure.SecretIdDisabled")
         now = utcnow()
         if k.last_used_at is None or (now - k.last_used_at).total_seconds() > 60:
             k.last_used_at = now  # throttled: not a write per request
-        return _key(k)
+            info = replace(info, last_used_at=now)
+        return info

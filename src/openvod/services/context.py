@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote
 
+from sqlalchemy.engine import make_url
+
 from openvod.config import Settings
+from openvod.crypto import SecretBox, load_master_key
 from openvod.db.migrate import upgrade
 from openvod.db.session import Database
 from openvod.domain.urlsign import sign_object
+from openvod.services import stored_secrets
 from openvod.storage.base import Storage
 from openvod.storage.local import LocalStorage
 
@@ -48,19 +55,42 @@ def _url_secret(settings: Settings) -> bytes:
     if settings.signing_key:
         return settings.signing_key.encode()
     path = settings.data_dir / "url-signing.key"
-    if not path.exists():
-        import secrets
-
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    try:  # created 0600 from the start: no moment where another user could read it
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    path.chmod(0o600)
     return hashlib.sha256(path.read_text().strip().encode()).digest()
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask, usually 0644),
+    and tighten an existing one with its WAL and shared-memory files."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists():
+            p.chmod(0o600)
+
+
 def build_context(settings: Settings, *, migrate: bool = True) -> Context:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _private_sqlite_file(settings.db_url)
+    # A worker (migrate=False) on a machine without the key file reads no secrets: it gets no box
+    # rather than a new key of its own.
+    box = None
+    if migrate or settings.master_key_path.exists():
+        box = SecretBox(load_master_key(settings.master_key_path)[0])
+    db = Database(settings.db_url, box=box)
     if migrate:
         upgrade(db)
+        stored_secrets.seal_plaintext(db)
     secret = _url_secret(settings)
     storage: Storage
     if settings.storage == "s3":
@@ -77,7 +107,7 @@ def build_context(settings: Settings, *, migrate: bool = True) -> Context:
             spool_dir=settings.data_dir / "spool",
         )
     else:
-        base = settings.base_url
+        base = settings.media_base_url
 
         def signer(bucket: str, key: str, expires: int, method: str) -> str:
             sig = sign_object(secret, method, bucket, key, expires)

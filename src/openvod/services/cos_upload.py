@@ -6,10 +6,12 @@ server's URL-signing secret (``ctx.url_secret``), so no table is needed and any 
 verify them.
 
 * ``VodSessionKey`` = ``base64url(json{app, file id, media key, cover key, options, expiry}).mac``.
-* ``TempCertificate.SecretId`` = ``AKIDcos`` + ``base64url(json{app, expiry}).mac``; its
-  ``SecretKey`` and ``Token`` are HMACs of the SecretId. The COS gateway asks
-  :func:`lookup_temp_key` for the pair; it is valid for the app's objects until it expires
-  (like a Tencent temporary key whose policy allows the app's storage, not only these two keys).
+* ``TempCertificate.SecretId`` = ``AKIDcos`` + ``base64url(json{app, issuing SecretId, bucket,
+  media and cover keys, expiry}).mac``; its ``SecretKey`` and ``Token`` are HMACs of the SecretId.
+  The COS gateway asks :func:`lookup_temp_key` for the pair, which holds only while the key that
+  called ApplyUpload is active and until ``cos_upload_ttl`` seconds after ApplyUpload, and lets
+  the pair write (single PUT or multipart) and read back only the media and cover keys of that
+  one upload (like the policy of a Tencent temporary key, scoped to the upload's paths).
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ import hmac
 import json
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 
 from openvod.db.models import Media, Object
-from openvod.domain.media import media_key, validate_name
+from openvod.domain.media import media_key, validate_class_id, validate_name
+from openvod.domain.numbers import parse_uint
 from openvod.errors import InvalidParameter, NotFound
 from openvod.ids import new_file_id
+from openvod.services import apps
 from openvod.services.apps import KeyInfo
 from openvod.services.context import Context
 from openvod.services.media import IngestOptions, get_media, ingest, physical
@@ -37,9 +42,10 @@ from openvod.services.objects import register_object
 from openvod.services.playback import url_for
 from openvod.storage.base import ObjectStat
 
-__all__ = ["SESSION_TTL", "TEMP_PREFIX", "apply_upload", "commit_upload", "lookup_temp_key"]
+__all__ = ["COMMIT_GRACE", "TEMP_PREFIX", "TempKey", "apply_upload", "commit_upload", "lookup_temp_key"]
 
-SESSION_TTL = 24 * 3600
+# CommitUpload may follow an upload that used the credentials' whole validity.
+COMMIT_GRACE = 600
 TEMP_PREFIX = "AKIDcos"
 DEFAULT_REGION = "ap-guangzhou"
 _EXT = re.compile(r"^[A-Za-z0-9]{1,16}$")
@@ -74,14 +80,43 @@ def _ext(value: Any, what: str) -> str:
     return value.lower()
 
 
-def apply_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    """``ApplyUpload``: where to put the media (and cover) and the keys to do it with."""
+def _class_id(value: Any) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return validate_class_id(value)
+    if isinstance(value, str):
+        return validate_class_id(parse_uint(value, "ClassId", code="InvalidParameterValue.ClassId"))
+    raise InvalidParameter("ClassId must be an integer", code="InvalidParameterValue.ClassId")
+
+
+@dataclass(frozen=True)
+class TempKey:
+    """A temporary COS key pair ApplyUpload issued, and what it may touch: the logical
+    ``bucket`` and the object ``keys`` of one upload."""
+
+    key: KeyInfo
+    issuer: str
+    bucket: str
+    keys: frozenset[str]
+    expires_at: int
+
+
+def apply_upload(ctx: Context, app_id: str, params: dict[str, Any], *, secret_id: str = "",
+                 now: float | None = None) -> dict[str, Any]:
+    """``ApplyUpload``: where to put the media (and cover) and the keys to do it with.
+
+    ``secret_id`` is the key that signed the call: the temporary credentials stop working when
+    it is disabled (no ``secret_id``: they are refused by the COS gateway). They and the
+    ``VodSessionKey`` expire ``cos_upload_ttl`` seconds after ``now`` (default: the time).
+    """
     media_type = _ext(params.get("MediaType"), "MediaType")
     cover_type = _ext(params["CoverType"], "CoverType") if params.get("CoverType") else ""
     name = validate_name(str(params.get("MediaName") or "untitled"))
     region = str(params.get("StorageRegion") or DEFAULT_REGION)
     if not _REGION.match(region):
         raise InvalidParameter("StorageRegion is invalid", code="InvalidParameterValue.StorageRegion")
+    class_id = _class_id(params.get("ClassId"))
     file_id = new_file_id()
     bucket = ctx.settings.default_bucket
     mkey = media_key(file_id, f"{name}.{media_type}")
@@ -92,13 +127,14 @@ def apply_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> dict[str,
     if has_bucket is None:  # the COS gateway only writes to buckets that exist for the app
         ctx.storage.ensure_bucket(pb)
         register_object(ctx, app_id, ObjectStat(pb, marker, 0, "", "application/x-directory"), role="bucket")
-    exp = int(time.time()) + SESSION_TTL
+    exp = int(time.time() if now is None else now) + ctx.settings.cos_upload_ttl
     session = _pack(ctx, "vod-session", {
-        "a": app_id, "f": file_id, "k": mkey, "c": ckey, "n": name, "e": exp,
-        "p": str(params.get("Procedure") or ""), "cl": int(params.get("ClassId") or 0),
+        "a": app_id, "f": file_id, "k": mkey, "c": ckey, "n": name, "e": exp + COMMIT_GRACE,
+        "p": str(params.get("Procedure") or ""), "cl": class_id,
         "sc": str(params.get("SourceContext") or ""), "ss": str(params.get("SessionContext") or ""),
     })
-    temp_id = TEMP_PREFIX + _pack(ctx, "cos-temp", {"a": app_id, "e": exp})
+    temp_id = TEMP_PREFIX + _pack(ctx, "cos-temp", {
+        "a": app_id, "i": secret_id, "b": bucket, "k": [k for k in (mkey, ckey) if k], "e": exp})
     return {
         "StorageBucket": bucket,
         "StorageRegion": region,
@@ -114,19 +150,26 @@ def apply_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> dict[str,
     }
 
 
-def lookup_temp_key(ctx: Context, secret_id: str, token: str | None) -> KeyInfo | None:
+def lookup_temp_key(ctx: Context, secret_id: str, token: str | None) -> TempKey | None:
     """The temporary key pair ApplyUpload issued as ``secret_id`` (None when it is not one, is
-    forged or expired, or the session token does not match)."""
+    forged or expired, the session token does not match, or the key that asked for it is no
+    longer active)."""
     if not secret_id.startswith(TEMP_PREFIX):
         return None
     data = _unpack(ctx, "cos-temp", secret_id[len(TEMP_PREFIX):])
-    if data is None or not isinstance(data.get("a"), str):
+    if data is None or not hmac.compare_digest((token or "").encode(), _mac(ctx, "cos-temp-token", secret_id).encode()):
         return None
-    if not hmac.compare_digest((token or "").encode(), _mac(ctx, "cos-temp-token", secret_id).encode()):
+    app_id, issuer, bucket, keys = data.get("a"), data.get("i"), data.get("b"), data.get("k")
+    if not (isinstance(app_id, str) and isinstance(issuer, str) and issuer and isinstance(bucket, str)
+            and isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+        return None  # e.g. a pair minted before credentials named their issuer and scope
+    key = apps.lookup_key(ctx.db, issuer)
+    if key is None or key.state != "active":
         return None
-    return KeyInfo(secret_id=secret_id, secret_key=_mac(ctx, "cos-temp-key", secret_id), app_id=data["a"],
-                   state="active", description="COS temporary key (ApplyUpload)",
+    info = KeyInfo(secret_id=secret_id, secret_key=_mac(ctx, "cos-temp-key", secret_id), app_id=app_id,
+                   state="active", description=f"COS temporary key (ApplyUpload by {issuer})",
                    created_at=datetime.now(UTC), last_used_at=None)
+    return TempKey(info, issuer, bucket, frozenset(keys), int(data["e"]))
 
 
 def commit_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +202,7 @@ def commit_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> dict[str
                 row.role, row.media_id = "cover", file_id
 
         ingest(ctx, app_id=app_id, file_id=file_id, bucket=bucket, key=key, stat=stat, finish=finish,
-               options=IngestOptions(name=data["n"], class_id=int(data.get("cl", 0)), procedure=data.get("p", ""),
+               options=IngestOptions(name=data["n"], class_id=int(data.get("cl") or 0), procedure=data.get("p", ""),
                                      source_context=data.get("sc", ""), session_context=data.get("ss", "")))
     m = get_media(ctx, app_id, file_id)
     with ctx.db.session() as s:

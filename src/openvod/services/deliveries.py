@@ -6,10 +6,12 @@ rows with a short lease (``next_attempt_at = now + 2 × push_timeout``): a proce
 mid-send leaves a row that becomes due again when the lease runs out — a late retry, never a loss.
 Receivers therefore see at-least-once delivery and dedupe on ``OpenVOD-Event-Id``.
 
-Target policy: http(s) only; loopback and private addresses are allowed (self-hosted users call
-their own services), link-local and cloud-metadata addresses never (checked when the URL is
-configured and again, on the resolved address, at every connection); and when
-``callback_allowlist`` is set, only the hosts it names (``host`` or ``*.domain``).
+Target policy: http(s) only; loopback and private addresses are allowed for the default app
+(self-hosted users call their own services) and, only when ``callback_allow_private`` is set, for
+other apps (tenants must not aim the server at its internal network); link-local and
+cloud-metadata addresses never. Each rule is checked when the URL is configured and again, on the
+resolved address, at every connection (DNS can change); and when ``callback_allowlist`` is set,
+only the hosts it names (``host`` or ``*.domain``) are reached.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from openvod.client.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP
 from openvod.config import Settings
 from openvod.db.models import App, Delivery, Event, utcnow
 from openvod.errors import InvalidParameter, NotFound
-from openvod.net.addresses import ALWAYS_REFUSED, classify_address
+from openvod.net.addresses import ALWAYS_REFUSED, classify_address, is_allowed
 from openvod.net.transport import GuardedBackend, GuardedTransport, Resolver, system_resolver
 from openvod.services.context import Context
 from openvod.services.events import (
@@ -49,6 +51,7 @@ from openvod.services.events import (
     notifier,
     notify_on_commit,
 )
+from openvod.services.stored_secrets import open_callback_secret, seal_callback_secret
 from openvod.services.urls import render
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "get_callback",
     "host_allowlisted",
     "list_deliveries",
+    "private_callbacks_allowed",
     "redeliver",
     "set_callback",
 ]
@@ -108,14 +112,25 @@ def _forbidden(url: str, why: str) -> InvalidParameter:
     return InvalidParameter(f"callback URL {url!r} {why}", code=CODE_CALLBACK_URL)
 
 
+def private_callbacks_allowed(ctx: Context, app_id: str) -> bool:
+    """May ``app_id``'s callbacks reach loopback and private addresses? The default app may (its
+    operator runs the receivers); other apps only when ``callback_allow_private`` is set."""
+    if ctx.settings.callback_allow_private:
+        return True
+    with ctx.db.session() as s:
+        return bool(s.scalar(select(App.is_default).where(App.id == app_id)))
+
+
 def check_callback(
-    settings: Settings, url: str, method: str = "POST", *, resolver: Resolver = system_resolver
+    settings: Settings, url: str, method: str = "POST", *, resolver: Resolver = system_resolver,
+    allow_private: bool = True,
 ) -> tuple[str, str]:
     """Validate a callback URL and method at configuration time; return them normalised.
 
     Raises ``InvalidParameter`` with ``InvalidParameter.CallbackMethod`` for a method other than
     POST or PUT, and ``InvalidParameter.CallbackUrl`` for a URL that is not http(s), is outside
-    ``callback_allowlist``, or whose host is (or resolves to) a link-local or metadata address.
+    ``callback_allowlist``, or whose host is (or resolves to) a link-local or metadata address, or
+    (``allow_private`` false: see :func:`private_callbacks_allowed`) a loopback or private one.
     A host that does not resolve now is accepted; each push checks its addresses again.
     """
     verb = method.upper()
@@ -139,6 +154,9 @@ def check_callback(
         kind = classify_address(address)
         if kind in ALWAYS_REFUSED:
             raise _forbidden(url, f"reaches {address} ({kind.value}), which callbacks may never target")
+        if not is_allowed(address, allow_private=allow_private):
+            raise _forbidden(url, f"reaches {address} ({kind.value}); only the default app's callbacks may "
+                                  "target non-public addresses unless the operator sets callback_allow_private")
     return str(parsed), verb
 
 
@@ -156,10 +174,21 @@ def _addresses(host: str, port: int, resolver: Resolver) -> Sequence[str]:
 
 # --- app callback settings and the delivery log -----------------------------------------------
 
-def _callback(app: App) -> dict[str, Any]:
-    if not app.callback_secret:  # every app can sign: its tasks' own callbacks use it too
-        app.callback_secret = new_callback_secret()
-    return {"url": app.callback_url, "method": app.callback_method or "POST", "secret": app.callback_secret}
+def _signing_secret(ctx: Context, s: Session, app: App) -> str:
+    """The app's push-signing secret in clear; created (sealed at rest) on first use. Every app
+    can sign: its tasks' own callbacks use it too."""
+    if not app.callback_secret:
+        sealed = seal_callback_secret(ctx.db, app.id, new_callback_secret())
+        # Conditional, so of two processes creating it at once one wins and both use its secret.
+        s.execute(update(App).where(App.id == app.id, (App.callback_secret.is_(None)) | (App.callback_secret == ""))
+                  .values(callback_secret=sealed).execution_options(synchronize_session=False))
+        s.refresh(app, ["callback_secret"])
+    assert app.callback_secret is not None
+    return open_callback_secret(ctx.db, app.id, app.callback_secret)
+
+
+def _callback(ctx: Context, s: Session, app: App) -> dict[str, Any]:
+    return {"url": app.callback_url, "method": app.callback_method or "POST", "secret": _signing_secret(ctx, s, app)}
 
 
 def _app(s: Session, app_id: str) -> App:
@@ -172,19 +201,17 @@ def _app(s: Session, app_id: str) -> App:
 def get_callback(ctx: Context, app_id: str) -> dict[str, Any]:
     """The app's push settings: ``{"url", "method", "secret"}`` (url ``None`` when unset)."""
     with ctx.db.session() as s:
-        return _callback(_app(s, app_id))
+        return _callback(ctx, s, _app(s, app_id))
 
 
 def set_callback(ctx: Context, app_id: str, url: str, method: str = "POST") -> dict[str, Any]:
     """Push the app's future events to ``url``. Creates the signing secret on first use and keeps
     it afterwards. Deliveries already queued keep the URL they were queued with."""
-    url, verb = check_callback(ctx.settings, url, method)
+    url, verb = check_callback(ctx.settings, url, method, allow_private=private_callbacks_allowed(ctx, app_id))
     with ctx.db.session() as s:
         app = _app(s, app_id)
         app.callback_url, app.callback_method = url, verb
-        if not app.callback_secret:
-            app.callback_secret = new_callback_secret()
-        return _callback(app)
+        return _callback(ctx, s, app)
 
 
 def clear_callback(ctx: Context, app_id: str) -> dict[str, Any]:
@@ -192,7 +219,7 @@ def clear_callback(ctx: Context, app_id: str) -> dict[str, Any]:
     with ctx.db.session() as s:
         app = _app(s, app_id)
         app.callback_url, app.callback_method = None, "POST"
-        return _callback(app)
+        return _callback(ctx, s, app)
 
 
 def _delivery(d: Delivery, event_type: str) -> dict[str, Any]:
@@ -245,6 +272,7 @@ class _Job:
     body: bytes
     secret: str
     attempt: int
+    allow_private: bool  # may connect to loopback/private addresses (see private_callbacks_allowed)
 
 
 @dataclass(frozen=True)
@@ -358,14 +386,14 @@ class Dispatcher:
                     continue
                 if d.attempts == 0:  # record() could not know push_retry_hours; see events.py
                     d.deadline_at = d.created_at + timedelta(hours=settings.push_retry_hours)
-                if not app.callback_secret:
-                    app.callback_secret = new_callback_secret()
+                secret = _signing_secret(self._ctx, s, app)
                 body = json.dumps(
                     {"event_id": ev.id, "type": ev.type, "created_at": format_time(ev.created_at),
                      "app_id": ev.app_id, "payload": render(self._ctx, ev.app_id, ev.payload)},
                     separators=(",", ":"), ensure_ascii=False,
                 ).encode()
-                jobs.append(_Job(d.id, ev.id, d.url, d.method, body, app.callback_secret, d.attempts + 1))
+                allow_private = app.is_default or settings.callback_allow_private
+                jobs.append(_Job(d.id, ev.id, d.url, d.method, body, secret, d.attempts + 1, allow_private))
         return jobs
 
     def _attempt(self, job: _Job) -> None:
@@ -395,7 +423,8 @@ class Dispatcher:
                 "OpenVOD-Delivery-Id": str(job.delivery_id),
                 "OpenVOD-Delivery-Attempt": str(job.attempt),
             }
-            backend = GuardedBackend(allow_private=True, deadline=started + timeout, resolver=self._resolver)
+            backend = GuardedBackend(allow_private=job.allow_private, deadline=started + timeout,
+                                     resolver=self._resolver)
             with (
                 httpx.Client(transport=GuardedTransport(backend), timeout=httpx.Timeout(timeout),
                              follow_redirects=False, trust_env=False) as client,

@@ -208,10 +208,8 @@ def record_core(
     conn.execute(insert(Event), {"id": event_id, "app_id": app_id, "type": type_, "payload": payload,
                                  "created_at": now, "visible_at": now, "pulls": 0})
     app = conn.execute(_APP_CALLBACK, {"app_id": app_id}).first()
-    targets, own = _targets(app, cb_url, method)
-    if own and app is not None and not app.callback_secret:  # so the task's pushes are signed too
-        conn.execute(update(App).where(App.id == app_id, App.callback_secret.is_(None))
-                     .values(callback_secret=new_callback_secret()))
+    # The app's signing secret, if it has none yet, is made (sealed) when the first push is sent.
+    targets, _own = _targets(app, cb_url, method)
     if targets:
         conn.execute(insert(Delivery), [_delivery(event_id, app_id, url, verb, now) for url, verb in targets])
     return event_id
@@ -325,7 +323,7 @@ async def pull_events_async(ctx: Context, app_id: str, *, wait: float) -> list[d
 
 def _parse_handle(handle: str) -> str | None:
     event_id, sep, pulls = handle.rpartition(".")
-    if not sep or not event_id or not pulls.isdigit() or len(event_id) > 40:
+    if not sep or not event_id or not (pulls.isascii() and pulls.isdigit()) or len(event_id) > 40:
         return None
     return event_id
 

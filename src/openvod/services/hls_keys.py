@@ -78,7 +78,7 @@ def key_uri(ctx: Context, app_id: str, key_id: str, *, expires_in: int | None = 
     else:
         expires = now + expires_in
     sig = sign_object(_secret(ctx), "GET", _SIGNING_BUCKET, key_id, expires)
-    return f"{ctx.settings.base_url}/keys/hls/{key_id}?expires={expires}&signature={sig}"
+    return f"{ctx.settings.media_base_url}/keys/hls/{key_id}?expires={expires}&signature={sig}"
 
 
 def read_key(ctx: Context, key_id: str, expires: int | None, signature: str | None) -> bytes:

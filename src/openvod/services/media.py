@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from openvod.db.models import HlsKey, Media, Object
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.media import DeletePart, validate_class_id, validate_name
+from openvod.domain.numbers import parse_uint
 from openvod.domain.tasks import new_task_id
 from openvod.domain.times import iso_or_none as _iso
 from openvod.errors import InvalidParameter, NotFound, OpenVODError
+from openvod.media.inputs import MediaLimits
 from openvod.media.probe import metadata_summary, probe
 from openvod.services import events
 from openvod.services.context import Context
@@ -73,7 +75,8 @@ def _probe(
     try:
         with ctx.storage.local_path(bucket, key) as path:
             try:
-                info = probe(path, timeout=ctx.settings.probe_timeout)
+                info = probe(path, timeout=ctx.settings.probe_timeout,
+                             limits=MediaLimits.from_settings(ctx.settings))
             except OpenVODError as exc:
                 exc.message = exc.message.replace(str(path), shown)  # no server paths in answers
                 raise
@@ -323,11 +326,13 @@ def _parse_parts(parts: list[str]) -> list[tuple[str, int | None]]:
     out = []
     for part in parts:
         name, _, definition = part.partition(":")
-        if name not in {p.value for p in DeletePart} | set(OUTPUT_KINDS) or (definition and not definition.isdigit()):
+        if name not in {p.value for p in DeletePart} | set(OUTPUT_KINDS):
             raise InvalidParameter(
-                f"unknown delete part {part!r}; use source, cover, outputs or one of {', '.join(OUTPUT_KINDS)} "
+                f"unknown delete part {part[:80]!r}; use source, cover, outputs or one of {', '.join(OUTPUT_KINDS)} "
                 "(optionally with :Definition)", code="InvalidParameter.DeleteParts")
-        out.append((name, int(definition) if definition else None))
+        number = parse_uint(definition, "the Definition of a delete part",
+                            code="InvalidParameter.DeleteParts") if definition else None
+        out.append((name, number))
     return out
 
 

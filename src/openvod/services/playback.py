@@ -1,6 +1,7 @@
 """Playback: the URLs players fetch, who may fetch them, and what a media file offers to play.
 
-Every URL is absolute, built from ``settings.base_url``. An app is *private* (the default) or
+Every URL is absolute, built from ``settings.media_base_url`` (``media_url`` if set, else
+``base_url``; the player page from ``base_url``). An app is *private* (the default) or
 *public* (``App.playback_private``):
 
 * private: ``{base}/files/{bucket}/{key}?expires=&signature=`` — HMAC-SHA256 over the object and
@@ -146,7 +147,7 @@ class Links:
         if not validate_key(key).startswith(f"{self.app_id}/"):
             raise InvalidParameter(f"object {bucket}/{key} is not an object of app {self.app_id}",
                                    code="InvalidParameter.ObjectKey")
-        url = f"{self.ctx.settings.base_url}/files/{bucket}/{quote(key)}"
+        url = f"{self.ctx.settings.media_base_url}/files/{bucket}/{quote(key)}"
         if not self.private:
             return url
         sig = sign_object(self.ctx.url_secret, "GET", bucket, key, self.expires)

@@ -22,6 +22,7 @@ from openvod.engine import queue
 from openvod.errors import InvalidParameter, NotFound
 from openvod.services import events
 from openvod.services import procedures as procedures_svc
+from openvod.services import tasks as tasks_svc
 from openvod.services import templates as templates_svc
 from openvod.services.context import Context
 from openvod.services.urls import render
@@ -75,6 +76,7 @@ def process_media(
                                                      Task.created_at > utcnow() - SESSION_WINDOW))
             if earlier:
                 return earlier
+        tasks_svc.ensure_queue_room(s, ctx, app_id)
         source = {"bucket": media.source_bucket, "key": media.source_key, "file_id": file_id,
                   "probe": media.probe, "name": media.name}
         task_id = task_id or new_task_id()

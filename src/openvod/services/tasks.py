@@ -9,19 +9,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from openvod.db.models import Media, Task, TaskStep, utcnow
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.tasks import TERMINAL, TaskState, new_task_id
 from openvod.domain.times import iso_or_none as _iso
 from openvod.engine import queue
-from openvod.errors import Conflict, InvalidParameter, NotFound, OpenVODError
+from openvod.errors import Conflict, InvalidParameter, NotFound, OpenVODError, TooManyRequests
 from openvod.services import deliveries, presets
 from openvod.services.context import Context
 from openvod.services.media import physical
 
-__all__ = ["Source", "TranscodeRequest", "create_noop", "create_transcode", "delete_task", "get_task",
-           "list_tasks", "task_meta", "top_task", "wait_task"]
+__all__ = ["Source", "TranscodeRequest", "create_noop", "create_transcode", "delete_task", "ensure_queue_room",
+           "get_task", "list_tasks", "task_meta", "top_task", "wait_task"]
 
 EXTENSIONS = {"hls": "m3u8", "m3u8": "m3u8"}
 _ACLS = ("private", "public-read")
@@ -79,11 +80,12 @@ def _resolve_source(ctx: Context, app_id: str, src: Source) -> dict[str, Any]:
             "file_id": src.file_id}
 
 
-def _check_callback(ctx: Context, url: str | None, method: str) -> tuple[str | None, str]:
+def _check_callback(ctx: Context, app_id: str, url: str | None, method: str) -> tuple[str | None, str]:
     if url is None:
         return None, method.upper()
     try:
-        return deliveries.check_callback(ctx.settings, url, method)
+        return deliveries.check_callback(ctx.settings, url, method,
+                                         allow_private=deliveries.private_callbacks_allowed(ctx, app_id))
     except InvalidParameter as exc:  # same rule as the app callback, under the task API's names
         raise _bad(exc.message.replace("callback", "cbUrl", 1), exc.code.replace("Callback", "Cb")) from exc
 
@@ -103,7 +105,7 @@ def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> dict[s
         raise _bad(f"dstAcl must be private or public-read, got {req.dst_acl!r}", "InvalidParameter.DstAcl")
     if not -100 <= req.priority <= 100:
         raise _bad(f"priority must be -100..100, got {req.priority}", "InvalidParameter.Priority")
-    cb_url, cb_method = _check_callback(ctx, req.cb_url, req.cb_method)
+    cb_url, cb_method = _check_callback(ctx, app_id, req.cb_url, req.cb_method)
     bucket = validate_bucket(req.dst_bucket or ctx.settings.default_bucket)
     fmt = str(preset["params"].get("f", "mp4")).lower()
     ext = EXTENSIONS.get(fmt, fmt)
@@ -126,7 +128,7 @@ def create_noop(ctx: Context, app_id: str, *, sleep: float = 0.0, priority: int 
                 ext_param: str = "", cb_url: str | None = None) -> dict[str, Any]:
     if not 0 <= sleep <= 3600:
         raise _bad("sleep must be 0-3600 seconds", "InvalidParameter.Sleep")
-    cb_url, cb_method = _check_callback(ctx, cb_url, "POST")
+    cb_url, cb_method = _check_callback(ctx, app_id, cb_url, "POST")
     return _create(ctx, app_id, new_task_id(), "noop", {"sleep": sleep}, priority, cb_url, cb_method, ext_param)
 
 
@@ -135,6 +137,7 @@ def _create(ctx: Context, app_id: str, task_id: str, kind: str, data: dict[str, 
     if len(ext_param) > 4096:
         raise _bad("extParam is over 4096 characters", "InvalidParameter.ExtParam")
     with ctx.db.session() as s:
+        ensure_queue_room(s, ctx, app_id)
         task = Task(id=task_id, app_id=app_id, kind=kind, state=TaskState.INIT, priority=priority, input=data,
                     cb_url=cb_url, cb_method=cb_method, ext_param=ext_param)
         s.add(task)
@@ -144,6 +147,18 @@ def _create(ctx: Context, app_id: str, task_id: str, kind: str, data: dict[str, 
         queue.record_task_event(s, task)
     ctx.notify_work()  # after commit: the scheduler may take it at once
     return get_task(ctx, app_id, task_id)
+
+
+def ensure_queue_room(s: Session, ctx: Context, app_id: str) -> None:
+    """Refuse a new task while the app has ``app_max_queued_tasks`` tasks waiting to start: one
+    tenant can't fill the database and the queue for everyone. Counted in the transaction that
+    adds the task; concurrent creators may overshoot the limit by their number."""
+    limit = ctx.settings.app_max_queued_tasks
+    waiting = select(Task.id).where(Task.app_id == app_id, Task.state == TaskState.INIT).limit(limit).subquery()
+    if int(s.scalar(select(func.count()).select_from(waiting)) or 0) >= limit:
+        raise TooManyRequests(f"the app already has {limit} tasks waiting to start (app_max_queued_tasks); "
+                              "wait for some to finish or cancel some, then try again",
+                              code="RequestLimitExceeded.TaskQueue")
 
 
 def _load(ctx: Context, app_id: str, task_id: str) -> Task:
@@ -200,7 +215,8 @@ def get_task(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
         task = conn.execute(select(_TASKS).where(_TASKS.c.id == task_id)).first()
         if task is None or task.app_id != app_id:
             raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
-        steps = list(conn.execute(select(_STEPS.c.id, _STEPS.c.state, _STEPS.c.progress, _STEPS.c.attempts,
+        steps = list(conn.execute(select(_STEPS.c.id, _STEPS.c.app_id, _STEPS.c.state, _STEPS.c.progress,
+                                         _STEPS.c.attempts,
                                          _STEPS.c.topped_at, _STEPS.c.priority, _STEPS.c.created_at)
                                   .where(_STEPS.c.task_id == task_id).order_by(_STEPS.c.idx)))
         position = queue.queue_position(conn, steps[0]) if steps and task.state == TaskState.INIT else 0
@@ -256,7 +272,8 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
 
 
 def top_task(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
-    """Move a queued task to the top of the queue (newest topped first)."""
+    """Move a queued task to the top of its app's queue (newest topped first). It then starts
+    before the app's other work, never before other apps' (see engine/fair.py)."""
     with ctx.db.session() as s:
         task = s.get(Task, task_id)
         if task is None or task.app_id != app_id:
@@ -312,13 +329,15 @@ def wait_task(ctx: Context, app_id: str, task_id: str, timeout: float) -> dict[s
 def task_meta(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
     """ffprobe JSON of the sources and of the output (once there is one)."""
     task = _load(ctx, app_id, task_id)
+    from openvod.media.inputs import MediaLimits
     from openvod.media.probe import probe
 
+    limits = MediaLimits.from_settings(ctx.settings)
     sources = []
     for src in task.input.get("sources", []):
         try:
             with ctx.storage.local_path(src["bucket"], src["key"]) as path:
-                sources.append(probe(path, timeout=ctx.settings.probe_timeout))
+                sources.append(probe(path, timeout=ctx.settings.probe_timeout, limits=limits))
         except OpenVODError as exc:  # a missing or unreadable source is reported, not raised
             sources.append({"error": exc.message})
     output = None
@@ -326,7 +345,7 @@ def task_meta(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
         dst = task.input["dst"]
         try:
             with ctx.storage.local_path(dst["bucket"], dst["key"]) as path:
-                output = probe(path, timeout=ctx.settings.probe_timeout)
+                output = probe(path, timeout=ctx.settings.probe_timeout, limits=limits, own_output=True)
         except OpenVODError as exc:
             output = {"error": exc.message}
     return {"task_id": task.id, "sources": sources, "output": output}

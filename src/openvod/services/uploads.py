@@ -9,6 +9,7 @@ creating the media is finished by the next HEAD or PATCH).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import queue
@@ -26,21 +27,33 @@ from sqlalchemy.orm import Session
 from openvod.db.models import Upload, UsedSignature, utcnow
 from openvod.domain import signature as sigs
 from openvod.domain.media import guess_type, media_key, validate_class_id, validate_name
-from openvod.errors import AuthFailure, Conflict, InvalidParameter, NotFound, OpenVODError, PayloadTooLarge
+from openvod.domain.numbers import parse_int
+from openvod.errors import (
+    AuthFailure,
+    Conflict,
+    InvalidParameter,
+    NotFound,
+    OpenVODError,
+    PayloadTooLarge,
+    StorageError,
+)
 from openvod.ids import new_file_id, new_id
 from openvod.services import apps
 from openvod.services.context import Context
 from openvod.services.media import IngestOptions, ingest, physical
+from openvod.storage.base import AppendWriter
 
 __all__ = [
     "ChecksumMismatch",
     "UploadInfo",
     "append",
     "authorize_signature",
+    "body_limit",
     "create_upload",
     "expire_uploads",
     "get_upload",
     "terminate",
+    "too_long",
 ]
 
 CHECKSUM_ALGOS = {"sha1": hashlib.sha1, "md5": hashlib.md5}
@@ -126,11 +139,7 @@ def authorize_signature(ctx: Context, signature: str, *, now: int | None = None)
     sigs.verify_signature(sig, key.secret_key, now=now)
     if key.state != "active":
         raise AuthFailure(f"SecretId {sig.secret_id} is disabled", code=sigs.CODE_DISABLED_KEY)
-    if sig.sub_app_id:
-        app = next((a for a in apps.list_apps(ctx.db) if a.id == key.app_id), None)
-        if app is None or (sig.sub_app_id != app.sub_app_id and not app.is_default):
-            raise AuthFailure(f"vodSubAppId {sig.sub_app_id} is not the key's app",
-                              code="AuthFailure.SubAppIdMismatch")
+    app_id = _signature_app(ctx, key.app_id, sig.sub_app_id)
     options: dict[str, Any] = {
         "procedure": sig.procedure or "",
         "class_id": sig.class_id or 0,
@@ -142,17 +151,29 @@ def authorize_signature(ctx: Context, signature: str, *, now: int | None = None)
         "secret_id": sig.secret_id,
     }
     expires = datetime.fromtimestamp(sig.expire_time, UTC)
-    return SignatureGrant(key.app_id, options, sig.digest if sig.one_time else None, expires)
+    return SignatureGrant(app_id, options, sig.digest if sig.one_time else None, expires)
+
+
+def _signature_app(ctx: Context, key_app_id: str, sub_app_id: int | None) -> str:
+    """The app a signature's upload goes to: ``vodSubAppId``'s app when the key may reach it (a
+    key of the default app may target any app, other keys only their own), else the key's app."""
+    if not sub_app_id:
+        return key_app_id
+    all_apps = apps.list_apps(ctx.db)
+    target = next((a for a in all_apps if a.sub_app_id == sub_app_id), None)
+    key_app = next((a for a in all_apps if a.id == key_app_id), None)
+    if target is None:
+        raise InvalidParameter(f"vodSubAppId {sub_app_id} names no app", code="InvalidParameterValue.SubAppId")
+    if target.id != key_app_id and not (key_app is not None and key_app.is_default):
+        raise AuthFailure(f"vodSubAppId {sub_app_id} is not the signing key's app, and only keys of the default "
+                          "app may upload into other apps", code="AuthFailure.SubAppIdMismatch")
+    return target.id
 
 
 def _parse_int(meta: dict[str, str], name: str) -> int | None:
     if name not in meta or meta[name] == "":
         return None
-    try:
-        return int(meta[name])
-    except ValueError as exc:
-        raise InvalidParameter(f"Upload-Metadata {name} must be an integer, got {meta[name]!r}",
-                               code="InvalidParameter.Metadata") from exc
+    return parse_int(meta[name], f"Upload-Metadata {name}", code="InvalidParameter.Metadata")
 
 
 def create_upload(
@@ -189,6 +210,7 @@ def create_upload(
     ctx.storage.ensure_bucket(bucket)
     handle = ctx.storage.begin_append(bucket, key)
     expires = utcnow() + timedelta(hours=ctx.settings.upload_expire_hours)
+    done = False
     try:
         with ctx.db.session() as s:
             if grant is not None and grant.digest is not None:
@@ -200,11 +222,15 @@ def create_upload(
                         file_id=file_id, signature_nonce=grant.digest if grant else None, expires_at=expires)
             s.add(up)
             s.flush()
-            _hashers[up.id] = (0, hashlib.md5(usedforsecurity=False))
-            return _info(up, 0)
+            info = _info(up, 0)
+        done = True
     except IntegrityError as exc:
-        ctx.storage.abort_append(handle)
         raise AuthFailure("this one-time upload signature was already used", code=sigs.CODE_REUSED) from exc
+    finally:
+        if not done:  # e.g. the database's disk is full: leave no staged write behind
+            ctx.storage.abort_append(handle)
+    _hashers[info.id] = (0, hashlib.md5(usedforsecurity=False))
+    return info
 
 
 def _info(up: Upload, offset: int) -> UploadInfo:
@@ -239,6 +265,26 @@ def _stored_size(ctx: Context, up: Upload) -> int:
         return ctx.storage.appended_size(up.handle)
     except NotFound:
         return 0
+
+
+def body_limit(ctx: Context, upload_id: str, *, offset: int, length: int | None = None) -> int | None:
+    """How many bytes a PATCH at ``offset`` may carry (``None``: the length is still deferred),
+    read from the database alone, so an over-long body is refused before any of it is read."""
+    with ctx.db.session() as s:
+        up = _load(s, upload_id)
+        total = up.length if up.length is not None else length
+    if total is None:
+        return None
+    if offset > total:
+        raise Conflict(f"Upload-Offset {offset} is past the upload's length {total}",
+                       code="FailedOperation.OffsetMismatch")
+    return total - offset
+
+
+def too_long(limit: int) -> PayloadTooLarge:
+    """The error for a PATCH body longer than the ``limit`` bytes the upload has left."""
+    return PayloadTooLarge(f"the request body is longer than the {limit} bytes left before Upload-Length",
+                           code="InvalidParameter.UploadLengthExceeded")
 
 
 def append(
@@ -279,15 +325,21 @@ def append(
             with _HashThread([h for h in (algo, md5) if h is not None]) as hashing:
                 for chunk in chunks:
                     if limit is not None and writer.offset + len(chunk) > limit:
-                        writer.rollback()
-                        raise InvalidParameter("the request body goes past Upload-Length",
-                                               code="InvalidParameter.UploadLength")
+                        raise too_long(limit - offset)
                     hashing.feed(chunk)
                     writer.write(chunk)
             if checksum and algo and not hmac.compare_digest(algo.digest(), checksum[1]):
-                writer.rollback()
                 raise ChecksumMismatch(f"the {checksum[0]} of the chunk does not match Upload-Checksum")
             new_offset = writer.commit()
+        except StorageError:
+            # A failed write (a full disk): keep the blocks written whole, as after a client
+            # disconnect, so the upload resumes from there once storage works again. With a
+            # checksum nothing of the chunk may count.
+            if checksum is None:
+                _salvage(ctx, upload_id, writer)
+            else:
+                writer.rollback()
+            raise
         except BaseException:
             writer.rollback()  # unverified bytes must not count after a failure
             raise
@@ -307,6 +359,18 @@ def append(
         return _info(up, new_offset)
     finally:
         lock.release()
+
+
+def _salvage(ctx: Context, upload_id: str, writer: AppendWriter) -> None:
+    _hashers.pop(upload_id, None)  # the running MD5 has seen the failed block; rehash at completion
+    try:
+        kept = writer.commit()
+    except OpenVODError:
+        writer.rollback()
+        return
+    with contextlib.suppress(OpenVODError), ctx.db.session() as s:  # informational; storage is the truth
+        row = _load(s, upload_id)
+        row.offset = kept
 
 
 def _complete(ctx: Context, up: Upload) -> UploadInfo:

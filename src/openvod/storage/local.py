@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import mimetypes
@@ -17,6 +18,7 @@ from typing import BinaryIO
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.errors import NotFound, StorageError
 from openvod.storage.base import ObjectStat
+from openvod.storage.disk import disk_errors
 
 __all__ = ["LocalStorage"]
 
@@ -49,22 +51,34 @@ class _LocalAppend:
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:
-            n = self._f.write(view)
-            view = view[n or 0:]
+        try:
+            with disk_errors("write upload data"):
+                while view:
+                    n = self._f.write(view)
+                    view = view[n or 0:]
+        except BaseException:
+            # Drop a partly written block (best effort), so the file holds exactly ``offset``
+            # bytes and a caller may still commit what was written whole.
+            with contextlib.suppress(OSError):
+                self._f.truncate(self._offset)
+                self._f.seek(self._offset)
+            raise
         self._offset += len(data)
         if self._offset - self._flushed >= self.WRITEBACK:
             os.posix_fadvise(self._f.fileno(), self._flushed, self._offset - self._flushed, os.POSIX_FADV_DONTNEED)
             self._flushed = self._offset
 
     def commit(self) -> int:
-        os.fdatasync(self._f.fileno())
+        with disk_errors("make upload data durable"):
+            os.fdatasync(self._f.fileno())
         self._committed = self._flushed = self._offset
         return self._committed
 
     def rollback(self) -> None:
-        self._f.truncate(self._committed)
-        self._f.seek(self._committed)
+        # Also after a failed (partial) write: the file may hold more than ``_offset`` says.
+        with disk_errors("discard unconfirmed upload data"):
+            self._f.truncate(self._committed)
+            self._f.seek(self._committed)
         self._offset = self._flushed = self._committed
 
     def close(self) -> None:
@@ -99,15 +113,19 @@ class LocalStorage:
     @staticmethod
     def _mkparent(path: Path) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError) as exc:
-            raise StorageError(f"object key {path.name!r} can't be stored: a parent of it is an object") from exc
+            with disk_errors(f"create the directory of object {path.name!r}"):
+                path.parent.mkdir(parents=True, exist_ok=True)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, FileExistsError | NotADirectoryError):
+                raise StorageError(f"object key {path.name!r} can't be stored: a parent of it is an object") from exc
+            raise
         if path.is_dir():
             raise StorageError(f"object key {path.name!r} can't be stored: other objects live under it")
 
     # -- objects -----------------------------------------------------------------------------
     def ensure_bucket(self, bucket: str) -> None:
-        self._bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
+        with disk_errors(f"create bucket {bucket}"):
+            self._bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
 
     def put(
         self, bucket: str, key: str, stream: BinaryIO, *, content_type: str = "application/octet-stream"
@@ -115,12 +133,13 @@ class LocalStorage:
         path = self._path(bucket, key)
         self._mkparent(path)
         tmp = self.root / _STAGING / f"put-{secrets.token_hex(8)}"
-        try:
-            with open(tmp, "wb") as out:
-                shutil.copyfileobj(stream, out, _CHUNK)
-                out.flush()
-                os.fdatasync(out.fileno())
-            os.replace(tmp, path)
+        try:  # nothing half-written is ever visible: the object appears whole, by rename, or not at all
+            with disk_errors(f"store object {bucket}/{key}"):
+                with open(tmp, "wb") as out:
+                    shutil.copyfileobj(stream, out, _CHUNK)
+                    out.flush()
+                    os.fdatasync(out.fileno())
+                os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
         return self._stat(bucket, key, path)
@@ -193,7 +212,8 @@ class LocalStorage:
         if not src.is_file():
             raise NotFound(f"object {bucket}/{src_key} does not exist", code="ResourceNotFound.Object")
         self._mkparent(dst)
-        os.replace(src, dst)
+        with disk_errors(f"move object {bucket}/{src_key}"):
+            os.replace(src, dst)
         self._prune(bucket, src.parent)
         return self._stat(bucket, dst_key, dst)
 
@@ -224,14 +244,16 @@ class LocalStorage:
     def begin_append(self, bucket: str, key: str) -> str:
         self._path(bucket, key)
         handle = json.dumps({"bucket": bucket, "key": key, "id": secrets.token_hex(16)})
-        self._staging(handle)[2].touch()
+        with disk_errors(f"start an upload of {bucket}/{key}"):
+            self._staging(handle)[2].touch()
         return handle
 
     def open_append(self, handle: str) -> _LocalAppend:
         path = self._staging(handle)[2]
         if not path.exists():
             raise NotFound("the upload's staged data is gone", code="ResourceNotFound.Upload")
-        return _LocalAppend(path)
+        with disk_errors("open upload data"):
+            return _LocalAppend(path)
 
     def appended_size(self, handle: str) -> int:
         path = self._staging(handle)[2]
@@ -243,7 +265,8 @@ class LocalStorage:
         if not staged.exists():
             raise NotFound("the upload's staged data is gone", code="ResourceNotFound.Upload")
         self._mkparent(dst)
-        os.replace(staged, dst)  # a rename: no second copy of the bytes
+        with disk_errors(f"publish object {bucket}/{key}"):
+            os.replace(staged, dst)  # a rename: no second copy of the bytes
         return self._stat(bucket, key, dst)
 
     def abort_append(self, handle: str) -> None:

@@ -16,6 +16,7 @@ uploading and carrying over) are ignored and simply uploaded again, and the size
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from typing import Any, BinaryIO
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.errors import NotFound, StorageError
 from openvod.storage.base import ObjectStat
+from openvod.storage.disk import disk_errors
 from openvod.storage.s3_client import CHUNK, DEFAULT_TYPE, S3ClientBase, resolve_content_type
 
 __all__ = ["S3Appends"]
@@ -115,7 +117,9 @@ class _S3Append:
         self._partno = partno
         self._spool = spool
         self._base = base  # bytes already in S3 (parts < partno)
-        self._f = open(spool, "r+b")  # noqa: SIM115 - closed by close()
+        with disk_errors("open the upload spool"):
+            # Unbuffered: a failed write (a full disk) leaves no buffered bytes to fail again later.
+            self._f = open(spool, "r+b", buffering=0)  # noqa: SIM115 - closed by close()
         self._committed = base + self._f.seek(0, os.SEEK_END)
         self._offset = self._committed
 
@@ -124,14 +128,26 @@ class _S3Append:
         return self._offset
 
     def write(self, data: bytes) -> None:
-        self._f.write(data)
+        view = memoryview(data)
+        try:
+            with disk_errors("spool upload data"):
+                while view:
+                    n = self._f.write(view)
+                    view = view[n or 0:]
+        except BaseException:
+            # Drop a partly written block (best effort), so the file holds exactly ``offset``
+            # bytes and a caller may still commit what was written whole.
+            with contextlib.suppress(OSError):
+                self._f.truncate(self._offset - self._base)
+                self._f.seek(self._offset - self._base)
+            raise
         self._offset += len(data)
 
     def commit(self) -> int:
         """Fsync the spool, then upload the full parts it holds. If an upload fails the bytes
         stay committed in the spool and the next ``commit`` (or ``finish_append``) retries."""
-        self._f.flush()
-        os.fsync(self._f.fileno())
+        with disk_errors("make spooled upload data durable"):
+            os.fsync(self._f.fileno())
         self._committed = self._offset
         full = (self._offset - self._base) // self._storage.part_size
         if full:
@@ -143,24 +159,28 @@ class _S3Append:
     def _carry_over(self, cut: int, partno: int) -> None:
         new = self._storage._spool_path(self._handle, partno)
         tmp = new.with_name(new.name + ".tmp")
-        with open(tmp, "wb") as out:
-            self._f.seek(cut)
-            shutil.copyfileobj(self._f, out, CHUNK)
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with disk_errors("carry the upload spool over"), open(tmp, "wb") as out:
+                self._f.seek(cut)
+                shutil.copyfileobj(self._f, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # the old spool still holds every byte; resume from it
+            raise
         os.replace(tmp, new)
         # The new spool must be durable before the old one goes, or a crash could lose both.
         _fsync_dir(new.parent)
         self._f.close()
         self._spool.unlink()
-        self._f = open(new, "r+b")  # noqa: SIM115 - closed by close()
+        self._f = open(new, "r+b", buffering=0)  # noqa: SIM115 - closed by close()
         self._f.seek(0, os.SEEK_END)
         self._spool, self._partno, self._base = new, partno, self._base + cut
 
     def rollback(self) -> None:
-        self._f.flush()
-        self._f.truncate(self._committed - self._base)
-        self._f.seek(self._committed - self._base)
+        with disk_errors("discard unconfirmed upload data"):
+            self._f.truncate(self._committed - self._base)
+            self._f.seek(self._committed - self._base)
         self._offset = self._committed
 
     def close(self) -> None:
@@ -258,8 +278,9 @@ class S3Appends(S3ClientBase):
                 Bucket=physical, Key=key, ContentType=resolve_content_type(key, DEFAULT_TYPE)
             )
         handle = _Handle(bucket, key, str(response["UploadId"]), secrets.token_hex(16))
-        self._spool_path(handle, 1).touch()
-        _fsync_dir(self.spool_dir)
+        with disk_errors(f"start the upload spool of {bucket}/{key}"):
+            self._spool_path(handle, 1).touch()
+            _fsync_dir(self.spool_dir)
         return handle.dump()
 
     def open_append(self, handle: str) -> _S3Append:

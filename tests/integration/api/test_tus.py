@@ -88,7 +88,7 @@ def test_protocol_errors_have_codes(server: ServerProc) -> None:
         r = c.patch(url, content=b"abc", headers={**TUS, "Upload-Offset": "0", "Content-Type": "text/plain"})
         assert r.status_code == 415
         r = patch(c, url, 0, b"x" * 11)
-        assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidParameter.UploadLength"
+        assert r.status_code == 413 and r.json()["error"]["code"] == "InvalidParameter.UploadLengthExceeded"
         assert head(c, url).headers["Upload-Offset"] == "0"
         r = c.post("/v1/uploads", headers={**TUS})
         assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidParameter.UploadLength"

@@ -22,7 +22,7 @@ MP4 = "mov,mp4,m4a,3gp,3g2,mj2"
 def transcode(params: dict[str, Any], inputs: Sequence[Path], out: Path, **kw: Any) -> dict[str, Any]:
     args = build_transcode_args(parse_params(params), list(inputs), out, **kw)
     run_ffmpeg(args, timeout=120)
-    return probe(out)
+    return probe(out, own_output=True)  # an HLS output is a playlist OpenVOD wrote
 
 
 def streams(info: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -220,7 +220,7 @@ def test_hung_worker_is_killed_and_reaped(
 ) -> None:
     pidfile = tmp_path / "pid"
     script = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
-    monkeypatch.setattr(probe_module, "_worker_argv", lambda path: [sys.executable, "-c", script])
+    monkeypatch.setattr(probe_module, "_worker_argv", lambda path, *_: [sys.executable, "-c", script])
 
     started = time.monotonic()
     with pytest.raises(ProbeFailed, match=r"took longer than 1s"):
@@ -233,7 +233,7 @@ def test_hung_worker_is_killed_and_reaped(
 
 def test_crashing_worker_is_reported(small_clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     crash = "import os, sys; sys.stderr.write('segfault in libav\\n'); sys.stderr.flush(); os.abort()"
-    monkeypatch.setattr(probe_module, "_worker_argv", lambda path: [sys.executable, "-c", crash])
+    monkeypatch.setattr(probe_module, "_worker_argv", lambda path, *_: [sys.executable, "-c", crash])
 
     with pytest.raises(ProbeFailed, match=r"worker died, killed by SIGABRT.*segfault in libav"):
         probe(small_clip)

@@ -32,17 +32,20 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
 from starlette.routing import Match
 from starlette.types import Scope
 
 from openvod.api.errors import error_response
 from openvod.auth import sigv4
+from openvod.domain.numbers import parse_int, parse_uint
 from openvod.errors import InvalidParameter, OpenVODError
 from openvod.services import apps, presets, tasks
 from openvod.services.context import Context
 from openvod.services.tasks import Source, TranscodeRequest
 
-__all__ = ["API_VERSION", "MAX_SKEW", "OPERATIONS", "SERVICE", "router"]
+__all__ = ["API_VERSION", "MAX_BODY", "MAX_SKEW", "OPERATIONS", "SERVICE", "gate", "is_kingsoft", "refuse",
+           "router"]
 
 log = logging.getLogger("openvod.api.kingsoft")
 
@@ -51,9 +54,11 @@ SERVICE = "offline"
 MAX_SKEW = timedelta(minutes=15)
 MAX_BODY = 1 << 20
 META_LIMIT = 100  # each entry probes files: keep a GetTaskMetaInfo page bounded
+MAX_SOURCES = 100  # srcInfo entries of one CreateTask
+_INT64 = 2**63
 
 
-def _is_kingsoft(headers: list[tuple[bytes, bytes]]) -> bool:
+def is_kingsoft(headers: list[tuple[bytes, bytes]]) -> bool:
     for k, v in headers:
         if k == b"x-action" and v.strip():
             return True
@@ -67,7 +72,7 @@ class _KingsoftRoute(APIRoute):
     ``X-TC-Action``) and the native 404 still apply to everything else."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if not _is_kingsoft(list(scope.get("headers") or [])):
+        if not is_kingsoft(list(scope.get("headers") or [])):
             return Match.NONE, {}
         return super().matches(scope)
 
@@ -84,7 +89,8 @@ def _ok(**extra: Any) -> Params:
     return {"errNum": 0, "errMsg": "success", **extra}
 
 
-_ERRNUM = {400: 1001, 401: 1002, 403: 1003, 404: 1004, 409: 1009, 413: 1013, 422: 1022, 502: 1050, 503: 1050}
+_ERRNUM = {400: 1001, 401: 1002, 403: 1003, 404: 1004, 409: 1009, 413: 1013, 422: 1022, 429: 1029,
+           501: 1050, 502: 1050, 503: 1050, 507: 1050}
 
 
 def _business_error(exc: OpenVODError) -> Params:
@@ -93,6 +99,12 @@ def _business_error(exc: OpenVODError) -> Params:
 
 def _auth_error(status: int, code: str, message: str, request_id: str) -> JSONResponse:
     return JSONResponse({"Error": {"Code": code, "Message": message}, "RequestId": request_id}, status_code=status)
+
+
+def refuse(exc: OpenVODError) -> Response:
+    """A request refused before its operation ran (``api.limits``), in the SDK's error shape."""
+    code = "RequestEntityTooLarge" if exc.status == 413 else exc.code
+    return _auth_error(exc.status, code, exc.message, uuid.uuid4().hex)
 
 
 # ---------------------------------------------------------------- parameters
@@ -116,12 +128,11 @@ def _int(p: Params, name: str, default: int) -> int:
     v = p.get(name)
     if v is None or v == "":
         return default
-    if isinstance(v, bool):
-        raise _bad(f"{name} must be an integer, got {v!r}")
-    try:
-        return int(str(v))
-    except ValueError as exc:
-        raise _bad(f"{name} must be an integer, got {v!r}") from exc
+    if isinstance(v, str):
+        return parse_int(v, name, code="InvalidParameter", minimum=-_INT64, maximum=_INT64 - 1)
+    if isinstance(v, bool) or not isinstance(v, int) or not -_INT64 <= v < _INT64:
+        raise _bad(f"{name} must be an integer, got {str(v)[:40]!r}")
+    return v
 
 
 def _param(p: Params) -> Any:
@@ -211,6 +222,9 @@ def _sources(p: Params) -> list[Source]:
     if not isinstance(raw, list) or not raw:
         raise InvalidParameter("srcInfo must be a non-empty list of {path, type, index}",
                                code="InvalidParameter.SrcInfo")
+    if len(raw) > MAX_SOURCES:
+        raise InvalidParameter(f"srcInfo takes at most {MAX_SOURCES} sources, got {len(raw)}",
+                               code="InvalidParameter.SrcInfo")
     out = []
     for i, s in enumerate(raw):
         if not isinstance(s, dict):
@@ -265,12 +279,12 @@ def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[Params
     """
     start, end = _str(p, "startdate"), _str(p, "enddate")
     raw = _str(p, "marker") or "0"
-    if not raw.isdigit():
+    if not raw.isdigit():  # Unicode digits too: "²" is a malformed number, not a task id
         items, nxt, total = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=raw, limit=limit)
         return items, nxt or "", total
     if not 0 <= limit <= 1000:
         raise InvalidParameter(f"limit must be 0-1000, got {limit}", code="InvalidParameter.Limit")
-    offset = int(raw)
+    offset = parse_uint(raw, "marker", code="InvalidParameter.Marker", maximum=_INT64 - 1)
     skip, key, exhausted = offset, None, False
     while skip > 0:  # walk the keyset pages up to the offset
         skipped, key, _ = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key, limit=min(skip, 1000))
@@ -323,9 +337,10 @@ class _Denied(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _verify(ctx: Context, request: Request, body: bytes, action_header: str, now: datetime) -> str:
-    """Check the SigV4 signature; returns the app id of the signing key."""
-    header = request.headers.get("authorization", "")
+def _check_headers(ctx: Context, headers: Headers, action_header: str,
+                   now: datetime) -> tuple[sigv4.SigV4Auth, apps.KeyInfo | None]:
+    """What the SigV4 header says and the key it names (None if unknown), checked from headers alone."""
+    header = headers.get("authorization", "")
     if not header:
         raise _Denied(401, "MissingAuthenticationToken", "the request is not signed (no Authorization header)")
     auth = sigv4.parse_authorization(header)
@@ -335,7 +350,7 @@ def _verify(ctx: Context, request: Request, body: bytes, action_header: str, now
     if auth.service != SERVICE:
         raise _Denied(403, "SignatureDoesNotMatch", f"the credential scope names service {auth.service!r}; "
                       f"expected {SERVICE!r}")
-    amz_date = request.headers.get("x-amz-date", "")
+    amz_date = headers.get("x-amz-date", "")
     when = sigv4.parse_amz_date(amz_date)
     if when is None:
         raise _Denied(400, "IncompleteSignature", "X-Amz-Date must be YYYYMMDDTHHMMSSZ")
@@ -347,7 +362,39 @@ def _verify(ctx: Context, request: Request, body: bytes, action_header: str, now
     for needed in ("host", "x-amz-date", action_header):
         if needed not in auth.signed_headers:
             raise _Denied(403, "SignatureDoesNotMatch", f"SignedHeaders must include {needed}")
-    key = apps.lookup_key(ctx.db, auth.access_key)
+    return auth, apps.lookup_key(ctx.db, auth.access_key)
+
+
+def _precheck(ctx: Context, headers: Headers, now: datetime) -> None:
+    """The header-only checks (:func:`gate`); a key that does not exist is refused as a bad signature."""
+    found = _action_of(headers)
+    if found is None:
+        return
+    version = headers.get("x-version", "")
+    if version != API_VERSION:
+        raise _Denied(400, "InvalidVersion", f"X-Version must be {API_VERSION}, got {version[:40]!r}")
+    _auth, key = _check_headers(ctx, headers, found[1], now)
+    if key is None:
+        raise _Denied(403, "SignatureDoesNotMatch", _MISMATCH)
+
+
+async def gate(ctx: Context, scope: Scope) -> Response | None:
+    """For ``api.limits``: refuse from the headers alone, before the body is read (or None to go on)."""
+    try:
+        await anyio.to_thread.run_sync(_precheck, ctx, Headers(scope=scope), datetime.now(UTC))
+    except _Denied as d:
+        return _auth_error(d.status, d.code, d.message, uuid.uuid4().hex)
+    return None
+
+
+_MISMATCH = ("the request signature does not match; check the access key pair and the signing method "
+             "(AWS4-HMAC-SHA256, service offline)")
+
+
+def _verify(ctx: Context, request: Request, body: bytes, action_header: str, now: datetime) -> str:
+    """Check the SigV4 signature; returns the app id of the signing key."""
+    auth, key = _check_headers(ctx, request.headers, action_header, now)
+    amz_date = request.headers.get("x-amz-date", "")
     # Unknown ids are checked against a random secret so timing doesn't reveal which ids exist.
     secret = key.secret_key if key is not None else secrets.token_urlsafe(24)
     creq = sigv4.canonical_request(request.method, request.url.path,
@@ -356,8 +403,7 @@ def _verify(ctx: Context, request: Request, body: bytes, action_header: str, now
     sts = sigv4.string_to_sign(amz_date, auth.scope, creq)
     expected = sigv4.signature(secret, auth.date, auth.region, auth.service, sts)
     if not sigv4.signatures_equal(expected, auth.signature) or key is None:
-        raise _Denied(403, "SignatureDoesNotMatch", "the request signature does not match; check the access key "
-                      "pair and the signing method (AWS4-HMAC-SHA256, service offline)")
+        raise _Denied(403, "SignatureDoesNotMatch", _MISMATCH)
     if key.state != "active":
         raise _Denied(403, "InvalidAccessKeyId.Disabled", f"access key {auth.access_key} is disabled")
     return key.app_id
@@ -367,9 +413,13 @@ def _verify(ctx: Context, request: Request, body: bytes, action_header: str, now
 
 def _action(request: Request) -> tuple[str, str] | None:
     """(operation, header it came from), or ``None`` for a request that is not Kingsoft's."""
-    if action := request.headers.get("x-action", "").strip():
+    return _action_of(request.headers)
+
+
+def _action_of(headers: Headers) -> tuple[str, str] | None:
+    if action := headers.get("x-action", "").strip():
         return action, "x-action"
-    target = request.headers.get("x-amz-target", "").strip()
+    target = headers.get("x-amz-target", "").strip()
     prefix, dot, op = target.partition(".")
     if dot and prefix == SERVICE and op:
         return op, "x-amz-target"
@@ -385,7 +435,12 @@ def _params(request: Request, body: bytes) -> Params:
         if not isinstance(data, dict):
             raise _bad("the request body must be a JSON object")
         return data
-    return dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+    try:
+        pairs = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True,
+                          max_num_fields=100)
+    except ValueError as exc:
+        raise _bad("the query has more than 100 parameters") from exc
+    return dict(pairs)
 
 
 def _run(ctx: Context, request: Request, body: bytes, action: str, header: str, request_id: str) -> Response:
@@ -414,10 +469,7 @@ async def dispatch(request: Request) -> Response:
     version = request.headers.get("x-version", "")
     if version != API_VERSION:
         return _auth_error(400, "InvalidVersion", f"X-Version must be {API_VERSION}, got {version!r}", request_id)
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
-        return _auth_error(413, "RequestEntityTooLarge", f"the body is over {MAX_BODY} bytes", request_id)
-    body = await request.body()
+    body = await request.body()  # api.limits refused a longer one before it was read
     if len(body) > MAX_BODY:
         return _auth_error(413, "RequestEntityTooLarge", f"the body is over {MAX_BODY} bytes", request_id)
     ctx: Context = request.app.state.ctx

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from openvod.api.deps import AuthKey, Ctx
@@ -117,6 +117,7 @@ def create_task(body: TaskCreate, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
 
 @router.get("", response_model=TaskList, summary="List tasks created in a date range (long-poll with `since`)")
 async def list_tasks(
+    request: Request,
     ctx: Ctx,
     key: AuthKey,
     start: Annotated[str | None, Query(pattern=r"^\d{8}$", description="YYYYMMDD (UTC), inclusive")] = None,
@@ -144,7 +145,7 @@ async def list_tasks(
         page = await read_async()
     else:
         _listen(ctx)
-        page = await _waiters.until(read_async, lambda p: p["version"] != since, timeout)
+        page = await _waiters.until(read_async, lambda p: p["version"] != since, timeout, request.is_disconnected)
     return {**page, "now": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
 
 
@@ -168,8 +169,10 @@ class _Waiters:
         for loop, event in list(self._events):
             loop.call_soon_threadsafe(event.set)
 
-    async def until(self, read: Callable[[], Awaitable[_R]], done: Callable[[_R], bool], timeout: float) -> _R:
-        """``read()`` again on each wake until ``done`` says so or ``timeout`` seconds pass."""
+    async def until(self, read: Callable[[], Awaitable[_R]], done: Callable[[_R], bool], timeout: float,
+                    gone: Callable[[], Awaitable[bool]] | None = None) -> _R:
+        """``read()`` again on each wake until ``done`` says so or ``timeout`` seconds pass, or
+        until ``gone()`` says the client has disconnected (checked at least once a second)."""
         deadline = time.monotonic() + timeout
         event = asyncio.Event()
         entry = (asyncio.get_running_loop(), event)
@@ -179,7 +182,7 @@ class _Waiters:
                 event.clear()
                 value = await read()
                 left = deadline - time.monotonic()
-                if done(value) or left <= 0:
+                if done(value) or left <= 0 or (gone is not None and await gone()):
                     return value
                 # Woken by this process's scheduler; re-read at least once a second anyway, since
                 # workers elsewhere (other processes, another server, Celery) change tasks too.
@@ -199,14 +202,14 @@ def _listen(ctx: Ctx) -> None:
 
 @router.get("/{task_id}/wait", response_model=TaskPublic,
             summary="Long-poll: answers when the task has finished, or after `timeout` seconds")
-async def wait_task(task_id: str, ctx: Ctx, key: AuthKey,
+async def wait_task(task_id: str, request: Request, ctx: Ctx, key: AuthKey,
                     timeout: Annotated[float, Query(ge=0, le=60)] = 30.0) -> dict[str, Any]:
     _listen(ctx)
 
     async def read() -> dict[str, Any]:
         return tasks.get_task(ctx, key.app_id, task_id)  # fast read, see get_task
 
-    return await _waiters.until(read, lambda t: t["state"] in TERMINAL, timeout)
+    return await _waiters.until(read, lambda t: t["state"] in TERMINAL, timeout, request.is_disconnected)
 
 
 @router.post("/{task_id}/top", response_model=TaskPublic, summary="Move a queued task to the top")

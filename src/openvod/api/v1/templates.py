@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from openvod.api.deps import AuthKey, Ctx
+from openvod.domain.numbers import parse_uint
 from openvod.errors import InvalidParameter
 from openvod.services import templates
 
@@ -22,6 +23,7 @@ __all__ = ["TemplateCreate", "TemplateList", "TemplatePublic", "TemplateUpdate",
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
+MAX_DEFINITIONS = 100  # definitions asked for in one list
 _KIND_DOC = ("Tencent's template kind: Transcode, AnimatedGraphics, SnapshotByTimeOffset, SampleSnapshot, "
              "ImageSprite or AdaptiveDynamicStreaming")
 _PARAMS_DOC = "fields of Tencent's Create<Kind>Template request, e.g. {\"Fps\": 10, \"Format\": \"gif\"}"
@@ -65,11 +67,11 @@ class TemplateList(BaseModel):
 def _definitions(text: str | None) -> list[int] | None:
     if text is None:
         return None
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as exc:
-        raise InvalidParameter(f"definitions must be comma-separated whole numbers, got {text!r}",
-                               code="InvalidParameterValue.Definitions") from exc
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if len(parts) > MAX_DEFINITIONS:
+        raise InvalidParameter(f"definitions takes at most {MAX_DEFINITIONS} numbers, got {len(parts)}",
+                               code="InvalidParameterValue.Definitions")
+    return [parse_uint(part, "definitions", code="InvalidParameterValue.Definitions") for part in parts]
 
 
 @router.post("/{kind}", response_model=TemplatePublic, status_code=201, summary="Create a template")

@@ -24,6 +24,7 @@ from openvod.errors import MediaError
 from openvod.media._common import Plan
 from openvod.media.animated import AnimatedGraphicsSpec, build_animated
 from openvod.media.ffmpeg import run_ffmpeg
+from openvod.media.inputs import MediaLimits
 from openvod.media.ladder import AdaptiveStreamingSpec, HlsEncryption, Rung, build_ladder, ladder_outputs
 from openvod.media.probe import metadata_summary, probe
 from openvod.media.snapshots import (
@@ -54,7 +55,8 @@ def _source(job: JobContext) -> _Source:
     info = src.get("probe")
     if not info:
         with job.ctx.storage.local_path(src["bucket"], src["key"]) as path:
-            info = probe(path, timeout=job.ctx.settings.probe_timeout)
+            info = probe(path, timeout=job.ctx.settings.probe_timeout,
+                         limits=MediaLimits.from_settings(job.ctx.settings))
     return _Source(src["bucket"], src["key"], src["file_id"], SourceInfo.from_probe(info),
                    src["key"].rsplit("/", 1)[0] + "/")
 
@@ -65,7 +67,7 @@ def _run(job: JobContext, src: _Source, build: Callable[[Path], Plan[Any]]) -> A
     with job.ctx.storage.local_path(src.bucket, src.key) as path:
         plan = build(path)
         run_ffmpeg(plan.args, timeout=job.timeout, ffmpeg=job.ctx.settings.ffmpeg, on_progress=job.progress,
-                   duration=plan.duration, cancel=job.cancel)
+                   duration=plan.duration, cancel=job.cancel, limits=MediaLimits.from_settings(job.ctx.settings))
         yield plan
 
 
@@ -272,7 +274,8 @@ def transcode_step(job: JobContext) -> dict[str, Any]:
         pass
     if not output.is_file():
         raise MediaError(f"FFmpeg finished but wrote no {output.name}", code="FailedOperation.NoOutput")
-    info_json = probe(output, timeout=job.ctx.settings.probe_timeout)
+    info_json = probe(output, timeout=job.ctx.settings.probe_timeout, own_output=True,
+                      limits=MediaLimits.from_settings(job.ctx.settings))
     meta = metadata_summary(info_json, size=output.stat().st_size, md5=_md5(output))
     base = f"{src.prefix}Transcode/{_definition(job)}/"
     others = sorted(p for p in out_dir.rglob("*") if p.is_file() and p != output)

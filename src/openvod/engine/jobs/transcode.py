@@ -17,6 +17,7 @@ from openvod.engine.jobs import JobContext, register
 from openvod.engine.jobs.publish import publish
 from openvod.errors import MediaError
 from openvod.media.ffmpeg import run_ffmpeg
+from openvod.media.inputs import MediaLimits
 from openvod.media.probe import probe
 from openvod.media.transcode import SourceInfo, build_transcode_args, expected_duration
 
@@ -36,7 +37,7 @@ def transcode(job: JobContext) -> dict[str, Any]:
         duration = expected_duration(sources)
         args = build_transcode_args(spec, list(inputs), output, sources=sources)
         run_ffmpeg(args, timeout=job.timeout, ffmpeg=ctx.settings.ffmpeg, on_progress=job.progress,
-                   duration=duration or None, cancel=job.cancel)
+                   duration=duration or None, cancel=job.cancel, limits=MediaLimits.from_settings(ctx.settings))
     if not output.is_file():
         raise MediaError(f"FFmpeg finished but wrote no {output.name}", code="FailedOperation.NoOutput")
     # The output is probed on demand (task meta), not here: a probe is a process start, and
@@ -52,7 +53,7 @@ def _source_probe(job: JobContext, src: dict[str, Any], path: Path) -> dict[str,
             m = s.get(Media, src["file_id"])
             if m is not None and m.probe and m.source_key == src["key"]:
                 return dict(m.probe)
-    return probe(path, timeout=job.ctx.settings.probe_timeout)
+    return probe(path, timeout=job.ctx.settings.probe_timeout, limits=MediaLimits.from_settings(job.ctx.settings))
 
 
 def _publish(job: JobContext, out_dir: Path, main: Path, dst: dict[str, Any]) -> list[str]:

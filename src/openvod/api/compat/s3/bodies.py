@@ -7,6 +7,7 @@ import binascii
 import dataclasses
 import hashlib
 import hmac
+import re
 from collections.abc import AsyncIterator
 
 import anyio
@@ -21,6 +22,8 @@ from openvod.storage.base import ObjectStat
 __all__ = ["small_body", "store"]
 
 MAX_XML_BODY = 1 << 20
+MAX_CHUNK = 16 << 20  # SDKs send aws-chunked chunks of 8-64 KiB; a chunk is held whole while checked
+_CHUNK_SIZE = re.compile(r"[0-9a-fA-F]{1,8}", re.ASCII)
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _FLUSH = 1 << 20
 
@@ -69,10 +72,11 @@ async def _decoded_body(request: Request, auth: Auth) -> AsyncIterator[bytes]:
     while True:
         head = (await line()).decode("latin-1")
         size_hex, _, ext = head.partition(";")
-        try:
-            size = int(size_hex.strip(), 16)
-        except ValueError as exc:
-            raise S3Error(400, "IncompleteBody", "The aws-chunked body is malformed.") from exc
+        if _CHUNK_SIZE.fullmatch(size_hex.strip()) is None:
+            raise S3Error(400, "IncompleteBody", "The aws-chunked body is malformed.")
+        size = int(size_hex.strip(), 16)
+        if size > MAX_CHUNK:
+            raise S3Error(400, "InvalidChunkSizeError", f"An aws-chunked chunk is over {MAX_CHUNK} bytes.")
         if not await fill(size):
             raise S3Error(400, "IncompleteBody", "The aws-chunked body ended early.")
         data = bytes(buf[:size])

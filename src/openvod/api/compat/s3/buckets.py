@@ -12,6 +12,7 @@ from sqlalchemy import delete, distinct, select
 
 from openvod.api.compat.s3.common import HIDDEN_ROLES, MP_DIR, XMLNS, S3Error, el, iso, xml_response
 from openvod.db.models import Object
+from openvod.domain.numbers import parse_uint
 from openvod.errors import InvalidParameter
 from openvod.services.context import Context
 from openvod.services.media import physical
@@ -105,9 +106,9 @@ def list_objects(ctx: Context, app_id: str, bucket: str, params: dict[str, str])
     prefix = params.get("prefix", "")
     delimiter = params.get("delimiter", "")
     try:
-        max_keys = max(0, min(1000, int(params.get("max-keys", "1000"))))
-    except ValueError as exc:
-        raise S3Error(400, "InvalidArgument", "max-keys must be an integer") from exc
+        max_keys = min(1000, parse_uint(params.get("max-keys", "1000"), "max-keys"))
+    except InvalidParameter as exc:
+        raise S3Error(400, "InvalidArgument", "max-keys must be a non-negative integer") from exc
     token = params.get("continuation-token")
     after = params.get("start-after", "")
     if token:

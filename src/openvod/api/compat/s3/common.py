@@ -9,7 +9,11 @@ from typing import Any
 
 from fastapi.responses import Response
 
-__all__ = ["HIDDEN_ROLES", "MP_DIR", "XMLNS", "S3Error", "el", "error_response", "iso", "xml_response"]
+from openvod.domain.numbers import parse_uint
+from openvod.errors import InvalidParameter
+
+__all__ = ["HIDDEN_ROLES", "MP_DIR", "XMLNS", "S3Error", "el", "error_response", "iso", "part_number",
+           "xml_response"]
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 MP_DIR = ".s3mp"
@@ -22,6 +26,17 @@ class S3Error(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def part_number(raw: str) -> int:
+    """A multipart part number, 1-10000 in ASCII digits (S3's ``InvalidArgument`` otherwise)."""
+    try:
+        n = parse_uint(raw, "partNumber", maximum=10000)
+    except InvalidParameter as exc:
+        raise S3Error(400, "InvalidArgument", "partNumber must be an integer 1-10000.") from exc
+    if n < 1:
+        raise S3Error(400, "InvalidArgument", "partNumber must be an integer 1-10000.")
+    return n
 
 
 def _request_id() -> str:

@@ -21,7 +21,7 @@ from openvod.api.compat.s3.buckets import (
     phys,
     require_bucket,
 )
-from openvod.api.compat.s3.common import XMLNS, S3Error, el, error_response, xml_response
+from openvod.api.compat.s3.common import XMLNS, S3Error, el, error_response, part_number, xml_response
 from openvod.api.compat.s3.multipart import (
     complete_multipart,
     create_multipart,
@@ -117,12 +117,7 @@ async def _dispatch(request: Request, authenticate: Authenticator, bucket: str, 
         pb, pk = phys(app_id, bucket, key)
         await _run(require_bucket, ctx, app_id, bucket)
         if upload_id is not None:
-            try:
-                n = int(params.get("partNumber", ""))
-            except ValueError as exc:
-                raise S3Error(400, "InvalidArgument", "partNumber must be an integer 1-10000.") from exc
-            if not 1 <= n <= 10000:
-                raise S3Error(400, "InvalidArgument", "partNumber must be an integer 1-10000.")
+            n = part_number(params.get("partNumber", ""))
             if copying:
                 return await _run(copy_part, ctx, request, app_id, bucket, key, upload_id, n)
             await _run(upload_row, ctx, app_id, bucket, key, upload_id)
@@ -138,7 +133,8 @@ async def _dispatch(request: Request, authenticate: Authenticator, bucket: str, 
 
 
 _STATUS_CODES = {400: "InvalidArgument", 401: "AccessDenied", 403: "AccessDenied", 404: "NoSuchKey",
-                 409: "OperationAborted", 413: "EntityTooLarge"}
+                 409: "OperationAborted", 413: "EntityTooLarge", 503: "ServiceUnavailable",
+                 507: "InsufficientStorage"}
 
 
 async def handle(request: Request) -> Response:

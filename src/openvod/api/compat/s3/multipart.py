@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import delete, select
 
 from openvod.api.compat.s3.buckets import object_row, phys, require_bucket
-from openvod.api.compat.s3.common import MP_DIR, XMLNS, S3Error, el, iso, xml_response
+from openvod.api.compat.s3.common import MP_DIR, XMLNS, S3Error, el, iso, part_number, xml_response
 from openvod.db.models import Object
 from openvod.services.context import Context
 from openvod.services.objects import register_object
@@ -108,9 +108,10 @@ def complete_multipart(ctx: Context, app_id: str, bucket: str, key: str, upload_
             continue
         fields = {c.tag.rsplit("}", 1)[-1]: (c.text or "") for c in part}
         try:
-            wanted.append((int(fields.get("PartNumber", "")), fields.get("ETag", "").strip().strip('"')))
-        except ValueError as exc:
-            raise S3Error(400, "MalformedXML", "A PartNumber is not a number.") from exc
+            number = part_number(fields.get("PartNumber", ""))
+        except S3Error as exc:
+            raise S3Error(400, "MalformedXML", "A PartNumber is not a number 1-10000.") from exc
+        wanted.append((number, fields.get("ETag", "").strip().strip('"')))
     if not wanted:
         raise S3Error(400, "MalformedXML", "The request lists no parts.")
     if [n for n, _ in wanted] != sorted({n for n, _ in wanted}):

@@ -127,7 +127,7 @@ def copy_object(ctx: Context, request: Request, app_id: str, bucket: str, key: s
     return _copy_result("CopyObjectResult", stat.etag)
 
 
-_COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
+_COPY_RANGE = re.compile(r"bytes=([0-9]{1,19})-([0-9]{1,19})", re.ASCII)
 
 
 def copy_part(ctx: Context, request: Request, app_id: str, bucket: str, key: str, upload_id: str,

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
 from starlette.routing import Match
 from starlette.types import Scope
 
-from openvod.api.compat.tencent.auth import authenticate
-from openvod.api.compat.tencent.common import Action, Call, Params, int_param, unflatten
+from openvod.api.compat.tencent.auth import authenticate_key
+from openvod.api.compat.tencent.common import Action, Call, Params, int_param, query_pairs, unflatten
 from openvod.api.compat.tencent.events import confirm_events_action, pull_events_action
 from openvod.api.compat.tencent.media import delete_media_action, describe_media_infos, modify_media_info, search_media
 from openvod.api.compat.tencent.processing import (
@@ -34,10 +35,13 @@ from openvod.api.compat.tencent.templates import (
     modify_procedure,
 )
 from openvod.api.compat.tencent.uploads import apply_upload, commit_upload, pull_upload
+from openvod.auth.tc3 import MAX_SKEW, parse_authorization
+from openvod.domain.numbers import parse_uint
 from openvod.errors import AuthFailure, InvalidParameter, NotFound, OpenVODError
+from openvod.services import apps
 from openvod.services.context import Context
 
-__all__ = ["ACTIONS", "VERSION", "handle", "router"]
+__all__ = ["ACTIONS", "VERSION", "error_reply", "gate", "handle", "precheck", "router"]
 
 log = logging.getLogger("openvod.compat.tencent")
 
@@ -70,6 +74,50 @@ def _ok(request_id: str, fields: dict[str, Any]) -> Response:
 
 def _error(request_id: str, code: str, message: str) -> Response:
     return _json({"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}})
+
+
+def error_reply(code: str, message: str) -> Response:
+    """An error in Tencent's envelope (HTTP 200, as Tencent answers every error), with a new RequestId."""
+    return _error(str(uuid.uuid4()), code, message)
+
+
+def precheck(ctx: Context, headers: Mapping[str, str], now: float) -> None:
+    """What can be checked from the headers alone, before the body or query is parsed (blocking).
+
+    The action and version are named, ``Authorization`` is a well-formed TC3 header, the
+    timestamp is within the skew and the SecretId is an active key's; the signature itself, which
+    covers the body, is checked once the body is read. ``headers`` have lower-case names.
+    """
+    if not headers.get(ACTION_HEADER, ""):
+        raise InvalidParameter("the X-TC-Action header is missing", code="MissingParameter")
+    version = headers.get("x-tc-version", "")
+    if version != VERSION:
+        raise InvalidParameter(f"X-TC-Version must be {VERSION}, got {version[:40]!r}", code="NoSuchVersion")
+    if "authorization" not in headers:
+        raise AuthFailure("only TC3-HMAC-SHA256 signatures are accepted (no Authorization header)",
+                          code="AuthFailure.SignatureFailure")
+    auth = parse_authorization(headers.get("authorization", ""))
+    try:
+        ts = parse_uint(headers.get("x-tc-timestamp", ""), "X-TC-Timestamp", maximum=2**40)
+    except InvalidParameter as exc:
+        raise AuthFailure(f"X-TC-Timestamp is missing or not unix seconds: {exc.message}",
+                          code="AuthFailure.InvalidAuthorization") from exc
+    if abs(now - ts) > MAX_SKEW:
+        raise AuthFailure(f"X-TC-Timestamp {ts} is more than {MAX_SKEW} s from the server time {int(now)}",
+                          code="AuthFailure.SignatureExpire")
+    key = apps.lookup_key(ctx.db, auth.secret_id)
+    if key is None or key.state != "active":
+        raise AuthFailure(f"SecretId {auth.secret_id} is unknown or disabled", code="AuthFailure.SecretIdNotFound")
+
+
+async def gate(ctx: Context, scope: Scope) -> Response | None:
+    """:func:`precheck` for ``api.limits``: a refusal in Tencent's envelope, or None to go on."""
+    headers = {k.lower(): v for k, v in Headers(scope=scope).items()}
+    try:
+        await anyio.to_thread.run_sync(precheck, ctx, headers, time.time())
+    except OpenVODError as exc:
+        return error_reply(exc.code, exc.message)
+    return None
 
 
 _SYNC_ACTIONS: dict[str, Action] = {
@@ -115,22 +163,28 @@ async def handle(request: Request) -> Response:
         if "authorization" not in headers:
             raise AuthFailure("only TC3-HMAC-SHA256 signatures are accepted (no Authorization header)",
                               code="AuthFailure.SignatureFailure")
+        # api.limits has checked the headers (precheck), the body's size and its JSON depth; the
+        # query's collection parameters are built only once the signature (which covers it) holds.
+        pairs = query_pairs(query) if method == "GET" else []
         if method == "GET":
-            params: Any = unflatten(parse_qsl(query, keep_blank_values=True))
+            params: Any = dict(pairs)
         elif body:
             try:
                 params = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise InvalidParameter("the request body is not JSON", code="InvalidParameter") from exc
         else:
             params = {}
         if not isinstance(params, dict):
             raise InvalidParameter("the request body must be a JSON object", code="InvalidParameter")
         sub_app_id = int_param(params, "SubAppId")
-        app_id = await anyio.to_thread.run_sync(authenticate, ctx, method, query, headers, body, sub_app_id)
+        app_id, secret_id = await anyio.to_thread.run_sync(authenticate_key, ctx, method, query, headers, body,
+                                                            sub_app_id)
+        if method == "GET":
+            params = unflatten(pairs)
         if action in _UNSUPPORTED_YET or action not in ACTIONS:
             raise OpenVODError(f"action {action!r} is not supported", code="UnsupportedOperation")
-        call = Call(ctx, app_id, params)
+        call = Call(ctx, app_id, params, secret_id)
         if action in _ASYNC_ACTIONS:
             result = await _ASYNC_ACTIONS[action](call)
         else:

@@ -32,7 +32,7 @@ def _event_content(item: dict[str, Any]) -> dict[str, Any]:
         for part in payload.get("DeleteParts") or []:
             n, _, d = str(part).partition(":")
             if n in types:
-                parts.append({"Type": types[n], "Definition": int(d) if d.isdigit() else 0})
+                parts.append({"Type": types[n], "Definition": int(d) if d.isascii() and d.isdigit() else 0})
         payload = {"FileIdSet": payload.get("FileIdSet") or [], "FileDeleteResultInfo": [
             {"FileId": fid, "DeleteParts": parts} for fid in payload.get("FileIdSet") or []]}
     return {"EventHandle": item["event_handle"], "EventType": etype,

@@ -115,7 +115,8 @@ def search_media(c: Call) -> Params:
     names = [n for n in list_param(p, "Names") if isinstance(n, str)]
     name = str_param(p, "Text") or (names[0] if names else None)
     class_ids = list_param(p, "ClassIds")
-    class_id = int_param(p, "ClassId") if p.get("ClassId") is not None else (int(class_ids[0]) if class_ids else None)
+    first_class = int_param({"ClassIds": class_ids[0]}, "ClassIds") if class_ids else None
+    class_id = int_param(p, "ClassId") if p.get("ClassId") is not None else first_class
     if list_param(p, "FileIds"):
         found, _missing = media.describe_media(c.ctx, c.app_id, [str(x) for x in list_param(p, "FileIds")])
         items: list[dict[str, Any]] = found

@@ -20,7 +20,7 @@ def pull_upload(c: Call) -> Params:
 
 
 def apply_upload(c: Call) -> Params:
-    return cos_upload.apply_upload(c.ctx, c.app_id, c.params)
+    return cos_upload.apply_upload(c.ctx, c.app_id, c.params, secret_id=c.secret_id)
 
 
 def commit_upload(c: Call) -> Params:
