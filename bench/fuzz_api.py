@@ -35,25 +35,29 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--phases", default="examples,coverage,fuzzing")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="openvod-fuzz-") as tmp:
-        srv = make_server(Path(tmp) / "srv", {"OPENVOD_WORKERS": "1"})
-        try:
-            assert srv.proc is not None
-            rss0 = _rss_mb(srv.proc.pid)
-            t0 = time.perf_counter()
-            run = run_schemathesis(srv.url, srv.auth, Path(tmp) / "st", max_examples=args.examples,
-                                   phases=args.phases, seed=args.seed, timeout=4 * 3600)
-            elapsed = time.perf_counter() - t0
-            rss1 = _rss_mb(srv.proc.pid)
-            alive = srv.proc.poll() is None
-        finally:
-            srv.stop()
+    # Kept after the run: the HAR of every request, schemathesis' output and the server's log.
+    tmp = tempfile.mkdtemp(prefix="openvod-fuzz-")
+    srv = make_server(Path(tmp) / "srv", {"OPENVOD_WORKERS": "1"})
+    try:
+        assert srv.proc is not None
+        rss0 = _rss_mb(srv.proc.pid)
+        t0 = time.perf_counter()
+        run = run_schemathesis(srv.url, srv.auth, Path(tmp) / "st", max_examples=args.examples,
+                               phases=args.phases, seed=args.seed, timeout=4 * 3600)
+        elapsed = time.perf_counter() - t0
+        rss1 = _rss_mb(srv.proc.pid)
+        alive = srv.proc.poll() is None
+    finally:
+        srv.stop()
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
     print(f"schemathesis: {args.phases}, {args.examples} examples per operation, seed {args.seed}")
     print(f"requests: {run.requests} in {elapsed:.0f} s ({run.requests / elapsed:.1f}/s)")
     print("statuses: " + ", ".join(f"{s}: {n}" for s, n in sorted(run.statuses.items())))
     print(f"responses >= 500: {run.server_errors}; schemathesis exit status {run.returncode}")
     print(f"server RSS: {rss0:.0f} MB -> {rss1:.0f} MB; server alive at the end: {alive}")
+    print(f"kept in {tmp}: st/run.har, st/st-output.txt, srv/server.log")
+    for line in run.server_error_requests:
+        print("  5xx/no answer:", line[:300])
     if run.server_errors or run.returncode:
         print(run.output)
         sys.exit(1)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real ``openvod serve`` process on a free port, with its own data dir."""
+"""Shared fixtures: a real ``openvod serve`` process on a free port, with its own data dir, or the
+same app served inside the test process (tests/servers.py) where no process boundary is tested."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from tests.servers import InProcessServer
 
 SECRET_ID = "AKIDtestdefault000000000000000000001"
 SECRET_KEY = "testdefaultsecretkey0000000000001"
@@ -41,6 +46,25 @@ def wait_http(url: str, deadline: float = 30.0, proc: subprocess.Popen[bytes] | 
             raise TimeoutError(f"{url} not ready after {deadline}s")
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+class Server(Protocol):
+    """What route and wire-format tests use of a server, subprocess or in-process alike."""
+
+    secret_id: str
+    secret_key: str
+    env: dict[str, str]  # for ``openvod`` commands on the server's data dir
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def auth(self) -> tuple[str, str]: ...
+    @property
+    def data_dir(self) -> Path: ...
+    def client(self) -> httpx.Client: ...
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -98,8 +122,9 @@ class ServerProc:
         return httpx.Client(base_url=self.url, auth=self.auth, timeout=60.0)
 
 
-def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> ServerProc:
-    tmp.mkdir(parents=True, exist_ok=True)
+def server_env(tmp: Path, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a test's server (and of ``openvod`` commands on its data dir): this
+    process's less any ``OPENVOD_*``, data under ``tmp/data``, the test key pair, no config file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENVOD_")}
     env.update(
         OPENVOD_DATA_DIR=str(tmp / "data"),
@@ -108,9 +133,26 @@ def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> ServerPro
         OPENVOD_CONFIG=str(tmp / "none.toml"),
     )
     env.update(extra_env or {})
+    return env
+
+
+def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> ServerProc:
+    """An ``openvod serve`` subprocess: for tests where the process boundary is under test (kill,
+    restart, signals, RSS, its log). Route and wire-format tests use :func:`make_app_server`."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = server_env(tmp, extra_env)
     srv = ServerProc(data_dir=tmp / "data", port=free_port(), env=env, log=tmp / "server.log")
     srv.start()
     return srv
+
+
+def make_app_server(tmp: Path, extra_env: dict[str, str] | None = None) -> InProcessServer:
+    """The app ``openvod serve`` runs, served on a thread of this process (see tests/servers.py):
+    the same settings from the same ``OPENVOD_*`` environment as :func:`make_server`, without a
+    process start (~2 s of CPU each)."""
+    from tests.servers import start_in_process
+
+    return start_in_process(tmp, server_env(tmp, extra_env))
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ class FuzzRun:
     returncode: int
     statuses: dict[int, int]  # HTTP status -> responses
     output: str  # the CLI's summary (its last lines)
+    server_error_requests: tuple[str, ...] = ()  # "METHOD url -> status" of every response >= 500
 
     @property
     def requests(self) -> int:
@@ -41,16 +42,23 @@ def run_schemathesis(base_url: str, auth: tuple[str, str], work: Path, *, max_ex
     st = Path(sys.executable).with_name("st")
     argv = [str(st), "run", f"{base_url}/openapi.json", "--auth", f"{auth[0]}:{auth[1]}",
             "--checks", "not_a_server_error", "--max-examples", str(max_examples), "--workers", "1",
-            "--phases", phases, "--seed", str(seed), "--no-shrink", "--request-timeout", "30",
+            # Long-polls may wait 60 s: a shorter client timeout would count them as errors.
+            "--phases", phases, "--seed", str(seed), "--no-shrink", "--request-timeout", "75",
             "--report", "har", "--report-har-path", str(har),
             # Disabling a key is tested elsewhere; here it would lock the fuzzer out of everything.
             "--exclude-path-regex", r"^/v1/keys/[^/]+/disable$"]
     if max_time is not None:
         argv += ["--max-time", str(max_time)]
     proc = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=timeout)
+    (work / "st-output.txt").write_text(proc.stdout + proc.stderr)
     statuses: collections.Counter[int] = collections.Counter()
+    failing: list[str] = []
     if har.exists():
         for entry in json.loads(har.read_text())["log"]["entries"]:
-            statuses[int(entry["response"]["status"])] += 1
+            status = int(entry["response"]["status"])
+            statuses[status] += 1
+            if status >= 500 or status == 0:
+                req = entry["request"]
+                failing.append(f"{req['method']} {req['url']} -> {status}")
     tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-    return FuzzRun(proc.returncode, dict(statuses), tail)
+    return FuzzRun(proc.returncode, dict(statuses), tail, tuple(failing))

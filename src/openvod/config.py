@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     playback_url_ttl: int = Field(default=86400, ge=60)  # seconds a signed playback URL stays valid
 
     # engine
+    # Which executor runs steps (engine/executor.py): "local", a process pool inside the server
+    # with ``workers`` processes (0: this server runs no steps). Celery plugs in here with scale-out.
+    executor: Literal["local"] = "local"
     workers: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=0, le=256)
     lease_seconds: float = Field(default=30.0, ge=1.0)
     heartbeat_seconds: float = Field(default=5.0, gt=0)

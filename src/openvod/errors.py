@@ -17,13 +17,25 @@ the same error in their own envelope; the native API uses ``{"error": {"code", "
     ├── StorageError            503  object storage failures
     │   └── InsufficientStorage 507  the disk or bucket is full (ResourceUnavailable.InsufficientStorage)
     ├── Unimplemented           501  a protocol operation OpenVOD does not implement
-    └── UpstreamError           502  a remote server (pull upload) failed
+    ├── UpstreamError           502  a remote server (pull upload) failed
+    ├── Cancelled               500  work stopped because its task was cancelled (FailedOperation.Canceled);
+    │                                the engine catches it, no user sees it as an error
+    └── ProtocolError           4xx/5xx  an error already in one wire protocol's terms (its code and
+        │                                status set per instance), raised and rendered only by its transport
+        ├── S3Error                  (api.compat.s3.common) an S3 ``<Error>`` document: NoSuchKey, AccessDenied...
+        └── KingsoftError            (api.compat.kingsoft) Kingsoft's ``{"Error": {"Code", "Message"}}`` reply
+
+Signature verifiers (:mod:`openvod.auth.sigv4`, :mod:`~openvod.auth.tc3`, :mod:`~openvod.auth.cos`)
+raise :class:`AuthFailure` with a code of :mod:`openvod.auth.codes`; each transport maps the code to
+its envelope at its edge (Tencent's codes are the codes themselves; S3 and Kingsoft translate them
+to a :class:`ProtocolError` subclass). One exception type per envelope, mapped at the edge.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AuthFailure",
+    "Cancelled",
     "Conflict",
     "FFmpegFailed",
     "FFmpegTimeout",
@@ -36,6 +48,7 @@ __all__ = [
     "OpenVODError",
     "PayloadTooLarge",
     "ProbeFailed",
+    "ProtocolError",
     "StorageError",
     "TooManyRequests",
     "UpstreamError",
@@ -137,3 +150,19 @@ class Unimplemented(OpenVODError):
 class UpstreamError(OpenVODError):
     status = 502
     default_code = "FailedOperation.Upstream"
+
+
+class Cancelled(OpenVODError):
+    """Work (FFmpeg, a job step) was stopped because the caller's cancel event was set."""
+
+    default_code = "FailedOperation.Canceled"
+
+
+class ProtocolError(OpenVODError):
+    """An error in one wire protocol's own terms: ``code`` is the protocol's error name and
+    ``status`` the HTTP status, both per instance. Only its transport raises and renders it; a
+    subclass per envelope (``S3Error``, ``KingsoftError``) lives beside its renderer."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message, code=code)
+        self.status = status

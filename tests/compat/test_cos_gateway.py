@@ -14,7 +14,7 @@ from botocore.config import Config
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
-from tests.conftest import ServerProc, make_server
+from tests.conftest import Server, make_app_server
 
 MiB = 1 << 20
 REGION = "ap-guangzhou"
@@ -22,32 +22,32 @@ BUCKET = "vodtest-1250000000"
 
 
 @pytest.fixture(scope="module")
-def cossrv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    s = make_server(tmp_path_factory.mktemp("cosgw"))
+def cossrv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = make_app_server(tmp_path_factory.mktemp("cosgw"))
     try:
         yield s
     finally:
         s.stop()
 
 
-def cos(srv: ServerProc, secret_key: str | None = None) -> CosS3Client:
+def cos(srv: Server, secret_key: str | None = None) -> CosS3Client:
     return CosS3Client(CosConfig(Region=REGION, SecretId=srv.secret_id, SecretKey=secret_key or srv.secret_key,
                                  Token=None, Scheme="http", IP="127.0.0.1", Port=srv.port))
 
 
-def s3(srv: ServerProc) -> Any:
+def s3(srv: Server) -> Any:
     return boto3.client("s3", endpoint_url=f"{srv.url}/s3", region_name="us-east-1",
                         aws_access_key_id=srv.secret_id, aws_secret_access_key=srv.secret_key,
                         config=Config(s3={"addressing_style": "path"}))
 
 
 @pytest.fixture(scope="module")
-def bucket(cossrv: ServerProc) -> str:
+def bucket(cossrv: Server) -> str:
     s3(cossrv).create_bucket(Bucket=BUCKET)
     return BUCKET
 
 
-def test_put_get_head_delete(cossrv: ServerProc, bucket: str) -> None:
+def test_put_get_head_delete(cossrv: Server, bucket: str) -> None:
     c = cos(cossrv)
     r = c.put_object(Bucket=bucket, Key="dir/a file.txt", Body=b"hello cos")
     assert {k.lower(): v for k, v in r.items()}["etag"]  # the server sends lower-case header names
@@ -63,7 +63,7 @@ def test_put_get_head_delete(cossrv: ServerProc, bucket: str) -> None:
     assert e.value.get_error_code() == "NoSuchKey" and e.value.get_status_code() == 404
 
 
-def test_upload_file_multipart(cossrv: ServerProc, bucket: str, tmp_path: Path) -> None:
+def test_upload_file_multipart(cossrv: Server, bucket: str, tmp_path: Path) -> None:
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(3 * MiB + 123))
     c = cos(cossrv)
@@ -78,19 +78,19 @@ def test_upload_file_multipart(cossrv: ServerProc, bucket: str, tmp_path: Path) 
     assert c.get_object(Bucket=bucket, Key="small.txt")["Body"].get_raw_stream().read() == b"tiny"
 
 
-def test_wrong_key_is_refused(cossrv: ServerProc, bucket: str) -> None:
+def test_wrong_key_is_refused(cossrv: Server, bucket: str) -> None:
     with pytest.raises(CosServiceError) as e:
         cos(cossrv, secret_key="wrong").put_object(Bucket=bucket, Key="x.txt", Body=b"x")
     assert e.value.get_error_code() == "SignatureDoesNotMatch" and e.value.get_status_code() == 403
 
 
-def test_cos_host_does_not_disturb_root_routes(cossrv: ServerProc) -> None:
+def test_cos_host_does_not_disturb_root_routes(cossrv: Server) -> None:
     assert httpx.get(f"{cossrv.url}/healthz").status_code == 200
     r = httpx.get(f"{cossrv.url}/healthz", headers={"Host": f"{BUCKET}.cos.{REGION}.myqcloud.com"})
     assert r.status_code == 403 and "<Code>AccessDenied</Code>" in r.text
 
 
-def _vod(srv: ServerProc) -> Any:
+def _vod(srv: Server) -> Any:
     from tencentcloud.common import credential
     from tencentcloud.common.profile.client_profile import ClientProfile
     from tencentcloud.common.profile.http_profile import HttpProfile
@@ -114,7 +114,7 @@ def _call(client: Any, action: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("multipart", [False, True])
-def test_apply_cos_upload_commit_with_the_official_sdks(cossrv: ServerProc, small_clip: Path, tmp_path: Path,
+def test_apply_cos_upload_commit_with_the_official_sdks(cossrv: Server, small_clip: Path, tmp_path: Path,
                                                         multipart: bool) -> None:
     """ApplyUpload (Tencent SDK) -> COS upload with the temporary credentials (COS SDK, one PUT or
     multipart) -> CommitUpload: a probed FileId whose task flow runs."""

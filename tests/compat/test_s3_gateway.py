@@ -18,21 +18,21 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import ServerProc, make_server
+from tests.conftest import Server, make_app_server
 
 MiB = 1 << 20
 
 
 @pytest.fixture(scope="module")
-def s3srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    s = make_server(tmp_path_factory.mktemp("s3gw"), {"OPENVOD_WORKERS": "1"})
+def s3srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = make_app_server(tmp_path_factory.mktemp("s3gw"), {"OPENVOD_WORKERS": "1"})
     try:
         yield s
     finally:
         s.stop()
 
 
-def s3(srv: ServerProc, secret_id: str | None = None, secret_key: str | None = None) -> Any:
+def s3(srv: Server, secret_id: str | None = None, secret_key: str | None = None) -> Any:
     return boto3.client(
         "s3", endpoint_url=f"{srv.url}/s3", region_name="us-east-1",
         aws_access_key_id=secret_id or srv.secret_id, aws_secret_access_key=secret_key or srv.secret_key,
@@ -47,7 +47,7 @@ def code_of(fn: Any) -> str:
     return str(e.value.response["Error"]["Code"])
 
 
-def test_bucket_lifecycle(s3srv: ServerProc) -> None:
+def test_bucket_lifecycle(s3srv: Server) -> None:
     c = s3(s3srv)
     assert code_of(lambda: c.head_bucket(Bucket="life")) == "404"
     c.create_bucket(Bucket="life")
@@ -63,7 +63,7 @@ def test_bucket_lifecycle(s3srv: ServerProc) -> None:
     assert code_of(lambda: c.create_bucket(Bucket="Bad_Name")) == "InvalidBucketName"
 
 
-def test_put_get_head_delete_and_ranges(s3srv: ServerProc) -> None:
+def test_put_get_head_delete_and_ranges(s3srv: Server) -> None:
     c = s3(s3srv)
     c.create_bucket(Bucket="objs")
     data = bytes(range(256)) * 40
@@ -88,7 +88,7 @@ def test_put_get_head_delete_and_ranges(s3srv: ServerProc) -> None:
     assert code_of(lambda: c.get_object(Bucket="nobucket", Key="k")) == "NoSuchBucket"
 
 
-def test_copy_object(s3srv: ServerProc) -> None:
+def test_copy_object(s3srv: Server) -> None:
     c = s3(s3srv)
     c.create_bucket(Bucket="copy-src")
     c.create_bucket(Bucket="copy-dst")
@@ -123,7 +123,7 @@ def test_copy_object(s3srv: ServerProc) -> None:
                                          CopySource="copy-src/../../etc/passwd")) == "InvalidArgument"
 
 
-def test_error_is_s3_xml(s3srv: ServerProc) -> None:
+def test_error_is_s3_xml(s3srv: Server) -> None:
     c = s3(s3srv)
     c.create_bucket(Bucket="xmlerr")
     url = c.generate_presigned_url("get_object", Params={"Bucket": "xmlerr", "Key": "missing"}, ExpiresIn=60)
@@ -134,7 +134,7 @@ def test_error_is_s3_xml(s3srv: ServerProc) -> None:
     assert r.status_code == 403 and "<Code>AccessDenied</Code>" in r.text
 
 
-def test_list_objects_v2(s3srv: ServerProc) -> None:
+def test_list_objects_v2(s3srv: Server) -> None:
     c = s3(s3srv)
     c.create_bucket(Bucket="listing")
     keys = [f"a/{i:02d}.txt" for i in range(7)] + ["a/sub/x.txt", "a/sub/y.txt", "b/z.txt", "top.txt"]
@@ -168,7 +168,7 @@ def test_list_objects_v2(s3srv: ServerProc) -> None:
     assert got_keys == [f"a/{i:02d}.txt" for i in range(7)] and got_prefixes == ["a/sub/"]
 
 
-def test_multipart(s3srv: ServerProc) -> None:
+def test_multipart(s3srv: Server) -> None:
     c = s3(s3srv)
     c.create_bucket(Bucket="multi")
     parts = [bytes([65 + i]) * (5 * MiB + i) for i in range(3)]
@@ -205,7 +205,7 @@ def test_multipart(s3srv: ServerProc) -> None:
     assert c.get_object(Bucket="multi", Key="managed.bin")["Body"].read() == blob
 
 
-def test_presigned_get_and_put(s3srv: ServerProc) -> None:
+def test_presigned_get_and_put(s3srv: Server) -> None:
     c = s3(s3srv)
     c.create_bucket(Bucket="presign")
     put_url = c.generate_presigned_url("put_object", Params={"Bucket": "presign", "Key": "p/x.bin"}, ExpiresIn=60)
@@ -224,12 +224,12 @@ def test_presigned_get_and_put(s3srv: ServerProc) -> None:
     assert httpx.get(expired).status_code == 403
 
 
-def test_wrong_credentials(s3srv: ServerProc) -> None:
+def test_wrong_credentials(s3srv: Server) -> None:
     assert code_of(lambda: s3(s3srv, secret_key="wrong" * 6).list_buckets()) == "SignatureDoesNotMatch"
     assert code_of(lambda: s3(s3srv, secret_id="AKIDnobody", secret_key="x").list_buckets()) == "InvalidAccessKeyId"
 
 
-def test_other_app_is_isolated(s3srv: ServerProc) -> None:
+def test_other_app_is_isolated(s3srv: Server) -> None:
     c = s3(s3srv)
     c.create_bucket(Bucket="private")
     c.put_object(Bucket="private", Key="secret.txt", Body=b"mine")
@@ -253,7 +253,7 @@ def test_other_app_is_isolated(s3srv: ServerProc) -> None:
 
 
 @pytest.mark.parametrize("key", ["../escape", "a/../../b", "a//b", ".s3mp/x", "./a"])
-def test_traversal_keys_refused(s3srv: ServerProc, key: str) -> None:
+def test_traversal_keys_refused(s3srv: Server, key: str) -> None:
     c = s3(s3srv)
     try:
         c.create_bucket(Bucket="trav")
@@ -262,7 +262,7 @@ def test_traversal_keys_refused(s3srv: ServerProc, key: str) -> None:
     assert code_of(lambda: c.put_object(Bucket="trav", Key=key, Body=b"x")) == "InvalidArgument"
 
 
-def test_traversal_raw_path_refused(s3srv: ServerProc) -> None:
+def test_traversal_raw_path_refused(s3srv: Server) -> None:
     c = s3(s3srv)
     try:
         c.create_bucket(Bucket="trav")
@@ -274,7 +274,7 @@ def test_traversal_raw_path_refused(s3srv: ServerProc) -> None:
     assert r.status_code in (400, 403, 404) and b"root:" not in r.content
 
 
-def test_s3_object_as_transcode_source(s3srv: ServerProc, small_clip: Path) -> None:
+def test_s3_object_as_transcode_source(s3srv: Server, small_clip: Path) -> None:
     c = s3(s3srv)
     c.create_bucket(Bucket="media")
     c.upload_file(str(small_clip), "media", "in/clip.mp4")
@@ -302,7 +302,7 @@ def _hm(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 
 
-def _chunked_put(srv: ServerProc, path: str, chunks: list[bytes], mode: str, *, bad_chunk: bool = False,
+def _chunked_put(srv: Server, path: str, chunks: list[bytes], mode: str, *, bad_chunk: bool = False,
                  secret_key: str | None = None) -> httpx.Response:
     """A PUT with an aws-chunked body, signed as the AWS SDKs for Java/Go/JS sign it."""
     import hashlib
@@ -343,7 +343,7 @@ def _chunked_put(srv: ServerProc, path: str, chunks: list[bytes], mode: str, *, 
 
 
 @pytest.mark.parametrize("mode", ["STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"])
-def test_aws_chunked_bodies(s3srv: ServerProc, mode: str) -> None:
+def test_aws_chunked_bodies(s3srv: Server, mode: str) -> None:
     c = s3(s3srv)
     try:
         c.create_bucket(Bucket="chunked")

@@ -120,6 +120,7 @@ def pull_all(c: Any, want: int, timeout: float = 60) -> list[dict[str, Any]]:
     return got
 
 
+@pytest.mark.slow
 def test_seed_flow_events_and_delete(srv: ServerProc, tmp_path: Path) -> None:
     c = client(srv)
     pull_all(c, 1000, timeout=0.1)  # drain anything earlier

@@ -39,7 +39,7 @@ from openvod.domain.urlsign import sign_object
 from openvod.services import apps, hls_keys, playback
 from openvod.services.context import build_context
 from tests.browser import launch_chromium
-from tests.conftest import ServerProc, make_server
+from tests.conftest import Server, make_app_server
 from tests.integration.console.conftest import sign_in
 from tests.media import make_clip
 
@@ -83,8 +83,8 @@ def _png(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    s = make_server(tmp_path_factory.mktemp("active"), {"OPENVOD_WORKERS": "0"})
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = make_app_server(tmp_path_factory.mktemp("active"), {"OPENVOD_WORKERS": "0"})
     try:
         yield s
     finally:
@@ -92,21 +92,21 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
 
 
 @pytest.fixture(scope="module")
-def tenant(srv: ServerProc) -> Tenant:
+def tenant(srv: Server) -> Tenant:
     out = subprocess.run([sys.executable, "-m", "openvod", "apps", "create", "mallory", "--json"],
                          env=srv.env, capture_output=True, timeout=60, check=True)
     made = json.loads(out.stdout)
     return Tenant(made["app_id"], made["secret_id"], made["secret_key"])
 
 
-def _s3(srv: ServerProc, t: Tenant) -> Any:
+def _s3(srv: Server, t: Tenant) -> Any:
     return boto3.client("s3", endpoint_url=f"{srv.url}/s3", region_name="us-east-1",
                         aws_access_key_id=t.secret_id, aws_secret_access_key=t.secret_key,
                         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
 
 
 @pytest.fixture(scope="module")
-def uploaded(srv: ServerProc, tenant: Tenant, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+def uploaded(srv: Server, tenant: Tenant, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The tenant's objects in ``BUCKET``, uploaded through the S3 gateway; its app made public."""
     tmp = tmp_path_factory.mktemp("active-media")
     bodies = {
@@ -125,7 +125,7 @@ def uploaded(srv: ServerProc, tenant: Tenant, tmp_path_factory: pytest.TempPathF
     return bodies
 
 
-def _signed(srv: ServerProc, route: str, key: str) -> str:
+def _signed(srv: Server, route: str, key: str) -> str:
     # The server's own URL secret (as services.context derives it), so the test signs as the API does.
     secret = hashlib.sha256((srv.data_dir / "url-signing.key").read_text().strip().encode()).digest()
     expires = int(time.time()) + 600
@@ -183,7 +183,7 @@ def test_malformed_types_are_served_as_opaque_bytes() -> None:
 
 
 # -- every serving path --------------------------------------------------------------------------
-def test_files_and_objects_routes(srv: ServerProc, tenant: Tenant, uploaded: dict[str, bytes]) -> None:
+def test_files_and_objects_routes(srv: Server, tenant: Tenant, uploaded: dict[str, bytes]) -> None:
     with httpx.Client(timeout=30) as c, httpx.Client(base_url=srv.url, auth=(tenant.secret_id, tenant.secret_key),
                                                       timeout=30) as api:
         for name, body in uploaded.items():
@@ -207,7 +207,7 @@ def test_files_and_objects_routes(srv: ServerProc, tenant: Tenant, uploaded: dic
             _assert_policy(name, r.headers, "/v1/objects")
 
 
-def test_s3_and_cos_gateways(srv: ServerProc, tenant: Tenant, uploaded: dict[str, bytes]) -> None:
+def test_s3_and_cos_gateways(srv: Server, tenant: Tenant, uploaded: dict[str, bytes]) -> None:
     s3 = _s3(srv, tenant)
     cos = CosS3Client(CosConfig(Region=REGION, SecretId=tenant.secret_id, SecretKey=tenant.secret_key, Token=None,
                                 Scheme="http", IP="127.0.0.1", Port=srv.port))
@@ -228,7 +228,7 @@ def test_s3_and_cos_gateways(srv: ServerProc, tenant: Tenant, uploaded: dict[str
             _assert_policy(name, {k: v for k, v in cos_got.items() if isinstance(v, str)}, "cos GET")
 
 
-def test_hls_playlists_rewritten_on_files_are_inline_and_nosniff(srv: ServerProc, tenant: Tenant,
+def test_hls_playlists_rewritten_on_files_are_inline_and_nosniff(srv: Server, tenant: Tenant,
                                                                  uploaded: dict[str, bytes]) -> None:
     playlist = b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nclip.mp4\n#EXT-X-ENDLIST\n"
     _s3(srv, tenant).put_object(Bucket=BUCKET, Key="list.m3u8", Body=playlist,
@@ -239,7 +239,7 @@ def test_hls_playlists_rewritten_on_files_are_inline_and_nosniff(srv: ServerProc
     assert "content-disposition" not in r.headers and "content-security-policy" not in r.headers
 
 
-def test_api_answers_carry_nosniff(srv: ServerProc, tenant: Tenant) -> None:
+def test_api_answers_carry_nosniff(srv: Server, tenant: Tenant) -> None:
     with httpx.Client(base_url=srv.url, timeout=30) as c:
         answers = {
             "healthz": c.get("/healthz"),
@@ -263,14 +263,14 @@ def browser() -> Iterator[Browser]:
         yield b
 
 
-def _key_ids(srv: ServerProc) -> set[str]:
+def _key_ids(srv: Server) -> set[str]:
     with srv.client() as c:
         r = c.get("/v1/keys")
         r.raise_for_status()
         return {k["secret_id"] for k in r.json()["items"]}
 
 
-def test_uploaded_page_cannot_act_as_the_signed_in_operator(srv: ServerProc, tenant: Tenant,
+def test_uploaded_page_cannot_act_as_the_signed_in_operator(srv: Server, tenant: Tenant,
                                                             uploaded: dict[str, bytes], browser: Browser) -> None:
     context = browser.new_context()
     page = context.new_page()

@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import ServerProc, make_server
 from tests.fuzz import run_schemathesis
 
+pytestmark = pytest.mark.slow  # ~300 schemathesis requests
+
 
 @pytest.fixture()
 def fuzz_server(tmp_path: Path) -> Iterator[ServerProc]:

@@ -40,9 +40,11 @@ from tencentcloud.vod.v20180717 import models, vod_client
 
 from openvod import sign_upload
 from openvod.api.app import create_app
+from openvod.api.compat.tencent import library_render
 from openvod.config import Settings
+from openvod.runtime import Context
 from openvod.services import apps, cos_upload, uploads
-from openvod.services.context import Context, build_context
+from openvod.services.context import build_context
 from tests.conftest import SECRET_ID, SECRET_KEY, free_port
 from tests.tus import OCTET, TUS, metadata
 
@@ -323,8 +325,8 @@ def test_temp_cos_credentials_die_with_the_issuing_key(srv: Srv) -> None:
 def test_temp_cos_credentials_expire(srv: Srv) -> None:
     default = apps.default_app(srv.ctx.db)
     # Minted by the real ApplyUpload code two hours ago, i.e. with cos_upload_ttl (1 h) long past.
-    r = cos_upload.apply_upload(srv.ctx, default.id, {"MediaType": "mp4"}, secret_id=SECRET_ID,
-                                now=time.time() - 7200)
+    r = library_render.apply_upload(cos_upload.apply_upload(srv.ctx, default.id, {"MediaType": "mp4"},
+                                                            secret_id=SECRET_ID, now=time.time() - 7200))
     assert r["TempCertificate"]["ExpiredTime"] < time.time()
     with pytest.raises(CosServiceError) as e:
         _cos(srv, r["TempCertificate"]).put_object(Bucket=r["StorageBucket"], Key=r["MediaStoragePath"][1:],

@@ -23,9 +23,10 @@ from openvod.api.app import create_app
 from openvod.api.signin_limiter import SignInLimiter
 from openvod.config import Settings
 from openvod.db.models import Delivery
+from openvod.runtime import Context
 from openvod.services import apps, deliveries, events
 from openvod.services.apps import KeyInfo
-from openvod.services.context import Context, build_context
+from openvod.services.context import build_context
 from openvod.services.deliveries import Dispatcher
 from tests.browser import launch_chromium
 from tests.conftest import ServerProc

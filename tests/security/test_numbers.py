@@ -155,3 +155,23 @@ async def test_range_headers_are_ignored_not_crashed(client: httpx.AsyncClient, 
     r = await client.get(url, headers=headers)
     assert r.status_code == 200 and r.content == b"0123456789", r.text  # RFC 9110: an invalid Range is ignored
     _no_tracebacks(caplog)
+
+
+# Numbers that are ASCII digits but too big for the database (found by the long schemathesis run):
+# every route gets 400 InvalidParameter.OutOfRange from the database layer, never an OverflowError.
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/v1/procedures?offset=2123610302138302924324864"),
+    ("POST", "/v1/events/deliveries/24768229078392772672308117504/redeliver"),
+    ("POST", "/v1/tasks/{task_id}/steps/800171049869617465086967808/retry"),
+    ("GET", f"/v1/media?class_id={10**30}"),
+])
+@pytest.mark.anyio
+async def test_numbers_too_big_for_the_database(client: httpx.AsyncClient, method: str, path: str,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    if "{task_id}" in path:
+        made = await client.post("/v1/tasks", json={"kind": "noop"}, auth=AUTH)
+        path = path.format(task_id=made.json()["task_id"])
+    r = await client.request(method, path, auth=AUTH)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "InvalidParameter.OutOfRange", r.text
+    _no_tracebacks(caplog)

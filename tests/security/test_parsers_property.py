@@ -23,8 +23,9 @@ from openvod.api.serving import parse_range
 from openvod.config import Settings
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.errors import OpenVODError
+from openvod.runtime import Context
 from openvod.services.apps import ensure_default_app
-from openvod.services.context import Context, build_context
+from openvod.services.context import build_context
 from tests.conftest import SECRET_ID, SECRET_KEY
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -135,7 +136,7 @@ def test_kingsoft_header_checks(ctx: Context, headers: dict[str, str]) -> None:
     raw = [(k.encode(), v.encode("utf-8")) for k, v in headers.items()]
     try:
         kingsoft._precheck(ctx, Headers(raw=raw), datetime.now(UTC))
-    except kingsoft._Denied as denied:
+    except kingsoft.KingsoftError as denied:
         assert 400 <= denied.status < 500
     except Exception as exc:  # noqa: BLE001
         _user_error(exc)

@@ -20,8 +20,9 @@ from openvod.client.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_s
 from openvod.config import Settings
 from openvod.crypto import SecretUnreadable, is_sealed
 from openvod.db.models import ApiKey, App
+from openvod.runtime import Context
 from openvod.services import apps, deliveries, events
-from openvod.services.context import Context, build_context
+from openvod.services.context import build_context
 
 CONFIGURED_ID = "AKIDsecretstest00000000000000000001"
 CONFIGURED_KEY = "configuredsecretkey000000000000001"
@@ -88,8 +89,8 @@ def test_no_secret_is_stored_in_clear_and_auth_and_signed_pushes_still_work(ctx:
     try:
         callback = deliveries.set_callback(ctx, apps.default_app(ctx.db).id, receiver.url)
         tenant_cb = deliveries.get_callback(ctx, tenant.id)
-        secrets_in_use = [CONFIGURED_KEY, tenant_key.secret_key, extra.secret_key, callback["secret"],
-                          tenant_cb["secret"]]
+        secrets_in_use = [CONFIGURED_KEY, tenant_key.secret_key, extra.secret_key, callback.secret,
+                          tenant_cb.secret]
         assert all(len(s) >= 32 for s in secrets_in_use)
 
         stored = _stored_bytes(ctx.settings.data_dir)
@@ -106,15 +107,15 @@ def test_no_secret_is_stored_in_clear_and_auth_and_signed_pushes_still_work(ctx:
             assert apps.authenticate(ctx.db, sid, skey).secret_id == sid
         with TestClient(create_app(ctx)) as http:
             assert http.get("/v1/app/callback", auth=(tenant_key.secret_id, tenant_key.secret_key)).json()[
-                "secret"] == tenant_cb["secret"]
+                "secret"] == tenant_cb.secret
             assert http.get("/v1/app/callback", auth=(tenant_key.secret_id, "x" * 32)).status_code == 401
             # The server's own push dispatcher (started by the app) signs with the opened secret.
             with ctx.db.session() as s:
                 events.record(s, apps.default_app(ctx.db).id, "SecretsTest", {"n": 1})
             assert receiver.got.wait(10), "no push arrived"
         headers, body = receiver.pushes[0]
-        assert verify_signature(callback["secret"], headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
-        assert not verify_signature(tenant_cb["secret"], headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+        assert verify_signature(callback.secret, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+        assert not verify_signature(tenant_cb.secret, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
     finally:
         receiver.close()
 
@@ -160,13 +161,13 @@ def test_a_plaintext_database_is_sealed_at_start(tmp_path: Path) -> None:
         assert legacy_key.encode() not in stored and legacy_cb.encode() not in stored
         apps.forget_key(tenant_key.secret_id)
         assert apps.authenticate(again.db, tenant_key.secret_id, legacy_key).app_id == tenant.id
-        assert deliveries.get_callback(again, tenant.id)["secret"] == legacy_cb
+        assert deliveries.get_callback(again, tenant.id).secret == legacy_cb
         assert apps.authenticate(again.db, CONFIGURED_ID, CONFIGURED_KEY).secret_id == CONFIGURED_ID
     finally:
         again.db.dispose()
     third = build_context(_settings(data_dir))  # idempotent: nothing left to seal, still opens
     try:
-        assert deliveries.get_callback(third, tenant.id)["secret"] == legacy_cb
+        assert deliveries.get_callback(third, tenant.id).secret == legacy_cb
     finally:
         third.db.dispose()
 

@@ -211,6 +211,7 @@ def test_storage_error_mid_body_is_a_clear_5xx_and_the_upload_resumes(
 
 
 # -- graceful shutdown -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_sigterm_ends_a_slow_patch_and_a_long_poll_within_the_shutdown_timeout(tmp_path: Path) -> None:
     srv = make_server(tmp_path, {"OPENVOD_SHUTDOWN_TIMEOUT": "2", "OPENVOD_PULL_WAIT_SECONDS": "60",
                                  "OPENVOD_WORKERS": "0"})
@@ -292,6 +293,7 @@ def _fill(path: Path) -> int:
                 return written
 
 
+@pytest.mark.slow
 def test_full_disk_answers_507_keeps_whole_blocks_and_recovers(tmp_path: Path, small_disk: Path) -> None:
     srv = make_server(tmp_path, {"OPENVOD_DATA_DIR": str(small_disk / "data"), "OPENVOD_WORKERS": "0"})
     try:

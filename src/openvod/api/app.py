@@ -24,9 +24,10 @@ from openvod.api.v1 import presets as presets_api
 from openvod.api.v1 import procedures as procedures_api
 from openvod.api.v1 import processing as processing_api
 from openvod.api.v1 import templates as templates_api
-from openvod.engine.local import LocalExecutor
+from openvod.engine.executor import ContextFactory, create_executor
+from openvod.runtime import Context
 from openvod.services import events, uploads
-from openvod.services.context import Context
+from openvod.services.context import worker_context
 from openvod.services.deliveries import Dispatcher
 
 __all__ = ["create_app"]
@@ -58,8 +59,9 @@ def _housekeeping(ctx: Context, stop: threading.Event) -> None:
             log.exception("event purge failed")
 
 
-def create_app(ctx: Context) -> FastAPI:
-    """Build the app around an already-migrated :class:`Context`."""
+def create_app(ctx: Context, *, build_worker_context: ContextFactory = worker_context) -> FastAPI:
+    """Build the app around an already-migrated :class:`Context`. The executor the settings name
+    (``executor``, ``workers``) runs steps in workers whose contexts ``build_worker_context`` makes."""
     stop = threading.Event()
 
     @asynccontextmanager
@@ -69,7 +71,8 @@ def create_app(ctx: Context) -> FastAPI:
         worker.start()
         dispatcher = Dispatcher(ctx)
         dispatcher.start()
-        executor = LocalExecutor(ctx, ctx.settings.workers) if ctx.settings.workers > 0 else None
+        executor = create_executor(ctx, build_worker_context)
+        app.state.executor = executor  # for health checks and tests
         if executor is not None:
             executor.start()
         try:

@@ -46,9 +46,9 @@ from openvod.api.deps import (
 from openvod.api.signin_limiter import SignInLimiter
 from openvod.config import Settings
 from openvod.domain import signature as sigs
+from openvod.domain.views.keys import KeyView
 from openvod.errors import AuthFailure, Forbidden, InvalidParameter, NotFound
 from openvod.services import apps
-from openvod.services.apps import KeyInfo
 
 __all__ = ["router"]
 
@@ -129,7 +129,7 @@ def console_options(ctx: Ctx) -> dict[str, bool]:
     return {"password_sign_in": ctx.settings.console_password is not None}
 
 
-def _password_key(ctx: Ctx, password: str) -> KeyInfo:
+def _password_key(ctx: Ctx, password: str) -> KeyView:
     configured = ctx.settings.console_password
     if configured is None:
         raise AuthFailure("password sign-in is off: set console_password (OPENVOD_CONSOLE_PASSWORD) to use it",
@@ -143,7 +143,7 @@ def _password_key(ctx: Ctx, password: str) -> KeyInfo:
     return apps.console_key(ctx.db)
 
 
-def _sign_in_key(ctx: Ctx, secret_id: str, secret_key: str, password: str) -> KeyInfo:
+def _sign_in_key(ctx: Ctx, secret_id: str, secret_key: str, password: str) -> KeyView:
     if password:
         return _password_key(ctx, password)
     if not secret_id or not secret_key:

@@ -19,9 +19,9 @@ import anyio
 from fastapi import Depends, Request
 
 from openvod.errors import AuthFailure, Forbidden
+from openvod.runtime import Context
 from openvod.services import apps
 from openvod.services.apps import KeyInfo
-from openvod.services.context import Context
 
 __all__ = [
     "CSRF_COOKIE",

@@ -44,7 +44,7 @@ from openvod.api.deps import require_key
 from openvod.api.errors import error_response
 from openvod.domain.numbers import parse_uint
 from openvod.errors import InvalidParameter, OpenVODError, PayloadTooLarge
-from openvod.services.context import Context
+from openvod.runtime import Context
 
 __all__ = [
     "ANONYMOUS_MAX_BODY",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import mimetypes
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
@@ -22,11 +22,12 @@ from pydantic import BaseModel, ConfigDict
 from openvod.api.content_safety import object_headers, object_origins
 from openvod.api.deps import AuthKey, Ctx
 from openvod.api.serving import object_response
+from openvod.domain.views.media import PlayerView
 from openvod.errors import NotFound
 from openvod.services import hls_keys, playback
 from openvod.web import render_player, static_file
 
-__all__ = ["router"]
+__all__ = ["player_json", "router"]
 
 router = APIRouter(tags=["playback"])
 
@@ -52,6 +53,12 @@ def get_playback(ctx: Ctx, key: AuthKey) -> PlaybackSettings:
 @router.put("/v1/app/playback", response_model=PlaybackSettings, summary="Make this app's outputs private or public")
 def put_playback(body: PlaybackSettings, ctx: Ctx, key: AuthKey) -> PlaybackSettings:
     return PlaybackSettings(private=playback.set_private(ctx, key.app_id, body.private))
+
+
+def player_json(v: PlayerView) -> dict[str, Any]:
+    """What the player page's script reads (its ``data`` JSON): the view's fields by name."""
+    return {"file_id": v.file_id, "name": v.name, "poster": v.poster, "hls": v.hls, "mp4": v.mp4,
+            "sprites_vtt": v.sprites_vtt, "duration": v.duration}
 
 
 def _document(request: Request, body: str, media_type: str, cache: str) -> Response:
@@ -91,7 +98,7 @@ def get_hls_key(key_id: str, ctx: Ctx, expires: Expires = None, signature: Signa
 @router.get("/play/{file_id}", response_class=HTMLResponse, include_in_schema=False)
 def play(file_id: str, ctx: Ctx, expires: Expires = None, signature: Signature = None) -> HTMLResponse:
     app_id = playback.authorize_play(ctx, file_id, expires, signature)
-    page = render_player(playback.player_data(ctx, app_id, file_id))
+    page = render_player(player_json(playback.player_data(ctx, app_id, file_id)))
     # Everything the page loads comes from this server: say so, so the browser enforces it.
     # (Static files are named relative to the page, so a public URL with a path prefix works.)
     base = object_origins(ctx.settings)

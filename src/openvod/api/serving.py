@@ -31,6 +31,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not m or (not m.group(1) and not m.group(2)):
         return None  # RFC 9110: ignore a Range we don't understand (multi-range included)
     shown = repr(header[:80])
+    if size == 0:  # RFC 9110 §14.1.2: no range of an empty representation is satisfiable
+        raise RangeNotSatisfiable(f"range {shown} asks for bytes of an empty object")
     if not m.group(1):
         n = int(m.group(2))
         if n == 0:

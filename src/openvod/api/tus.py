@@ -18,7 +18,7 @@ import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
-from email.utils import format_datetime
+from typing import Any
 
 import anyio
 import anyio.from_thread
@@ -29,10 +29,10 @@ from starlette.requests import ClientDisconnect
 from openvod.api.deps import Ctx, basic_credentials
 from openvod.api.errors import error_response
 from openvod.domain.numbers import parse_uint
-from openvod.domain.times import iso
+from openvod.domain.times import http_date, iso_s
+from openvod.domain.views.uploads import UploadView
 from openvod.errors import AuthFailure, InvalidParameter, OpenVODError
 from openvod.services import apps, uploads
-from openvod.services.uploads import UploadInfo
 
 __all__ = [
     "check_version",
@@ -136,9 +136,9 @@ def _location(request: Request, ctx: Ctx, upload_id: str) -> str:
     return f"{base}/v1/uploads/{upload_id}"
 
 
-def _state_headers(info: UploadInfo) -> dict[str, str]:
+def _state_headers(info: UploadView) -> dict[str, str]:
     h = _base_headers(**{"Upload-Offset": str(info.offset),
-                         "Upload-Expires": format_datetime(info.expires_at, usegmt=True)})
+                         "Upload-Expires": http_date(info.expires_at)})
     if info.length is None:
         h["Upload-Defer-Length"] = "1"
     else:
@@ -188,7 +188,7 @@ def _finish(queue: asyncio.Queue[_Item], last: _Item) -> None:
 
 
 async def _append(request: Request, ctx: Ctx, upload_id: str, offset: int, length: int | None,
-                  limit: int | None) -> UploadInfo:
+                  limit: int | None) -> UploadView:
     checksum_header = request.headers.get("upload-checksum")
     checksum = parse_checksum(checksum_header) if checksum_header is not None else None
     # Receiving and storing overlap: the event loop reads ahead up to QUEUED blocks while the
@@ -317,7 +317,10 @@ async def terminate(upload_id: str, request: Request, ctx: Ctx) -> Response:
 @router.get("/{upload_id}", summary="Upload state as JSON")
 async def get(upload_id: str, ctx: Ctx) -> JSONResponse:
     info = await anyio.to_thread.run_sync(uploads.get_upload, ctx, upload_id)
-    return JSONResponse({
-        "id": info.id, "offset": info.offset, "length": info.length, "state": info.state,
-        "file_id": info.file_id, "expires_at": iso(info.expires_at),
-    })
+    return JSONResponse(_state_json(info))
+
+
+def _state_json(info: UploadView) -> dict[str, Any]:
+    """``GET /v1/uploads/{id}``: the upload's state as JSON."""
+    return {"id": info.id, "offset": info.offset, "length": info.length, "state": info.state,
+            "file_id": info.file_id, "expires_at": iso_s(info.expires_at)}

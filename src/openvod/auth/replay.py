@@ -35,11 +35,12 @@ import hashlib
 import threading
 from collections import OrderedDict
 
+from openvod.auth import codes
 from openvod.errors import AuthFailure
 
 __all__ = ["CODE_REPLAY", "ReplayGuard", "fingerprint"]
 
-CODE_REPLAY = "AuthFailure.SignatureReplay"
+CODE_REPLAY = codes.REPLAY
 
 
 def fingerprint(*parts: str | bytes) -> bytes:

@@ -1,4 +1,6 @@
-"""TC3-HMAC-SHA256 request verification (Tencent Cloud API v3 signatures), pure functions.
+"""TC3-HMAC-SHA256 request verification (Tencent Cloud API v3 signatures): the one verifier of
+TC3, pure functions. ``api.limits``' header-only gate uses :func:`precheck`, the endpoint
+:func:`verify_tc3`; both share :func:`check_headers`.
 
     key = verify_tc3(method, query, headers, body, lookup=lambda sid: secret_or_None, now=time.time())
 
@@ -18,12 +20,13 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from openvod.auth import codes
 from openvod.auth.replay import ReplayGuard, fingerprint
 from openvod.domain.numbers import parse_uint
 from openvod.errors import AuthFailure, InvalidParameter
 
-__all__ = ["ALGORITHM", "MAX_SKEW", "REPLAY_WINDOW", "SERVICE", "Tc3Auth", "parse_authorization", "sign",
-           "verify_tc3"]
+__all__ = ["ALGORITHM", "MAX_SKEW", "REPLAY_WINDOW", "SERVICE", "Tc3Auth", "check_headers", "parse_authorization",
+           "precheck", "sign", "verify_tc3"]
 
 ALGORITHM = "TC3-HMAC-SHA256"
 SERVICE = "vod"
@@ -55,7 +58,7 @@ def _h(key: bytes, msg: str) -> bytes:
 def parse_authorization(value: str) -> Tc3Auth:
     m = _AUTH_RE.match(value.strip()) if value and len(value) <= MAX_AUTHORIZATION else None
     if m is None:
-        raise AuthFailure("Authorization is not a TC3-HMAC-SHA256 header", code="AuthFailure.InvalidAuthorization")
+        raise AuthFailure("Authorization is not a TC3-HMAC-SHA256 header", code=codes.MALFORMED)
     sid, date, service, signed, sig = m.groups()
     return Tc3Auth(sid, date, service, signed.split(";"), sig)
 
@@ -75,6 +78,39 @@ _READ = "\0read"
 _READ_PREFIXES = ("Describe", "Search")
 
 
+def check_headers(headers: Mapping[str, str], *, now: float) -> tuple[Tc3Auth, int]:
+    """The header-only half of :func:`verify_tc3`: the parsed ``Authorization`` and the
+    ``X-TC-Timestamp``, checked for form, skew, credential date, service and signed headers."""
+    auth = parse_authorization(headers.get("authorization", ""))
+    try:
+        ts = parse_uint(headers.get("x-tc-timestamp", ""), "X-TC-Timestamp", maximum=2**40)
+    except InvalidParameter as exc:
+        raise AuthFailure(f"X-TC-Timestamp is missing or not unix seconds: {exc.message}",
+                          code=codes.MALFORMED) from exc
+    if abs(now - ts) > MAX_SKEW:
+        raise AuthFailure(f"X-TC-Timestamp {ts} is more than {MAX_SKEW} s from the server time {int(now)}",
+                          code=codes.SKEWED)
+    if auth.date != datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d"):
+        raise AuthFailure("the credential date is not the UTC date of X-TC-Timestamp", code=codes.MALFORMED)
+    if auth.service != SERVICE:
+        raise AuthFailure(f"the credential scope names service {auth.service!r}, not {SERVICE!r}",
+                          code=codes.MALFORMED)
+    if "content-type" not in auth.signed_headers or "host" not in auth.signed_headers:
+        raise AuthFailure("SignedHeaders must include content-type and host", code=codes.MALFORMED)
+    return auth, ts
+
+
+def precheck(headers: Mapping[str, str], lookup: Callable[[str], str | None], *, now: float) -> None:
+    """What can be refused before the body is read: :func:`check_headers` and an active key
+    (``AuthFailure.SignatureFailure`` without any ``Authorization``, as Tencent answers)."""
+    if "authorization" not in headers:
+        raise AuthFailure("only TC3-HMAC-SHA256 signatures are accepted (no Authorization header)",
+                          code=codes.MISMATCH)
+    auth, _ts = check_headers(headers, now=now)
+    if lookup(auth.secret_id) is None:
+        raise AuthFailure(f"SecretId {auth.secret_id} is unknown or disabled", code=codes.UNKNOWN_KEY)
+
+
 def verify_tc3(method: str, query: str, headers: Mapping[str, str], body: bytes,
                lookup: Callable[[str], str | None], *, now: float, replay: ReplayGuard | None = None) -> str:
     """Check a TC3-signed request; returns the SecretId it was signed with.
@@ -84,26 +120,10 @@ def verify_tc3(method: str, query: str, headers: Mapping[str, str], body: bytes,
     must be ``vod``; ``content-type`` and ``host`` must be signed. With ``replay``, a signature
     already accepted for a different action, query or body is refused.
     """
-    auth = parse_authorization(headers.get("authorization", ""))
-    try:
-        ts = parse_uint(headers.get("x-tc-timestamp", ""), "X-TC-Timestamp", maximum=2**40)
-    except InvalidParameter as exc:
-        raise AuthFailure(f"X-TC-Timestamp is missing or not unix seconds: {exc.message}",
-                          code="AuthFailure.InvalidAuthorization") from exc
-    if abs(now - ts) > MAX_SKEW:
-        raise AuthFailure(f"X-TC-Timestamp {ts} is more than {MAX_SKEW} s from the server time {int(now)}",
-                          code="AuthFailure.SignatureExpire")
-    if auth.date != datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d"):
-        raise AuthFailure("the credential date is not the UTC date of X-TC-Timestamp",
-                          code="AuthFailure.InvalidAuthorization")
-    if auth.service != SERVICE:
-        raise AuthFailure(f"the credential scope names service {auth.service!r}, not {SERVICE!r}",
-                          code="AuthFailure.InvalidAuthorization")
-    if "content-type" not in auth.signed_headers or "host" not in auth.signed_headers:
-        raise AuthFailure("SignedHeaders must include content-type and host", code="AuthFailure.InvalidAuthorization")
+    auth, ts = check_headers(headers, now=now)
     secret_key = lookup(auth.secret_id)
     if secret_key is None:
-        raise AuthFailure(f"SecretId {auth.secret_id} is unknown or disabled", code="AuthFailure.SecretIdNotFound")
+        raise AuthFailure(f"SecretId {auth.secret_id} is unknown or disabled", code=codes.UNKNOWN_KEY)
     if headers.get("x-tc-content-sha256", "") == "UNSIGNED-PAYLOAD":
         payload_hash = hashlib.sha256(b"UNSIGNED-PAYLOAD").hexdigest()
     else:
@@ -111,8 +131,7 @@ def verify_tc3(method: str, query: str, headers: Mapping[str, str], body: bytes,
     expected = sign(secret_key, method=method, query=query if method.upper() == "GET" else "", headers=headers,
                     signed_headers=auth.signed_headers, payload_hash=payload_hash, timestamp=ts, date=auth.date)
     if not hmac.compare_digest(expected, auth.signature):
-        raise AuthFailure("the request signature does not match; check the SecretKey",
-                          code="AuthFailure.SignatureFailure")
+        raise AuthFailure("the request signature does not match; check the SecretKey", code=codes.MISMATCH)
     if replay is not None and "x-tc-action" not in auth.signed_headers:
         action = headers.get("x-tc-action", "")
         # Reads (Describe*/Search*) share one fingerprint: a client listing two kinds of template

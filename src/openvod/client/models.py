@@ -1,8 +1,11 @@
 """Typed views of the native API's JSON, and the client's errors.
 
-Every model keeps the JSON it was built from as ``.raw`` so fields the server adds later are still
-reachable. Parsing is lenient about missing optional fields (a newer or older server may omit
-them) but strict about types of the fields it does read.
+The models are frozen dataclasses parsed by pydantic (one ``TypeAdapter`` per model, built on first
+use); each field's annotation says how its JSON value is read. Every model keeps the JSON it was
+built from as ``.raw`` so fields the server adds later are still reachable. Parsing is lenient, as
+a client of a newer or older server must be: a missing optional field, or one of an unexpected
+type, reads as its default; only a missing required field (a task without ``task_id``) fails, as
+:class:`ApiError` ``InvalidResponse``.
 """
 
 from __future__ import annotations
@@ -10,9 +13,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Self
 
 import httpx
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SkipValidation,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+)
 
 from openvod.domain.tasks import TERMINAL
 from openvod.errors import OpenVODError
@@ -105,21 +117,7 @@ def error_from_response(response: httpx.Response, what: str) -> ApiError:
     return ApiError(status, code, message)
 
 
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _opt_dict(value: object) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+# -- how a JSON value is read (each never fails, but for a required field that is missing) ------
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -132,33 +130,95 @@ def _int(value: object, default: int = 0) -> int:
     return default
 
 
-@dataclass(frozen=True)
-class SourceObject:
-    """Where a media file's original bytes are stored."""
+def _opt_int(value: object) -> int | None:
+    return None if value is None or isinstance(value, bool) or not isinstance(value, int | str) else _int(value)
 
-    bucket: str
-    key: str
-    size: int
-    etag: str | None = None
-    content_type: str | None = None
-    url: str | None = None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _nested(value: object) -> dict[str, Any] | None:
+    """A nested model's JSON, given its own ``raw``; anything but an object reads as absent."""
+    return {**value, "raw": value} if isinstance(value, dict) else None
+
+
+Id = Annotated[str, BeforeValidator(str)]
+"""Any JSON value, as ``str()`` writes it: for identifiers, which are never null."""
+Text = Annotated[str, BeforeValidator(lambda v: str(v or ""))]
+"""``""`` when absent or null."""
+OptText = Annotated[str | None, BeforeValidator(lambda v: v if isinstance(v, str) else None)]
+Int = Annotated[int, BeforeValidator(_int)]
+"""An integer, or a string of digits; ``0`` otherwise."""
+OptInt = Annotated[int | None, BeforeValidator(_opt_int)]
+Float = Annotated[
+    float, BeforeValidator(lambda v: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else 0.0)
+]
+OptFloat = Annotated[float | None, BeforeValidator(lambda v: float(v) if isinstance(v, int | float) else None)]
+Flag = Annotated[bool, BeforeValidator(bool)]
+Time = Annotated[datetime | None, BeforeValidator(_time)]
+"""An ISO 8601 time; ``None`` when absent or unreadable."""
+OptObject = Annotated[
+    dict[str, Any] | None, SkipValidation, BeforeValidator(lambda v: v if isinstance(v, dict) else None)
+]
+Objects = Annotated[
+    list[dict[str, Any]],
+    SkipValidation,
+    BeforeValidator(lambda v: [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []),
+]
+"""The objects of a list; anything else in it is dropped."""
+Raw = Annotated[JSON, SkipValidation]
+
+
+def _raw() -> Any:
+    """The ``raw`` field every model ends with: the JSON it was parsed from, kept as given."""
+    return field(default_factory=dict, repr=False, compare=False)
+
+
+class _Model:
+    """What the models share: :meth:`from_json`."""
 
     @classmethod
-    def from_json(cls, data: JSON) -> SourceObject:
-        return cls(
-            bucket=str(data.get("bucket", "")),
-            key=str(data.get("key", "")),
-            size=_int(data.get("size")),
-            etag=_opt_str(data.get("etag")),
-            content_type=_opt_str(data.get("content_type")),
-            url=_opt_str(data.get("url")),
-            raw=data,
-        )
+    def from_json(cls, data: JSON) -> Self:
+        """Parse the API's JSON object ``data`` (kept as ``.raw``)."""
+        try:
+            parsed: Self = _adapter(cls).validate_python({**data, "raw": data})
+        except ValidationError as exc:
+            raise ApiError(0, "InvalidResponse", f"the server's {cls.__name__} JSON is unreadable: {exc}") from exc
+        return parsed
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
+    # Built on first use: a TypeAdapter costs milliseconds, and a client uses few of the models.
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    return adapter
 
 
 @dataclass(frozen=True)
-class Media:
+class SourceObject(_Model):
+    """Where a media file's original bytes are stored."""
+
+    bucket: Id = ""
+    key: Id = ""
+    size: Int = 0
+    etag: OptText = None
+    content_type: OptText = None
+    url: OptText = None
+    raw: Raw = _raw()
+
+
+@dataclass(frozen=True)
+class Media(_Model):
     """A media file as the server describes it (``GET /v1/media/{file_id}``).
 
     ``metadata`` holds the Tencent-style summary (``Duration``, ``Width``, ``Height``, ``Size``…),
@@ -166,50 +226,25 @@ class Media:
     ``probe_error`` says why probing failed, if it did.
     """
 
-    file_id: str
-    name: str
-    description: str = ""
-    class_id: int = 0
-    state: str = ""
-    media_type: str | None = None
-    source: SourceObject | None = None
-    cover_url: str | None = None
-    metadata: dict[str, Any] | None = None
-    probe: dict[str, Any] | None = None
-    probe_error: str | None = None
-    procedure: str = ""
-    source_context: str = ""
-    session_context: str = ""
-    task_priority: int = 0
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    expire_at: datetime | None = None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JSON) -> Media:
-        source = data.get("source")
-        return cls(
-            file_id=str(data["file_id"]),
-            name=str(data.get("name") or ""),
-            description=str(data.get("description") or ""),
-            class_id=_int(data.get("class_id")),
-            state=str(data.get("state") or ""),
-            media_type=_opt_str(data.get("media_type")),
-            source=SourceObject.from_json(source) if isinstance(source, dict) else None,
-            cover_url=_opt_str(data.get("cover_url")),
-            metadata=_opt_dict(data.get("metadata")),
-            probe=_opt_dict(data.get("probe")),
-            probe_error=_opt_str(data.get("probe_error")),
-            procedure=str(data.get("procedure") or ""),
-            source_context=str(data.get("source_context") or ""),
-            session_context=str(data.get("session_context") or ""),
-            task_priority=_int(data.get("task_priority")),
-            created_at=_parse_time(data.get("created_at")),
-            updated_at=_parse_time(data.get("updated_at")),
-            expire_at=_parse_time(data.get("expire_at")),
-            raw=data,
-        )
+    file_id: Id
+    name: Text = ""
+    description: Text = ""
+    class_id: Int = 0
+    state: Text = ""
+    media_type: OptText = None
+    source: Annotated[SourceObject | None, BeforeValidator(_nested)] = None
+    cover_url: OptText = None
+    metadata: OptObject = None
+    probe: OptObject = None
+    probe_error: OptText = None
+    procedure: Text = ""
+    source_context: Text = ""
+    session_context: Text = ""
+    task_priority: Int = 0
+    created_at: Time = None
+    updated_at: Time = None
+    expire_at: Time = None
+    raw: Raw = _raw()
 
 
 @dataclass(frozen=True)
@@ -221,97 +256,53 @@ class MediaPage:
 
 
 @dataclass(frozen=True)
-class ObjectInfo:
+class ObjectInfo(_Model):
     """An entry of ``GET /v1/objects``."""
 
-    bucket: str
-    key: str
-    size: int
-    etag: str | None = None
-    content_type: str | None = None
-    created_at: datetime | None = None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JSON) -> ObjectInfo:
-        return cls(
-            bucket=str(data.get("bucket", "")),
-            key=str(data.get("key", "")),
-            size=_int(data.get("size")),
-            etag=_opt_str(data.get("etag")),
-            content_type=_opt_str(data.get("content_type")),
-            created_at=_parse_time(data.get("created_at")),
-            raw=data,
-        )
-
-
-def _opt_int(value: object) -> int | None:
-    return None if value is None or isinstance(value, bool) or not isinstance(value, int | str) else _int(value)
-
-
-def _float(value: object) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
-
-
-def _dicts(value: object) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+    bucket: Id = ""
+    key: Id = ""
+    size: Int = 0
+    etag: OptText = None
+    content_type: OptText = None
+    created_at: Time = None
+    raw: Raw = _raw()
 
 
 @dataclass(frozen=True)
-class Preset:
+class Preset(_Model):
     """A transcoding preset (``GET /v1/presets/{name}``): the app's own, or a built-in one
     (``system``, named ``system-…``). ``params`` is the canonical Kingsoft-style param object, or
     ``None`` in a list fetched without detail."""
 
-    name: str
-    type: str
-    description: str = ""
-    params: dict[str, Any] | None = None
-    system: bool = False
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JSON) -> Preset:
-        return cls(
-            name=str(data["name"]),
-            type=str(data.get("type") or ""),
-            description=str(data.get("description") or ""),
-            params=_opt_dict(data.get("params")),
-            system=bool(data.get("system")),
-            created_at=_parse_time(data.get("created_at")),
-            updated_at=_parse_time(data.get("updated_at")),
-            raw=data,
-        )
+    name: Id
+    type: Text = ""
+    description: Text = ""
+    params: OptObject = None
+    system: Flag = False
+    created_at: Time = None
+    updated_at: Time = None
+    raw: Raw = _raw()
 
 
 @dataclass(frozen=True)
-class TaskOutput:
+class TaskOutput(_Model):
     """What a finished transcode wrote: ``url`` is a signed URL, fetchable as given."""
 
-    bucket: str
-    key: str
-    size: int | None = None
-    url: str | None = None
-    duration: float | None = None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+    bucket: Text = ""
+    key: Text = ""
+    size: OptInt = None
+    url: OptText = None
+    duration: OptFloat = None
+    raw: Raw = _raw()
 
-    @classmethod
-    def from_json(cls, data: JSON) -> TaskOutput:
-        duration = data.get("duration")
-        return cls(
-            bucket=str(data.get("bucket") or ""),
-            key=str(data.get("key") or ""),
-            size=_opt_int(data.get("size")),
-            url=_opt_str(data.get("url")),
-            duration=float(duration) if isinstance(duration, int | float) else None,
-            raw=data,
-        )
+
+def _transcode_only(output: TaskOutput | None, info: ValidationInfo) -> TaskOutput | None:
+    # Other kinds' outputs have other shapes; they stay in ``raw["output"]``.
+    return output if info.data.get("kind") == "transcode" else None
 
 
 @dataclass(frozen=True)
-class Task:
+class Task(_Model):
     """A task as the server describes it (``GET /v1/tasks/{task_id}``).
 
     ``state`` is one of :class:`openvod.domain.tasks.TaskState` (``init`` queued, ``exec``
@@ -321,24 +312,24 @@ class Task:
     is in ``raw["output"]``).
     """
 
-    task_id: str
-    kind: str
-    state: str
-    progress: float = 0.0
-    queue_position: int | None = None
-    priority: int = 0
-    topped: bool = False
-    attempts: int = 0
-    ext_param: str = ""
-    error: dict[str, Any] | None = None
-    preset: str | None = None
-    file_id: str | None = None  # processing tasks: the media file they work on
-    procedure: str | None = None  # processing tasks: the task flow they run
-    output: TaskOutput | None = None
-    created_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+    task_id: Id
+    kind: Text = ""
+    state: Text = ""
+    progress: Float = 0.0
+    queue_position: OptInt = None
+    priority: Int = 0
+    topped: Flag = False
+    attempts: Int = 0
+    ext_param: Text = ""
+    error: OptObject = None
+    preset: OptText = None
+    file_id: OptText = None  # processing tasks: the media file they work on
+    procedure: OptText = None  # processing tasks: the task flow they run
+    output: Annotated[TaskOutput | None, BeforeValidator(_nested), AfterValidator(_transcode_only)] = None
+    created_at: Time = None
+    started_at: Time = None
+    finished_at: Time = None
+    raw: Raw = _raw()
 
     @property
     def finished(self) -> bool:
@@ -353,32 +344,6 @@ class Task:
     def error_message(self) -> str | None:
         return str(self.error["message"]) if self.error and self.error.get("message") else None
 
-    @classmethod
-    def from_json(cls, data: JSON) -> Task:
-        output = data.get("output")
-        return cls(
-            task_id=str(data["task_id"]),
-            kind=str(data.get("kind") or ""),
-            state=str(data.get("state") or ""),
-            progress=_float(data.get("progress")),
-            queue_position=_opt_int(data.get("queue_position")),
-            priority=_int(data.get("priority")),
-            topped=bool(data.get("topped")),
-            attempts=_int(data.get("attempts")),
-            ext_param=str(data.get("ext_param") or ""),
-            error=_opt_dict(data.get("error")),
-            preset=_opt_str(data.get("preset")),
-            file_id=_opt_str(data.get("file_id")),
-            procedure=_opt_str(data.get("procedure")),
-            output=TaskOutput.from_json(output)
-            if data.get("kind") == "transcode" and isinstance(output, dict)
-            else None,
-            created_at=_parse_time(data.get("created_at")),
-            started_at=_parse_time(data.get("started_at")),
-            finished_at=_parse_time(data.get("finished_at")),
-            raw=data,
-        )
-
 
 @dataclass(frozen=True)
 class TaskPage:
@@ -390,98 +355,61 @@ class TaskPage:
 
 
 @dataclass(frozen=True)
-class TaskMeta:
+class TaskMeta(_Model):
     """``GET /v1/tasks/{task_id}/meta``: ffprobe JSON of each source (``{"error": …}`` for one that
     could not be read) and of the output, once there is one."""
 
-    task_id: str
-    sources: list[dict[str, Any]]
-    output: dict[str, Any] | None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JSON) -> TaskMeta:
-        return cls(str(data["task_id"]), _dicts(data.get("sources")), _opt_dict(data.get("output")), raw=data)
+    task_id: Id
+    sources: Objects = field(default_factory=list)
+    output: OptObject = None
+    raw: Raw = _raw()
 
 
 @dataclass(frozen=True)
-class Event:
+class Event(_Model):
     """A pulled event. Confirm it with ``handle`` (one hand-out); dedupe on ``event_id`` (stable).
 
     ``type`` is e.g. ``NewFileUpload``, ``TaskStateChanged``, ``FileDeleted``; ``payload`` is its
     Tencent-style body.
     """
 
-    handle: str
-    event_id: str
-    type: str
-    payload: dict[str, Any]
-    created_at: datetime | None = None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JSON) -> Event:
-        return cls(
-            handle=str(data["event_handle"]),
-            event_id=str(data.get("event_id") or ""),
-            type=str(data.get("type") or ""),
-            payload=_opt_dict(data.get("payload")) or {},
-            created_at=_parse_time(data.get("created_at")),
-            raw=data,
-        )
+    handle: Annotated[Id, Field(alias="event_handle")]
+    event_id: Text = ""
+    type: Text = ""
+    payload: Annotated[
+        dict[str, Any], SkipValidation, BeforeValidator(lambda v: v if isinstance(v, dict) else {})
+    ] = field(default_factory=dict)
+    created_at: Time = None
+    raw: Raw = _raw()
 
 
 @dataclass(frozen=True)
-class Callback:
+class Callback(_Model):
     """The app's push settings; ``secret`` keys the HMAC-SHA256 ``OpenVOD-Signature`` header."""
 
-    url: str | None
-    method: str
-    secret: str | None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JSON) -> Callback:
-        return cls(_opt_str(data.get("url")), str(data.get("method") or "POST"), _opt_str(data.get("secret")), data)
+    url: OptText = None
+    method: Annotated[str, BeforeValidator(lambda v: str(v or "POST"))] = "POST"
+    secret: OptText = None
+    raw: Raw = _raw()
 
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(_Model):
     """One push of one event to one URL: ``state`` is ``pending``, ``done`` or ``failed``; ``log``
     holds the last attempts (``{"at", "attempt", "status", "error", "ms"}``), oldest first."""
 
-    id: int
-    event_id: str
-    event_type: str
-    url: str
-    method: str
-    state: str
-    attempts: int = 0
-    last_status: int | None = None
-    last_error: str | None = None
-    next_attempt_at: datetime | None = None
-    deadline_at: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    log: list[dict[str, Any]] = field(default_factory=list)
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: JSON) -> Delivery:
-        return cls(
-            id=_int(data["id"]),
-            event_id=str(data.get("event_id") or ""),
-            event_type=str(data.get("event_type") or ""),
-            url=str(data.get("url") or ""),
-            method=str(data.get("method") or ""),
-            state=str(data.get("state") or ""),
-            attempts=_int(data.get("attempts")),
-            last_status=_opt_int(data.get("last_status")),
-            last_error=_opt_str(data.get("last_error")),
-            next_attempt_at=_parse_time(data.get("next_attempt_at")),
-            deadline_at=_parse_time(data.get("deadline_at")),
-            created_at=_parse_time(data.get("created_at")),
-            updated_at=_parse_time(data.get("updated_at")),
-            log=_dicts(data.get("log")),
-            raw=data,
-        )
+    id: Annotated[int, BeforeValidator(_int)]  # required: no default
+    event_id: Text = ""
+    event_type: Text = ""
+    url: Text = ""
+    method: Text = ""
+    state: Text = ""
+    attempts: Int = 0
+    last_status: OptInt = None
+    last_error: OptText = None
+    next_attempt_at: Time = None
+    deadline_at: Time = None
+    created_at: Time = None
+    updated_at: Time = None
+    log: Objects = field(default_factory=list)
+    raw: Raw = _raw()

@@ -21,6 +21,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from openvod.domain.api_keys import KeyState
+from openvod.domain.events import DeliveryState
+from openvod.domain.media import MediaState
+from openvod.domain.tasks import StepState, TaskState
+from openvod.domain.uploads import UploadState
+
 __all__ = [
     "ApiKey", "App", "Base", "Delivery", "Event", "HlsKey", "Media", "Object", "Preset", "Procedure", "Task",
     "TaskStep", "Template", "Upload", "UsedSignature", "utcnow",
@@ -75,7 +81,7 @@ class ApiKey(Base):
     # signatures, TC3, SigV4) need the secret itself.
     secret_key: Mapped[str] = mapped_column(String(128))
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="active")
+    state: Mapped[str] = mapped_column(String(16), default=KeyState.ACTIVE.value)
     description: Mapped[str] = mapped_column(String(256), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -116,7 +122,7 @@ class Media(Base):
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     probe_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cover_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
-    state: Mapped[str] = mapped_column(String(16), default="normal")
+    state: Mapped[str] = mapped_column(String(16), default=MediaState.NORMAL.value)
     source_context: Mapped[str] = mapped_column(String(256), default="")
     session_context: Mapped[str] = mapped_column(String(1024), default="")
     procedure: Mapped[str] = mapped_column(String(128), default="")
@@ -141,7 +147,7 @@ class Upload(Base):
     bucket: Mapped[str] = mapped_column(String(63))
     key: Mapped[str] = mapped_column(String(1024))
     handle: Mapped[str] = mapped_column(Text)  # storage's resumable-write handle
-    state: Mapped[str] = mapped_column(String(16), default="open")  # open, done, terminated
+    state: Mapped[str] = mapped_column(String(16), default=UploadState.OPEN.value)
     file_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     signature_nonce: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -183,7 +189,7 @@ class Delivery(Base):
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     url: Mapped[str] = mapped_column(String(1024))
     method: Mapped[str] = mapped_column(String(8), default="POST")
-    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending, done, failed
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -219,7 +225,7 @@ class Task(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     kind: Mapped[str] = mapped_column(String(32))  # transcode, noop, process_media, procedure
-    state: Mapped[str] = mapped_column(String(16), default="init", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=TaskState.INIT.value, index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     topped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     input: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -298,7 +304,7 @@ class TaskStep(Base):
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     idx: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), default="init")
+    state: Mapped[str] = mapped_column(String(16), default=StepState.INIT.value)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     topped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     input: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -2,7 +2,9 @@
 
 A full disk is translated here, once for the whole database layer: a write that SQLite refuses
 with ``SQLITE_FULL`` ("database or disk is full"), or that fails with ``ENOSPC``, rolls its
-transaction back and raises :class:`~openvod.errors.InsufficientStorage` (507).
+transaction back and raises :class:`~openvod.errors.InsufficientStorage` (507). So is a number
+too big for the database (a 30-digit id or offset SQLite cannot bind, PostgreSQL's "value out of
+range"): a client's mistake whatever route it came through, so 400 ``InvalidParameter.OutOfRange``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from openvod.crypto import SecretBox
-from openvod.errors import InsufficientStorage
+from openvod.errors import InsufficientStorage, InvalidParameter
 
 __all__ = ["Database"]
 
@@ -37,7 +39,10 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        # Copied into every session's ``info``: the context puts its signals here, so a commit
+        # listener can wake the waiters of the process that committed (see ``openvod.runtime``).
+        self.info: dict[str, Any] = {}
+        self._factory = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -51,6 +56,10 @@ class Database:
                     "the operator must free space in the data directory, then retry"
                 ) from exc
             raise
+        except (OverflowError, DataError) as exc:
+            raise InvalidParameter(
+                "a value in the request is out of the range the database stores (numbers must fit in 64 bits)",
+                code="InvalidParameter.OutOfRange") from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -13,8 +13,9 @@ __all__ = ["DeletePart", "MediaState", "media_key", "safe_filename", "validate_c
 
 
 class MediaState(StrEnum):
+    """The words stored in ``media.state``. A deleted media's row is removed, so it has no state."""
+
     NORMAL = "normal"
-    DELETED = "deleted"
 
 
 class DeletePart(StrEnum):

@@ -1,43 +1,136 @@
-"""Task and step states, their transitions, and task ids. No I/O."""
+"""Task and step states, the moves between them, and task ids. No I/O.
+
+A task is one or more steps; the queue moves **steps** (:data:`STEP_MOVES`), and a task's state
+follows from its steps' (:func:`task_state_of`), except that a user cancels a task directly.
+
+Steps::
+
+    init --claim--> exec --finish--> succ
+      |               |--fail-----> fail --re-run--> init
+      |               |--fail-----> init      (retryable, attempts left)
+      |               |--fail-----> canceled  (a cancel was requested while it ran)
+      |               '--put back-> init      (the worker stopped or was lost: no attempt counted)
+      '--cancel--> canceled
+
+The queue's SQL statements take their ``WHERE state ...`` guards from these moves
+(``CLAIM.sources``...), so the table below and the database agree by construction.
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from openvod.errors import Conflict
-
-__all__ = ["TERMINAL", "StepState", "TaskState", "check_transition", "new_task_id", "task_state_of"]
+__all__ = [
+    "CANCEL",
+    "CLAIM",
+    "FINAL",
+    "FINISH",
+    "PUT_BACK",
+    "RERUN",
+    "RUNNING",
+    "SETTLE_FAILURE",
+    "STEP_MOVES",
+    "STEP_TRANSITIONS",
+    "TASK_TRANSITIONS",
+    "TERMINAL",
+    "Move",
+    "StepState",
+    "TaskState",
+    "allowed_from",
+    "new_task_id",
+    "task_state_of",
+]
 
 
 class TaskState(StrEnum):
     INIT = "init"  # queued
+    EXEC = "exec"  # a step is leased by a worker (or queued behind one that finished)
+    SUCC = "succ"
+    FAIL = "fail"
+    CANCELED = "canceled"
+
+
+class StepState(StrEnum):
+    """A step's state; the same words as a task's (the wire formats show both)."""
+
+    INIT = "init"  # runnable
     EXEC = "exec"  # leased by a worker
     SUCC = "succ"
     FAIL = "fail"
     CANCELED = "canceled"
 
 
-StepState = TaskState  # steps move through the same states
-
 TERMINAL = frozenset({TaskState.SUCC, TaskState.FAIL, TaskState.CANCELED})
+"""A task in these states has finished (one failed step may still be re-run: see RERUN)."""
 
-_ALLOWED: dict[TaskState, frozenset[TaskState]] = {
-    TaskState.INIT: frozenset({TaskState.EXEC, TaskState.CANCELED, TaskState.FAIL}),
-    # exec -> init is a retry after a lost lease or a retryable failure
-    TaskState.EXEC: frozenset({TaskState.SUCC, TaskState.FAIL, TaskState.CANCELED, TaskState.INIT}),
-    TaskState.SUCC: frozenset(),
-    TaskState.FAIL: frozenset({TaskState.INIT}),  # a failed step may be re-run alone
-    TaskState.CANCELED: frozenset(),
+
+@dataclass(frozen=True)
+class Move:
+    """One kind of step move: from any of ``sources`` to one of ``targets``."""
+
+    name: str
+    sources: frozenset[StepState]
+    targets: frozenset[StepState]
+
+    @property
+    def target(self) -> StepState:
+        """The one target of a move that has one (``CLAIM.target == StepState.EXEC``)."""
+        if len(self.targets) != 1:
+            raise ValueError(f"the {self.name} move has {len(self.targets)} targets, not one")
+        return next(iter(self.targets))
+
+
+def _move(name: str, sources: Iterable[StepState], targets: Iterable[StepState]) -> Move:
+    return Move(name, frozenset(sources), frozenset(targets))
+
+
+_S = StepState
+CLAIM = _move("claim", {_S.INIT}, {_S.EXEC})
+FINISH = _move("finish", {_S.EXEC}, {_S.SUCC})
+# One statement decides: init (retryable, attempts left), canceled (cancel requested) or fail.
+SETTLE_FAILURE = _move("fail", {_S.EXEC}, {_S.INIT, _S.CANCELED, _S.FAIL})
+PUT_BACK = _move("put back", {_S.EXEC}, {_S.INIT})
+# A running step is not moved by a cancel: it is flagged, and its worker settles it (SETTLE_FAILURE).
+CANCEL = _move("cancel", {_S.INIT}, {_S.CANCELED})
+RERUN = _move("re-run", {_S.FAIL}, {_S.INIT})
+STEP_MOVES = (CLAIM, FINISH, SETTLE_FAILURE, PUT_BACK, CANCEL, RERUN)
+
+RUNNING = CLAIM.targets
+"""Leased steps: the states a lease is renewed, progress is reported and a lease expires in."""
+
+STEP_TRANSITIONS: dict[StepState, frozenset[StepState]] = {
+    state: frozenset(t for m in STEP_MOVES if state in m.sources for t in m.targets) for state in StepState
 }
+"""Every legal step move, ``state -> states``, derived from :data:`STEP_MOVES`."""
 
 
-def check_transition(current: str, new: str, *, what: str = "task") -> None:
-    """Raise ``Conflict`` unless ``current -> new`` is a legal move."""
-    if TaskState(new) not in _ALLOWED[TaskState(current)]:
-        raise Conflict(f"{what} can't go from {current} to {new}", code="FailedOperation.InvalidState")
+def allowed_from(*targets: StepState) -> frozenset[StepState]:
+    """The step states from which a move to each of ``targets`` is legal:
+    ``allowed_from(StepState.SUCC) == {StepState.EXEC}``."""
+    return frozenset(s for s, to in STEP_TRANSITIONS.items() if set(targets) <= to)
+
+
+_T = TaskState
+TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
+    _T.INIT: frozenset({_T.EXEC, _T.CANCELED}),
+    # exec -> init: its only running step is back in the queue (a retry, a lost lease)
+    _T.EXEC: frozenset({_T.SUCC, _T.FAIL, _T.CANCELED, _T.INIT}),
+    _T.SUCC: frozenset(),
+    # a failed step re-run alone: init if it is the only step not done, else exec
+    _T.FAIL: frozenset({_T.INIT, _T.EXEC}),
+    _T.CANCELED: frozenset(),
+}
+"""Every task move a single step move can cause (``tests/unit/domain/test_tasks.py`` checks it
+against :func:`task_state_of` and :data:`STEP_TRANSITIONS`), plus a user's cancel."""
+
+FINAL = frozenset(s for s, to in TASK_TRANSITIONS.items() if not to)
+"""Task states nothing leaves: its steps no longer move the task (a cancelled task stays so while
+its running step winds down)."""
 
 
 def task_state_of(step_states: list[str]) -> TaskState:

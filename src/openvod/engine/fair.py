@@ -35,12 +35,14 @@ from sqlalchemy import (
 )
 
 from openvod.db.models import TaskStep
-from openvod.domain.tasks import TaskState
+from openvod.domain.tasks import CLAIM, RUNNING
+from openvod.engine.guards import state_in
 
 __all__ = ["NO_CAP", "ORDER", "head_of_fairest_app", "position_query"]
 
 _S = cast(Table, TaskStep.__table__)
 NO_CAP = 2**31 - 1  # the ``cap`` parameter when apps have no running cap
+RUNNABLE = CLAIM.sources  # the states a step can be leased from
 
 
 def _order(t: Any) -> tuple[Any, ...]:
@@ -55,17 +57,17 @@ def head_of_fairest_app() -> ScalarSelect[int]:
     """The id of the step to lease next (see the module docstring), locked with ``FOR UPDATE SKIP
     LOCKED`` on PostgreSQL; bind parameter ``cap``: the most steps an app may have running."""
     scan, nxt = _S.alias("scan"), _S.alias("scan_next")
-    waiting = (select(func.min(scan.c.app_id).label("app_id")).where(scan.c.state == TaskState.INIT)
+    waiting = (select(func.min(scan.c.app_id).label("app_id")).where(state_in(scan.c.state, RUNNABLE))
                .cte("waiting_apps", recursive=True))
     waiting = waiting.union_all(
-        select(select(func.min(nxt.c.app_id)).where(nxt.c.state == TaskState.INIT, nxt.c.app_id > waiting.c.app_id)
+        select(select(func.min(nxt.c.app_id)).where(state_in(nxt.c.state, RUNNABLE), nxt.c.app_id > waiting.c.app_id)
                .scalar_subquery())
         .where(waiting.c.app_id.is_not(None)))
     app = waiting.c.app_id
     head, run, done = _S.alias("head"), _S.alias("run"), _S.alias("done")
-    has_head = (select(head.c.id).where(head.c.state == TaskState.INIT, head.c.app_id == app,
+    has_head = (select(head.c.id).where(state_in(head.c.state, RUNNABLE), head.c.app_id == app,
                                         head.c.cancel_requested == false()).limit(1).exists())
-    running = (select(func.count()).select_from(run).where(run.c.state == TaskState.EXEC, run.c.app_id == app)
+    running = (select(func.count()).select_from(run).where(state_in(run.c.state, RUNNING), run.c.app_id == app)
                .scalar_subquery())
     served = select(func.max(done.c.started_at)).where(done.c.app_id == app).scalar_subquery()
     ranked = (select(app.label("app_id"), running.label("running"), served.label("served"))
@@ -73,7 +75,7 @@ def head_of_fairest_app() -> ScalarSelect[int]:
     fairest = (select(ranked.c.app_id).where(ranked.c.running < bindparam("cap", type_=Integer))
                .order_by(ranked.c.running, ranked.c.served.asc().nulls_first(), ranked.c.app_id).limit(1)
                .scalar_subquery())
-    return (select(_S.c.id).where(_S.c.state == TaskState.INIT, _S.c.app_id == fairest,
+    return (select(_S.c.id).where(state_in(_S.c.state, RUNNABLE), _S.c.app_id == fairest,
                                   _S.c.cancel_requested == false())
             .order_by(*ORDER).limit(1).with_for_update(skip_locked=True).scalar_subquery())
 
@@ -96,4 +98,4 @@ def position_query(topped: bool) -> Select[int]:
              or_(t.c.created_at < p_created, and_(t.c.created_at == p_created, t.c.id < p_id))),
     )
     return (select(func.count()).select_from(t)
-            .where(t.c.state == TaskState.INIT, t.c.app_id == bindparam("app", type_=t.c.app_id.type), ahead))
+            .where(state_in(t.c.state, RUNNABLE), t.c.app_id == bindparam("app", type_=t.c.app_id.type), ahead))

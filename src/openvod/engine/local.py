@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -30,8 +31,9 @@ from sqlalchemy import select
 from openvod.db.models import TaskStep
 from openvod.domain.tasks import TaskState
 from openvod.engine import queue
+from openvod.engine.executor import ContextFactory, ExecutorHealth
 from openvod.engine.worker import worker_main
-from openvod.services.context import Context
+from openvod.runtime import Context, Topic
 
 __all__ = ["LocalExecutor"]
 
@@ -52,9 +54,14 @@ class _Worker:
 
 
 class LocalExecutor:
-    def __init__(self, ctx: Context, slots: int) -> None:
+    """The ``local`` :class:`~openvod.engine.executor.Executor`: ``slots`` worker processes, each
+    building its context with ``build_context``."""
+
+    def __init__(self, ctx: Context, slots: int, build_context: ContextFactory) -> None:
         self.ctx = ctx
         self.slots = slots
+        self._build_context = build_context
+        self._unsubscribe: Callable[[], None] | None = None
         self.host = socket.gethostname()
         self.prefix = f"{self.host}:{os.getpid()}:"
         self._mp = multiprocessing.get_context("spawn")
@@ -76,12 +83,14 @@ class LocalExecutor:
         self._recover_dead_owners()
         for _ in range(self.slots):
             self._workers.append(self._spawn())
-        self.ctx.notify_work = self.wake
+        self._unsubscribe = self.ctx.signals.subscribe(Topic.WORK, lambda _key: self.wake())
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work; put running steps back in the queue (no attempt counted)."""
         self._stop.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         self.wake()
         self._thread.join(timeout=timeout)
         for w in self._workers:
@@ -106,13 +115,19 @@ class LocalExecutor:
         except BlockingIOError:
             pass  # already poked
 
+    def health(self) -> ExecutorHealth:
+        workers = list(self._workers)
+        return ExecutorHealth(kind="local", running=self._thread.is_alive() and not self._stop.is_set(),
+                              workers=self.slots, alive=sum(w.proc.is_alive() for w in workers),
+                              busy=sum(w.step_id is not None for w in workers))
+
     # -- internals ---------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
         self._spawned += 1
         lease_prefix = f"{self.prefix}{self._spawned}-"
         parent, child = self._mp.Pipe()
-        proc = self._mp.Process(target=worker_main, args=(child, self.ctx.settings.model_dump(), lease_prefix),
-                                name="openvod-worker", daemon=True)
+        proc = self._mp.Process(target=worker_main, name="openvod-worker", daemon=True,
+                                args=(child, self.ctx.settings.model_dump(), lease_prefix, self._build_context))
         proc.start()
         child.close()
         return _Worker(proc=proc, conn=parent, lease_prefix=lease_prefix)
@@ -199,7 +214,7 @@ class LocalExecutor:
         now = time.monotonic()
         if self._notify_due and now - self._last_notify >= NOTIFY_SECONDS:
             self._notify_due, self._last_notify = False, now
-            self.ctx.tasks_changed()
+            self.ctx.signals.task_changed()
 
     def _send_cancels(self) -> None:
         # A cancel made through this process pokes the wake pipe. Otherwise a look every

@@ -3,7 +3,8 @@
 A step is runnable when ``init``. Claiming sets ``exec`` with a lease (owner + expiry) and counts
 an attempt. The lease is renewed by heartbeat; a step whose lease expires goes back to ``init``
 until ``max_attempts``, then ``fail`` with the last error. Every task state change is recorded as
-a ``TaskStateChanged`` event in the same transaction.
+a ``TaskStateChanged`` event in the same transaction, through the recorder the wiring hands the
+engine (:mod:`openvod.engine.hooks`): the engine does not import services.
 
 The hot path (claim, settle, the task state that follows) is a handful of precompiled Core
 statements per step with no ORM identity map or unit of work: a worker that settles a step can
@@ -13,7 +14,7 @@ event hooks of their own (processing tasks) are synced through the ORM, as the h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -36,10 +37,23 @@ from sqlalchemy.orm import Session
 
 from openvod.db.models import Task, TaskStep, utcnow
 from openvod.db.session import Database
-from openvod.domain.tasks import TERMINAL, TaskState, task_state_of
-from openvod.domain.times import iso_or_none as _iso
+from openvod.domain.events import EventType
+from openvod.domain.tasks import (
+    CLAIM,
+    FINAL,
+    FINISH,
+    PUT_BACK,
+    RUNNING,
+    SETTLE_FAILURE,
+    TERMINAL,
+    StepState,
+    TaskState,
+    task_state_of,
+)
+from openvod.domain.times import iso_s_or_none as _iso
 from openvod.engine import fair
-from openvod.services import events
+from openvod.engine import hooks as engine_hooks
+from openvod.engine.guards import state_in
 
 __all__ = [
     "ORDER",
@@ -61,7 +75,7 @@ __all__ = [
 
 _T, _S = cast(Table, Task.__table__), cast(Table, TaskStep.__table__)
 ORDER = fair.ORDER
-TASK_STATE_CHANGED = "TaskStateChanged"
+TASK_STATE_CHANGED = EventType.TASK_STATE_CHANGED
 
 
 @dataclass(frozen=True)
@@ -87,10 +101,6 @@ class Failure:
     retryable: bool = False
 
 
-# Task kinds with events of their own (processing tasks: ProcedureStateChanged) register
-# ``hook(session, task, task_state_changed)`` here instead of the generic TaskStateChanged.
-TASK_EVENT_HOOKS: dict[str, Callable[[Session, Task, bool], None]] = {}
-
 # -- the task's state, derived from its steps -------------------------------------------------
 
 # FOR UPDATE (PostgreSQL; SQLite serializes writers anyway): two workers settling two steps of
@@ -115,7 +125,7 @@ def _changes(task: Any, steps: Sequence[Any], now: datetime) -> dict[str, Any] |
     """The task columns to set for its steps' states (``task`` and ``steps`` are models or rows),
     or None when the task's state stays."""
     new = task_state_of([st.state for st in steps])
-    if task.state == TaskState.CANCELED or new == task.state:
+    if task.state in FINAL or new == task.state:
         return None
     values: dict[str, Any] = {"state": new}
     if new == TaskState.EXEC and task.started_at is None:
@@ -123,7 +133,7 @@ def _changes(task: Any, steps: Sequence[Any], now: datetime) -> dict[str, Any] |
     if new in TERMINAL:
         values["finished_at"] = now
     if new == TaskState.FAIL:
-        failed = next(st for st in steps if st.state == TaskState.FAIL)
+        failed = next(st for st in steps if st.state == StepState.FAIL)
         values["error_code"], values["error_message"] = failed.error_code, failed.error_message
     elif new == TaskState.INIT:
         values["error_code"] = values["error_message"] = None
@@ -142,7 +152,7 @@ def sync_task(s: Session, task_id: str) -> Task | None:
     steps = list(s.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.idx)))
     values = _changes(task, steps, utcnow())
     if values is None:
-        hook = TASK_EVENT_HOOKS.get(task.kind)
+        hook = engine_hooks.current().task_events.get(task.kind)
         if hook is not None and task.state != TaskState.CANCELED:
             hook(s, task, False)  # a step changed, the task did not
         return task
@@ -168,7 +178,8 @@ def _sync(s: Session, task_id: str) -> None:
     task = conn.execute(_TASK_ROW, {"task_id": task_id}).first()
     if task is None:
         return
-    if task.kind in TASK_EVENT_HOOKS:
+    hooks = engine_hooks.current()
+    if task.kind in hooks.task_events:
         s.expire_all()  # Core wrote steps behind the identity map's back
         sync_task(s, task_id)
         s.flush()  # so the Core statements that follow in this transaction see it
@@ -182,8 +193,7 @@ def _sync(s: Session, task_id: str) -> None:
                                        "result": t.output})
     if not changed.rowcount:
         return  # changed meanwhile (PostgreSQL: a cancel committed since the read); it has its event
-    events.record_core(conn, t.app_id, TASK_STATE_CHANGED, _payload(t), cb_url=t.cb_url, cb_method=t.cb_method)
-    events.notify_on_commit(s)
+    hooks.record_event(s, t.app_id, TASK_STATE_CHANGED, _payload(t), cb_url=t.cb_url, cb_method=t.cb_method)
 
 
 def _payload(task: Any) -> dict[str, Any]:
@@ -202,11 +212,12 @@ def _payload(task: Any) -> dict[str, Any]:
 
 
 def record_task_event(s: Session, task: Task) -> None:
-    hook = TASK_EVENT_HOOKS.get(task.kind)
+    hooks = engine_hooks.current()
+    hook = hooks.task_events.get(task.kind)
     if hook is not None:
         hook(s, task, True)
         return
-    events.record(s, task.app_id, TASK_STATE_CHANGED, _payload(task), cb_url=task.cb_url, cb_method=task.cb_method)
+    hooks.record_event(s, task.app_id, TASK_STATE_CHANGED, _payload(task), cb_url=task.cb_url, cb_method=task.cb_method)
 
 
 # -- claiming ---------------------------------------------------------------------------------
@@ -214,8 +225,8 @@ def record_task_event(s: Session, task: Task) -> None:
 # One statement leases the next step, chosen fairly across apps (see ``fair``). SKIP LOCKED lets
 # PostgreSQL claimers pass each other (SQLite ignores it: its writers are serialized anyway); the
 # state test in the outer WHERE keeps a step from being leased twice either way.
-_CLAIM = (update(_S).where(_S.c.id == fair.head_of_fairest_app(), _S.c.state == TaskState.INIT)
-          .values(state=TaskState.EXEC, lease_owner=bindparam("owner", type_=_S.c.lease_owner.type),
+_CLAIM = (update(_S).where(_S.c.id == fair.head_of_fairest_app(), state_in(_S.c.state, CLAIM.sources))
+          .values(state=CLAIM.target, lease_owner=bindparam("owner", type_=_S.c.lease_owner.type),
                   lease_expires_at=bindparam("expires", type_=_S.c.lease_expires_at.type),
                   attempts=_S.c.attempts + 1, progress=0.0, started_at=bindparam("now", type_=_S.c.started_at.type),
                   error_code=None, error_message=None, error_detail=None)
@@ -249,8 +260,8 @@ def claim(db: Database, owners: Sequence[str], lease_seconds: float, *, max_runn
 # -- settling ---------------------------------------------------------------------------------
 
 _FINISH = (update(_S).where(_S.c.id == bindparam("step_id"), _S.c.lease_owner == bindparam("owner"),
-                            _S.c.state == TaskState.EXEC)
-           .values(state=TaskState.SUCC, output=bindparam("result", type_=_S.c.output.type), progress=100.0,
+                            state_in(_S.c.state, FINISH.sources))
+           .values(state=FINISH.target, output=bindparam("result", type_=_S.c.output.type), progress=100.0,
                    finished_at=bindparam("now", type_=_S.c.finished_at.type), lease_owner=None,
                    lease_expires_at=None)
            .returning(_S.c.task_id, _S.c.cancel_requested))
@@ -262,10 +273,10 @@ def _fail(conn: Connection, step_id: int, owner: str, failure: Failure, max_atte
     Returns (task id, cancel requested), or None if the lease was not ours."""
     cancelled = _S.c.cancel_requested.is_(True)
     retry = and_(~cancelled, _S.c.attempts < max_attempts) if failure.retryable else false()
-    state = case((cancelled, TaskState.CANCELED.value), (retry, TaskState.INIT.value), else_=TaskState.FAIL.value)
+    state = case((cancelled, StepState.CANCELED.value), (retry, StepState.INIT.value), else_=StepState.FAIL.value)
     now = literal(utcnow(), _S.c.finished_at.type)
     row = conn.execute(
-        update(_S).where(_S.c.id == step_id, _S.c.lease_owner == owner, _S.c.state == TaskState.EXEC)
+        update(_S).where(_S.c.id == step_id, _S.c.lease_owner == owner, state_in(_S.c.state, SETTLE_FAILURE.sources))
         .values(state=state, error_code=failure.code, error_message=failure.message, error_detail=failure.detail,
                 lease_owner=None, lease_expires_at=None, progress=case((retry, 0.0), else_=_S.c.progress),
                 finished_at=case((or_(cancelled, retry), _S.c.finished_at), else_=now))
@@ -322,8 +333,8 @@ def _put_back(db: Database, owned: Any) -> int:
     """Steps matching ``owned`` go back to ``init`` as if never taken (no attempt counted)."""
     with db.session() as s:
         rows = s.connection().execute(
-            update(_S).where(owned, _S.c.state == TaskState.EXEC)
-            .values(state=TaskState.INIT, progress=0.0, lease_owner=None, lease_expires_at=None,
+            update(_S).where(owned, state_in(_S.c.state, PUT_BACK.sources))
+            .values(state=PUT_BACK.target, progress=0.0, lease_owner=None, lease_expires_at=None,
                     attempts=case((_S.c.attempts > 0, _S.c.attempts - 1), else_=0))
             .returning(_S.c.task_id)).all()
         _sync_all(s, [r.task_id for r in rows])
@@ -345,7 +356,7 @@ def expire_leases(db: Database, max_attempts: int, *, owner_prefix: str | None =
     """Put back steps whose lease expired (or, with ``owner_prefix``, every lease of a dead
     process, expired or not). Returns how many."""
     with db.session() as s:
-        cond = [_S.c.state == TaskState.EXEC]
+        cond = [state_in(_S.c.state, RUNNING)]
         if owner_prefix is not None:
             cond.append(_S.c.lease_owner.startswith(owner_prefix, autoescape=True))
         else:
@@ -365,7 +376,7 @@ def renew(db: Database, step_id: int, owner: str, lease_seconds: float) -> tuple
     with db.session() as s:
         res = s.execute(update(TaskStep)
                         .where(TaskStep.id == step_id, TaskStep.lease_owner == owner,
-                               TaskStep.state == TaskState.EXEC)
+                               state_in(TaskStep.state, RUNNING))
                         .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds)))
         cancel = s.scalar(select(TaskStep.cancel_requested).where(TaskStep.id == step_id))
         return bool(res.rowcount), bool(cancel)  # type: ignore[attr-defined]
@@ -374,7 +385,7 @@ def renew(db: Database, step_id: int, owner: str, lease_seconds: float) -> tuple
 def set_progress(db: Database, step_id: int, owner: str, progress: float) -> None:
     with db.session() as s:
         s.execute(update(TaskStep)
-                  .where(TaskStep.id == step_id, TaskStep.lease_owner == owner, TaskStep.state == TaskState.EXEC)
+                  .where(TaskStep.id == step_id, TaskStep.lease_owner == owner, state_in(TaskStep.state, RUNNING))
                   .values(progress=max(0.0, min(100.0, progress))))
 
 
@@ -387,7 +398,7 @@ def queue_position(conn: Session | Connection, st: Any) -> int:
     """How many of its app's runnable steps will be handed out before ``st`` (a step or a row with
     its app_id, state, topped_at, priority, created_at and id). Other apps' steps are interleaved
     fairly (:mod:`openvod.engine.fair`), so with k apps waiting about k times as many start first."""
-    if st.state != TaskState.INIT:
+    if st.state not in CLAIM.sources:  # not runnable
         return 0
     params = {"app": st.app_id, "topped": st.topped_at, "prio": st.priority, "created": st.created_at, "id": st.id}
     return int(conn.execute(_POSITION[st.topped_at is not None], params).scalar() or 0)

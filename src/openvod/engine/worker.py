@@ -13,40 +13,31 @@ the steps are retried.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import re
 import shutil
 import signal
 import threading
 import uuid
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from openvod.config import Settings
-from openvod.engine import queue
+from openvod.engine import hooks, queue
 from openvod.engine.jobs import JobContext, load_all
 from openvod.errors import FFmpegFailed, FFmpegTimeout, InsufficientStorage, OpenVODError, StorageError
 from openvod.media.ffmpeg import Cancelled
-from openvod.services.context import Context, build_context
+from openvod.media.process import die_with_parent
+from openvod.runtime import Context
 from openvod.storage.disk import disk_error
 
-__all__ = ["Heartbeat", "die_with_parent", "run_step", "worker_main"]
+__all__ = ["Heartbeat", "run_step", "worker_main"]
 
 log = logging.getLogger("openvod.worker")
 
 RETRYABLE = (StorageError, FFmpegTimeout)
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Ask Linux to send ``sig`` to this process when its parent exits."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-    except (OSError, AttributeError):
-        log.warning("PR_SET_PDEATHSIG unavailable; orphans are left to lease expiry")
 
 
 _current_cancel: threading.Event | None = None
@@ -132,7 +123,7 @@ def run_step(ctx: Context, claim: queue.Claim, heartbeat: Heartbeat, next_owner:
     workdir = settings.data_dir / "work" / f"{step_id}-{claim.attempt}"
     job = JobContext(ctx=ctx, app_id=app_id, task_id=claim.task_id, step_id=step_id, input=dict(claim.input),
                      cancel=cancel, progress=lambda p: queue.set_progress(ctx.db, step_id, owner, p),
-                     workdir=workdir, timeout=settings.job_timeout)
+                     workdir=workdir, timeout=settings.job_timeout, hooks=hooks.current())
     result: dict[str, Any] | queue.Failure
     try:
         try:
@@ -173,13 +164,17 @@ def run_step(ctx: Context, claim: queue.Claim, heartbeat: Heartbeat, next_owner:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def worker_main(conn: Connection, settings_data: dict[str, Any], lease_prefix: str = "") -> None:
-    """Entry point of a worker process; ``lease_prefix`` starts the owner of every lease it takes."""
-    die_with_parent()
+def worker_main(conn: Connection, settings_data: dict[str, Any], lease_prefix: str,
+                build_context: Callable[[Settings], Context]) -> None:
+    """Entry point of a worker process; ``lease_prefix`` starts the owner of every lease it takes.
+    ``build_context`` (a module-level function, as it crosses the spawn) is the wiring's: it
+    makes the worker's context and installs the engine's hooks."""
+    if not die_with_parent():
+        log.warning("PR_SET_PDEATHSIG unavailable; orphans are left to lease expiry")
     signal.signal(signal.SIGUSR1, _on_cancel_signal)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx = build_context(Settings.model_validate(settings_data), migrate=False)
+    ctx = build_context(Settings.model_validate(settings_data))
     load_all()
     heartbeat = Heartbeat(ctx)
     while True:

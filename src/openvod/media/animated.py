@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from openvod.errors import InvalidParameter
-from openvod.media._common import Plan, check_side, check_stem, displayed_size, num, path_arg, target_size
+from openvod.media.common import Plan, check_side, check_stem, displayed_size, num, path_arg, target_size
 from openvod.media.inputs import input_args
 from openvod.media.transcode import SourceInfo
 

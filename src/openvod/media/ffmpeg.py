@@ -13,7 +13,7 @@ callback, and every failure carries what an operator needs to act on it::
     )
 
 Raises :class:`~openvod.errors.FFmpegFailed` (argv, exit code, stderr tail),
-:class:`~openvod.errors.FFmpegTimeout`, or :class:`Cancelled`.
+:class:`~openvod.errors.FFmpegTimeout`, or :class:`~openvod.errors.Cancelled`.
 
 Inputs that come from users are written with :func:`openvod.media.inputs.input_args` (single-file
 formats, ``file`` protocol, a pixel cap); ``limits`` sets that cap and the child's address space.
@@ -34,9 +34,9 @@ from typing import IO
 
 import imageio_ffmpeg
 
-from openvod.errors import FFmpegFailed, FFmpegTimeout, InvalidParameter, MediaError, OpenVODError
-from openvod.media._process import STOP_GRACE, Rlimits, spawn, stop_group
+from openvod.errors import Cancelled, FFmpegFailed, FFmpegTimeout, InvalidParameter, MediaError
 from openvod.media.inputs import MediaLimits, apply_limits
+from openvod.media.process import STOP_GRACE, Rlimits, spawn, stop_group
 
 __all__ = [
     "PROGRESS_INTERVAL",
@@ -61,12 +61,6 @@ _CANCEL_POLL = 0.1  # how quickly a set cancel event is noticed
 _LINE_LIMIT = 8192  # a "line" longer than this is split, so a newline-free stream cannot grow memory
 # -nostats keeps the stderr tail for diagnostics; progress comes from -progress on stdout instead.
 _GLOBAL_ARGS = ["-nostdin", "-hide_banner", "-y", "-nostats", "-progress", "pipe:1"]
-
-
-class Cancelled(OpenVODError):
-    """FFmpeg was stopped because the caller's cancel event was set."""
-
-    default_code = "FailedOperation.Canceled"
 
 
 def ffmpeg_path(configured: str | None = None) -> str:

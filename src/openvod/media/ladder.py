@@ -31,7 +31,7 @@ from typing import Literal
 
 from openvod.domain.presets import X264_PRESETS
 from openvod.errors import InvalidParameter, MediaError
-from openvod.media._common import Plan, known_duration, num, path_arg
+from openvod.media.common import Plan, known_duration, num, path_arg
 from openvod.media.inputs import input_args
 from openvod.media.transcode import SourceInfo
 

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from openvod.errors import InvalidParameter, ProbeFailed
-from openvod.media._process import Rlimits, spawn, stop_group
 from openvod.media.inputs import LIMIT_EXCEEDED_CODE, MediaLimits
+from openvod.media.process import Rlimits, spawn, stop_group
 
 __all__ = ["EXIT_OUT_OF_MEMORY", "EXIT_REJECTED", "PROBE_TIMEOUT", "metadata_summary", "probe"]
 

@@ -9,7 +9,7 @@ Every image is the first frame at or after its offset; an offset past the last f
 last frame (a cover at 10 s of a 0.5 s clip is its last frame). Images are upright (the source's
 rotation is applied) and have even sides. Each job is one FFmpeg process that either seeks once
 per offset or decodes the input once, whichever costs less (see
-:func:`openvod.media._common.frames_at`): a few snapshots of a long film seek, a sample every
+:func:`openvod.media.common.frames_at`): a few snapshots of a long film seek, a sample every
 second decodes once. ``strategy`` forces one.
 
 SampleSnapshot takes images at ``0, I, 2I, ...`` before the end: ``I`` seconds (``Time``) or ``I``
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from openvod.errors import InvalidParameter
-from openvod.media._common import (
+from openvod.media.common import (
     Fill,
     Image,
     ImageFormat,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openvod.errors import InvalidParameter
-from openvod.media._common import (
+from openvod.media.common import (
     Fill,
     Image,
     ImageFormat,

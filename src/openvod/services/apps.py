@@ -7,21 +7,24 @@ import hmac
 import secrets
 import threading
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openvod.db.models import ApiKey, App, utcnow
 from openvod.db.session import Database
+from openvod.domain.api_keys import KeyState
+from openvod.domain.views.keys import AppView, KeyView
 from openvod.errors import AuthFailure, Conflict, InvalidParameter, NotFound
 from openvod.ids import new_id
 from openvod.services.stored_secrets import open_secret_key, seal_secret_key
 
 __all__ = [
     "AppInfo",
+    "AppView",
     "KeyInfo",
+    "KeyView",
     "authenticate",
     "console_key",
     "create_app",
@@ -37,23 +40,9 @@ __all__ = [
 DEFAULT_APP_NAME = "default"
 
 
-@dataclass(frozen=True)
-class AppInfo:
-    id: str
-    name: str
-    sub_app_id: int
-    is_default: bool
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    secret_id: str
-    secret_key: str
-    app_id: str
-    state: str
-    description: str
-    created_at: datetime
-    last_used_at: datetime | None
+# The read models (domain/views/keys.py), under the names the signers and routes have long used.
+AppInfo = AppView
+KeyInfo = KeyView
 
 
 def _app(a: App) -> AppInfo:
@@ -101,7 +90,7 @@ def ensure_default_app(db: Database, secret_id: str | None, secret_key: str | No
                 s.add(_new_key(db, app.id, "configured", (secret_id, secret_key)))
             elif key.app_id == app.id:
                 key.secret_key = seal_secret_key(db, secret_id, secret_key)
-                key.state = "active"
+                key.state = KeyState.ACTIVE
         elif s.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.app_id == app.id)) == 0:
             k = _new_key(db, app.id, "generated on first start")
             s.add(k)
@@ -166,7 +155,7 @@ def disable_key(db: Database, secret_id: str, *, app_id: str | None = None) -> K
         k = s.get(ApiKey, secret_id)
         if k is None or (app_id is not None and k.app_id != app_id):
             raise NotFound(f"key {secret_id!r} does not exist", code="ResourceNotFound.SecretId")
-        k.state = "disabled"
+        k.state = KeyState.DISABLED
         info = _key(db, k)
     forget_key(secret_id)
     return info
@@ -176,7 +165,7 @@ def console_key(db: Database) -> KeyInfo:
     """The key a console-password session acts with: the default app's oldest active key."""
     with db.session() as s:
         app = _resolve_app(s, None)
-        k = s.scalar(select(ApiKey).where(ApiKey.app_id == app.id, ApiKey.state == "active")
+        k = s.scalar(select(ApiKey).where(ApiKey.app_id == app.id, ApiKey.state == KeyState.ACTIVE)
                      .order_by(ApiKey.created_at, ApiKey.secret_id).limit(1))
         if k is None:
             raise AuthFailure(f"the default app {app.id} has no active key for the console to act with; "
@@ -237,7 +226,7 @@ def _authenticate(db: Database, secret_id: str, secret_key: str) -> KeyInfo:
         ok = hmac.compare_digest(expected.encode(), secret_key.encode())
         if k is None or info is None or not ok:
             raise AuthFailure("SecretId or SecretKey is wrong", code="AuthFailure.SecretIdNotFound")
-        if k.state != "active":
+        if k.state != KeyState.ACTIVE:
             raise AuthFailure(f"key {secret_id} is disabled", code="AuthFailure.SecretIdDisabled")
         now = utcnow()
         if k.last_used_at is None or (now - k.last_used_at).total_seconds() > 60:

@@ -1,13 +1,13 @@
-"""The wiring every service needs: settings, database, storage. Built once per process."""
+"""The wiring of a process: builds its :class:`~openvod.runtime.Context` (settings, database
+migrated and its secrets sealed, storage, URL secret, signals) and installs the engine's hooks
+(:mod:`openvod.engine.hooks`), the services' functions the engine calls without importing
+services. Built once per process (the server, each worker, a CLI command), then handed down."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import secrets
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,37 +18,13 @@ from openvod.crypto import SecretBox, load_master_key
 from openvod.db.migrate import upgrade
 from openvod.db.session import Database
 from openvod.domain.urlsign import sign_object
-from openvod.services import stored_secrets
+from openvod.engine import hooks as engine_hooks
+from openvod.runtime import Context
+from openvod.services import events, hls_keys, objects, outputs, processing, stored_secrets
 from openvod.storage.base import Storage
 from openvod.storage.local import LocalStorage
 
-__all__ = ["Context", "build_context"]
-
-
-@dataclass
-class Context:
-    settings: Settings
-    db: Database
-    storage: Storage
-    url_secret: bytes
-    # Poked after a transaction that creates or reorders work commits (the executor sets it).
-    notify_work: Callable[[], None] = field(default=lambda: None)
-    # Notified (notify_all) whenever a step finishes in this process's executor; waiters also
-    # re-check the database on a bounded timer, since other processes may finish work too.
-    task_changed: threading.Condition = field(default_factory=threading.Condition)
-    # Called (from the scheduler thread) after a step finishes; the API uses it to wake
-    # long-polls on the event loop.
-    task_listeners: list[Callable[[], None]] = field(default_factory=list)
-
-    def tasks_changed(self) -> None:
-        with self.task_changed:
-            self.task_changed.notify_all()
-        for listener in list(self.task_listeners):
-            listener()
-
-    def object_url(self, bucket: str, key: str, *, expires_in: int = 3600) -> str:
-        """A signed URL for a physical object, fetchable as returned."""
-        return self.storage.signed_url(bucket, key, expires_in=expires_in)
+__all__ = ["build_context", "engine_hooks_of_services", "worker_context"]
 
 
 def _url_secret(settings: Settings) -> bytes:
@@ -79,7 +55,26 @@ def _private_sqlite_file(url: str) -> None:
             p.chmod(0o600)
 
 
+def _create_hls_key(ctx: Context, app_id: str, media_id: str | None) -> tuple[bytes, str]:
+    key_id, key = hls_keys.create_key(ctx, app_id, media_id)
+    return key, hls_keys.key_ref(key_id)
+
+
+def engine_hooks_of_services() -> engine_hooks.EngineHooks:
+    """The services' functions the engine calls (events, objects, HLS keys, processing events)."""
+    return engine_hooks.EngineHooks(record_event=events.record, register_object=objects.register_object,
+                                    create_hls_key=_create_hls_key, set_cover=outputs.set_cover,
+                                    stored_probe=outputs.stored_probe, task_events=processing.EVENT_HOOKS)
+
+
+def worker_context(settings: Settings) -> Context:
+    """The context of a worker process (no migration): the ``build_context`` executors are given."""
+    return build_context(settings, migrate=False)
+
+
 def build_context(settings: Settings, *, migrate: bool = True) -> Context:
+    """The process's context; also installs the engine's hooks (so do this before any step runs)."""
+    engine_hooks.install(engine_hooks_of_services())
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     _private_sqlite_file(settings.db_url)
     # A worker (migrate=False) on a machine without the key file reads no secrets: it gets no box

@@ -30,17 +30,17 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from openvod.db.models import Media, Object
+from openvod.domain.api_keys import KeyState
 from openvod.domain.media import media_key, validate_class_id, validate_name
 from openvod.domain.numbers import parse_uint
+from openvod.domain.views.uploads import CosUploadGrant, CosUploadResult
 from openvod.errors import InvalidParameter, NotFound
 from openvod.ids import new_file_id
-from openvod.services import apps
+from openvod.runtime import Context
+from openvod.services import apps, buckets
 from openvod.services.apps import KeyInfo
-from openvod.services.context import Context
 from openvod.services.media import IngestOptions, get_media, ingest, physical
-from openvod.services.objects import register_object
 from openvod.services.playback import url_for
-from openvod.storage.base import ObjectStat
 
 __all__ = ["COMMIT_GRACE", "TEMP_PREFIX", "TempKey", "apply_upload", "commit_upload", "lookup_temp_key"]
 
@@ -103,7 +103,7 @@ class TempKey:
 
 
 def apply_upload(ctx: Context, app_id: str, params: dict[str, Any], *, secret_id: str = "",
-                 now: float | None = None) -> dict[str, Any]:
+                 now: float | None = None) -> CosUploadGrant:
     """``ApplyUpload``: where to put the media (and cover) and the keys to do it with.
 
     ``secret_id`` is the key that signed the call: the temporary credentials stop working when
@@ -121,12 +121,9 @@ def apply_upload(ctx: Context, app_id: str, params: dict[str, Any], *, secret_id
     bucket = ctx.settings.default_bucket
     mkey = media_key(file_id, f"{name}.{media_type}")
     ckey = f"media/{file_id}/cover.{cover_type}" if cover_type else ""
-    pb, marker = physical(app_id, bucket, mkey)[0], f"{app_id}/"
-    with ctx.db.session() as s:
-        has_bucket = s.scalar(select(Object.id).where(Object.app_id == app_id, Object.bucket == pb).limit(1))
-    if has_bucket is None:  # the COS gateway only writes to buckets that exist for the app
-        ctx.storage.ensure_bucket(pb)
-        register_object(ctx, app_id, ObjectStat(pb, marker, 0, "", "application/x-directory"), role="bucket")
+    pb = physical(app_id, bucket, mkey)[0]
+    if not buckets.bucket_exists(ctx, app_id, pb):  # the COS gateway only writes to buckets that exist for the app
+        buckets.create_bucket(ctx, app_id, pb)
     exp = int(time.time() if now is None else now) + ctx.settings.cos_upload_ttl
     session = _pack(ctx, "vod-session", {
         "a": app_id, "f": file_id, "k": mkey, "c": ckey, "n": name, "e": exp + COMMIT_GRACE,
@@ -135,19 +132,10 @@ def apply_upload(ctx: Context, app_id: str, params: dict[str, Any], *, secret_id
     })
     temp_id = TEMP_PREFIX + _pack(ctx, "cos-temp", {
         "a": app_id, "i": secret_id, "b": bucket, "k": [k for k in (mkey, ckey) if k], "e": exp})
-    return {
-        "StorageBucket": bucket,
-        "StorageRegion": region,
-        "VodSessionKey": session,
-        "MediaStoragePath": f"/{mkey}",
-        "CoverStoragePath": f"/{ckey}" if ckey else "",
-        "TempCertificate": {
-            "SecretId": temp_id,
-            "SecretKey": _mac(ctx, "cos-temp-key", temp_id),
-            "Token": _mac(ctx, "cos-temp-token", temp_id),
-            "ExpiredTime": exp,
-        },
-    }
+    return CosUploadGrant(bucket=bucket, region=region, session_key=session, media_path=f"/{mkey}",
+                          cover_path=f"/{ckey}" if ckey else "", secret_id=temp_id,
+                          secret_key=_mac(ctx, "cos-temp-key", temp_id), token=_mac(ctx, "cos-temp-token", temp_id),
+                          expires=exp)
 
 
 def lookup_temp_key(ctx: Context, secret_id: str, token: str | None) -> TempKey | None:
@@ -164,15 +152,15 @@ def lookup_temp_key(ctx: Context, secret_id: str, token: str | None) -> TempKey 
             and isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
         return None  # e.g. a pair minted before credentials named their issuer and scope
     key = apps.lookup_key(ctx.db, issuer)
-    if key is None or key.state != "active":
+    if key is None or key.state != KeyState.ACTIVE:
         return None
     info = KeyInfo(secret_id=secret_id, secret_key=_mac(ctx, "cos-temp-key", secret_id), app_id=app_id,
-                   state="active", description=f"COS temporary key (ApplyUpload by {issuer})",
+                   state=KeyState.ACTIVE, description=f"COS temporary key (ApplyUpload by {issuer})",
                    created_at=datetime.now(UTC), last_used_at=None)
     return TempKey(info, issuer, bucket, frozenset(keys), int(data["e"]))
 
 
-def commit_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> dict[str, Any]:
+def commit_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> CosUploadResult:
     """``CommitUpload``: the uploaded object becomes a media file (idempotent)."""
     data = _unpack(ctx, "vod-session", str(params.get("VodSessionKey") or ""))
     if data is None or data.get("a") != app_id:
@@ -208,8 +196,5 @@ def commit_upload(ctx: Context, app_id: str, params: dict[str, Any]) -> dict[str
     with ctx.db.session() as s:
         media = s.get(Media, file_id)
         cover_key = media.cover_key if media is not None else None
-    return {
-        "FileId": file_id,
-        "MediaUrl": (m.get("source") or {}).get("url", ""),
-        "CoverUrl": url_for(ctx, app_id, bucket, cover_key) if cover_key else "",
-    }
+    return CosUploadResult(file_id=file_id, media_url=m.source.url if m.source is not None else "",
+                           cover_url=url_for(ctx, app_id, bucket, cover_key) if cover_key else "")

@@ -21,12 +21,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 from ipaddress import ip_address
 from typing import Any
 
@@ -38,17 +37,18 @@ from openvod import __version__
 from openvod.client.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from openvod.config import Settings
 from openvod.db.models import App, Delivery, Event, utcnow
+from openvod.domain.events import DeliveryState
+from openvod.domain.times import iso_ms
+from openvod.domain.views.events import CallbackView, DeliveryAttemptView, DeliveryView
 from openvod.errors import InvalidParameter, NotFound
 from openvod.net.addresses import ALWAYS_REFUSED, classify_address, is_allowed
 from openvod.net.transport import GuardedBackend, GuardedTransport, Resolver, system_resolver
-from openvod.services.context import Context
+from openvod.runtime import Context, Topic
 from openvod.services.events import (
     CALLBACK_METHODS,
     CODE_CALLBACK_METHOD,
     RECHECK_SECONDS,
-    format_time,
     new_callback_secret,
-    notifier,
     notify_on_commit,
 )
 from openvod.services.stored_secrets import open_callback_secret, seal_callback_secret
@@ -79,12 +79,6 @@ LOG_KEEP = 50
 _RESOLVE_TIMEOUT = 3.0
 _MIN_IDLE = 0.05  # floor of the dispatcher's wait, so a row it cannot claim never makes it spin
 _resolve_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="openvod-callback-dns")
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
 
 
 def backoff_delay(attempt: int, base: float, cap: float = BACKOFF_CAP, rng: random.Random | None = None) -> float:
@@ -187,8 +181,9 @@ def _signing_secret(ctx: Context, s: Session, app: App) -> str:
     return open_callback_secret(ctx.db, app.id, app.callback_secret)
 
 
-def _callback(ctx: Context, s: Session, app: App) -> dict[str, Any]:
-    return {"url": app.callback_url, "method": app.callback_method or "POST", "secret": _signing_secret(ctx, s, app)}
+def _callback(ctx: Context, s: Session, app: App) -> CallbackView:
+    return CallbackView(url=app.callback_url, method=app.callback_method or "POST",
+                        secret=_signing_secret(ctx, s, app))
 
 
 def _app(s: Session, app_id: str) -> App:
@@ -198,13 +193,13 @@ def _app(s: Session, app_id: str) -> App:
     return app
 
 
-def get_callback(ctx: Context, app_id: str) -> dict[str, Any]:
-    """The app's push settings: ``{"url", "method", "secret"}`` (url ``None`` when unset)."""
+def get_callback(ctx: Context, app_id: str) -> CallbackView:
+    """The app's push settings (``url`` None when unset)."""
     with ctx.db.session() as s:
         return _callback(ctx, s, _app(s, app_id))
 
 
-def set_callback(ctx: Context, app_id: str, url: str, method: str = "POST") -> dict[str, Any]:
+def set_callback(ctx: Context, app_id: str, url: str, method: str = "POST") -> CallbackView:
     """Push the app's future events to ``url``. Creates the signing secret on first use and keeps
     it afterwards. Deliveries already queued keep the URL they were queued with."""
     url, verb = check_callback(ctx.settings, url, method, allow_private=private_callbacks_allowed(ctx, app_id))
@@ -214,7 +209,7 @@ def set_callback(ctx: Context, app_id: str, url: str, method: str = "POST") -> d
         return _callback(ctx, s, app)
 
 
-def clear_callback(ctx: Context, app_id: str) -> dict[str, Any]:
+def clear_callback(ctx: Context, app_id: str) -> CallbackView:
     """Stop pushing the app's events. The secret stays: a task's own callback still uses it."""
     with ctx.db.session() as s:
         app = _app(s, app_id)
@@ -222,17 +217,22 @@ def clear_callback(ctx: Context, app_id: str) -> dict[str, Any]:
         return _callback(ctx, s, app)
 
 
-def _delivery(d: Delivery, event_type: str) -> dict[str, Any]:
-    return {
-        "id": d.id, "event_id": d.event_id, "event_type": event_type, "url": d.url, "method": d.method,
-        "state": d.state, "attempts": d.attempts, "last_status": d.last_status, "last_error": d.last_error,
-        "next_attempt_at": format_time(d.next_attempt_at) if d.state == DeliveryState.PENDING else None,
-        "deadline_at": format_time(d.deadline_at), "created_at": format_time(d.created_at),
-        "updated_at": format_time(d.updated_at), "log": list(d.log or []),
-    }
+def _attempt(entry: dict[str, Any]) -> DeliveryAttemptView:
+    return DeliveryAttemptView(at=entry["at"], attempt=entry["attempt"], status=entry["status"],
+                               error=entry["error"], ms=entry["ms"])
 
 
-def list_deliveries(ctx: Context, app_id: str, *, state: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+def _delivery(d: Delivery, event_type: str) -> DeliveryView:
+    return DeliveryView(
+        id=d.id, event_id=d.event_id, event_type=event_type, url=d.url, method=d.method,
+        state=d.state, attempts=d.attempts, last_status=d.last_status, last_error=d.last_error,
+        next_attempt_at=d.next_attempt_at if d.state == DeliveryState.PENDING else None,
+        deadline_at=d.deadline_at, created_at=d.created_at, updated_at=d.updated_at,
+        log=tuple(_attempt(e) for e in d.log or []),
+    )
+
+
+def list_deliveries(ctx: Context, app_id: str, *, state: str | None = None, limit: int = 20) -> list[DeliveryView]:
     """The app's most recent deliveries, newest first, each with its attempt log."""
     query = select(Delivery, Event.type).join(Event, Event.id == Delivery.event_id).where(Delivery.app_id == app_id)
     if state:
@@ -246,7 +246,7 @@ def list_deliveries(ctx: Context, app_id: str, *, state: str | None = None, limi
         return [_delivery(d, t) for d, t in rows]
 
 
-def redeliver(ctx: Context, app_id: str, delivery_id: int) -> dict[str, Any]:
+def redeliver(ctx: Context, app_id: str, delivery_id: int) -> DeliveryView:
     """Send a delivery again now, whatever its state, with a fresh ``push_retry_hours`` deadline.
     The receiver gets the same event id again."""
     now = utcnow()
@@ -256,7 +256,7 @@ def redeliver(ctx: Context, app_id: str, delivery_id: int) -> dict[str, Any]:
             raise NotFound(f"delivery {delivery_id} does not exist", code="ResourceNotFound.Delivery")
         d.state, d.next_attempt_at = DeliveryState.PENDING.value, now
         d.deadline_at = now + timedelta(hours=ctx.settings.push_retry_hours)
-        notify_on_commit(s)
+        notify_on_commit(s, app_id)
         ev = s.get(Event, d.event_id)
         return _delivery(d, ev.type if ev else "")
 
@@ -287,7 +287,7 @@ class Dispatcher:
     """Sends due deliveries from a background thread, at most ``concurrency`` at a time.
 
     The thread sleeps until the next delivery falls due, a commit records an event (through
-    :data:`openvod.services.events.notifier`), a send finishes, or :data:`RECHECK_SECONDS` pass
+    ``ctx.signals``, topic ``events``), a send finishes, or :data:`RECHECK_SECONDS` pass
     (rows written by other processes). ``start()`` once, ``stop()`` at shutdown.
     """
 
@@ -301,9 +301,10 @@ class Dispatcher:
         self._inflight = 0
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="openvod-push")
         self._thread = threading.Thread(target=self._run, name="push-dispatcher", daemon=True)
+        self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
-        notifier.add(self._wake.set)
+        self._unsubscribe = self._ctx.signals.subscribe(Topic.EVENTS, lambda _app_id: self._wake.set())
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -311,7 +312,8 @@ class Dispatcher:
         to their leases: they are retried later, by this process or the next."""
         self._stopping.set()
         self._wake.set()
-        notifier.remove(self._wake.set)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         self._thread.join(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -388,7 +390,7 @@ class Dispatcher:
                     d.deadline_at = d.created_at + timedelta(hours=settings.push_retry_hours)
                 secret = _signing_secret(self._ctx, s, app)
                 body = json.dumps(
-                    {"event_id": ev.id, "type": ev.type, "created_at": format_time(ev.created_at),
+                    {"event_id": ev.id, "type": ev.type, "created_at": iso_ms(ev.created_at),
                      "app_id": ev.app_id, "payload": render(self._ctx, ev.app_id, ev.payload)},
                     separators=(",", ":"), ensure_ascii=False,
                 ).encode()
@@ -448,7 +450,7 @@ class Dispatcher:
             if d is None or d.state != DeliveryState.PENDING:
                 return  # purged, or settled by another process meanwhile
             d.attempts += 1
-            entry: dict[str, Any] = {"at": format_time(now), "attempt": d.attempts, "status": outcome.status,
+            entry: dict[str, Any] = {"at": iso_ms(now), "attempt": d.attempts, "status": outcome.status,
                                      "error": outcome.error, "ms": outcome.ms}
             d.log = [*(d.log or []), entry][-LOG_KEEP:]
             d.last_status, d.last_error = outcome.status, outcome.error

@@ -4,12 +4,12 @@ Recording. :func:`record` adds the event *and* its push deliveries (one to the a
 if set, one to a task's own ``cb_url`` if given) to the caller's session, so they exist iff the
 change they report commits.
 
-Waking waiters. A global SQLAlchemy ``after_commit`` listener pokes the in-process
-:data:`notifier` after any commit of a session that recorded an event (or called
-:func:`notify_on_commit`); callers need do nothing. Long-pollers and the push dispatcher wake at
-once. Other processes (job runners) write events too and cannot poke this process, so every
-waiter also re-checks the database at least every :data:`RECHECK_SECONDS` — a bounded wait, not a
-spin.
+Waking waiters. A global SQLAlchemy ``after_commit`` listener sends "events for app Y" through
+the committing context's signals (``ctx.signals``, found in the session's ``info``) after any
+commit of a session that recorded an event (or called :func:`notify_on_commit`); callers need do
+nothing. Long-pollers and the push dispatcher wake at once. Other processes (job runners) write
+events too and cannot poke this process, so every waiter also re-checks the database at least
+every :data:`RECHECK_SECONDS` — a bounded wait, not a spin.
 
 Pulling. :func:`pull_events` hands out up to :data:`PULL_BATCH` visible, unconfirmed events,
 oldest first, and hides each for ``pull_redeliver_seconds``; unless confirmed by then it is handed
@@ -32,8 +32,6 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,9 +40,11 @@ from sqlalchemy.orm import Session
 
 from openvod.config import Settings
 from openvod.db.models import App, Delivery, Event, utcnow
+from openvod.domain.events import DeliveryState, EventType
+from openvod.domain.views.events import EventView, RecentEventView
 from openvod.errors import InvalidParameter
 from openvod.ids import new_id
-from openvod.services.context import Context
+from openvod.runtime import SIGNALS_INFO_KEY, Context, Signals, Topic
 from openvod.services.urls import render
 
 __all__ = [
@@ -55,13 +55,9 @@ __all__ = [
     "PULL_BATCH",
     "RECHECK_SECONDS",
     "EventType",
-    "Notifier",
     "confirm_events",
-    "format_time",
     "list_recent",
     "new_callback_secret",
-    "notifier",
-    "notify",
     "notify_on_commit",
     "pull_events",
     "pull_events_async",
@@ -87,64 +83,19 @@ _NOTIFY_KEY = "openvod.events.notify"
 _PLACEHOLDER_RETRY = timedelta(hours=float(Settings.model_fields["push_retry_hours"].default))
 
 
-class EventType:
-    NEW_FILE_UPLOAD = "NewFileUpload"
-    FILE_DELETED = "FileDeleted"
-    PULL_COMPLETE = "PullComplete"
-
-
-class Notifier:
-    """Calls registered listeners on :meth:`notify`. Listeners run on the notifying thread, so
-    they must be quick and must not block (set an event, schedule a callback)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._listeners: list[Callable[[], None]] = []
-
-    def notify(self) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener()
-            except Exception:  # a broken listener must not fail the commit that notified it
-                log.exception("event listener %r failed", listener)
-
-    def add(self, listener: Callable[[], None]) -> None:
-        with self._lock:
-            self._listeners.append(listener)
-
-    def remove(self, listener: Callable[[], None]) -> None:
-        with self._lock:
-            self._listeners.remove(listener)
-
-    @contextmanager
-    def listening(self, listener: Callable[[], None]) -> Iterator[None]:
-        self.add(listener)
-        try:
-            yield
-        finally:
-            self.remove(listener)
-
-
-notifier = Notifier()
-"""The process-wide notifier, poked after every commit that recorded an event."""
-
-
-def notify() -> None:
-    """Wake every waiter of this process now (normally done for you after commit)."""
-    notifier.notify()
-
-
-def notify_on_commit(s: Session) -> None:
-    """Wake waiters once ``s`` commits (nothing happens if it rolls back)."""
-    s.info[_NOTIFY_KEY] = True
+def notify_on_commit(s: Session, app_id: str | None = None) -> None:
+    """Wake the waiters of ``app_id``'s events (None: every waiter) once ``s`` commits; nothing
+    happens if it rolls back."""
+    s.info.setdefault(_NOTIFY_KEY, set()).add(app_id)
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(s: Session) -> None:
-    if s.info.pop(_NOTIFY_KEY, False):
-        notifier.notify()
+    app_ids = s.info.pop(_NOTIFY_KEY, None)
+    signals: Signals | None = s.info.get(SIGNALS_INFO_KEY)
+    if app_ids and signals is not None:
+        for app_id in app_ids:
+            signals.events_recorded(app_id)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -155,10 +106,6 @@ def _after_rollback(s: Session) -> None:
 def new_callback_secret() -> str:
     """A fresh HMAC secret for signing an app's pushes."""
     return "whsec_" + secrets.token_hex(24)
-
-
-def format_time(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def record(
@@ -180,7 +127,7 @@ def record(
     """
     s.flush()  # the Core statements below then see the caller's pending changes (the app's, say)
     event_id = record_core(s.connection(), app_id, type_, payload, cb_url=cb_url, cb_method=cb_method)
-    notify_on_commit(s)
+    notify_on_commit(s, app_id)
     return event_id
 
 
@@ -201,7 +148,7 @@ def record_core(
     """:func:`record` in Core statements on ``conn``, for hot paths (the job engine) that keep
     no ORM objects. Same rows, same pushes; the caller's pending ORM changes are not seen, and
     nothing wakes waiters: call :func:`notify_on_commit` on the session owning ``conn`` (or
-    :func:`notify` after the commit). Returns the event id."""
+    ``ctx.signals.events_recorded(app_id)`` after the commit). Returns the event id."""
     method = (cb_method or "POST").upper()
     now = utcnow()
     event_id = new_id("ev")
@@ -228,32 +175,33 @@ def _targets(app: Any, cb_url: str | None, method: str) -> tuple[list[tuple[str,
 
 
 def _delivery(event_id: str, app_id: str, url: str, verb: str, now: datetime) -> dict[str, Any]:
-    d: dict[str, Any] = {"event_id": event_id, "app_id": app_id, "url": url, "method": verb, "state": "pending",
-                         "attempts": 0, "next_attempt_at": now, "deadline_at": now + _PLACEHOLDER_RETRY, "log": [],
-                         "last_error": None, "created_at": now, "updated_at": now}
+    d: dict[str, Any] = {"event_id": event_id, "app_id": app_id, "url": url, "method": verb,
+                         "state": DeliveryState.PENDING, "attempts": 0, "next_attempt_at": now,
+                         "deadline_at": now + _PLACEHOLDER_RETRY, "log": [], "last_error": None, "created_at": now,
+                         "updated_at": now}
     if verb not in CALLBACK_METHODS:
         # Failing here would undo the caller's change (a task finishing); the refusal is kept
         # in the delivery log instead.
-        d["state"], d["last_error"] = "failed", f"{CODE_CALLBACK_METHOD}: method {verb!r} is not supported"
+        d["state"], d["last_error"] = DeliveryState.FAILED, f"{CODE_CALLBACK_METHOD}: method {verb!r} is not supported"
     return d
 
 
-def _item(ctx: Context, ev: Event) -> dict[str, Any]:
-    return {
-        "event_handle": f"{ev.id}.{ev.pulls}",
-        "event_id": ev.id,
-        "type": ev.type,
-        "created_at": format_time(ev.created_at),
-        "payload": render(ctx, ev.app_id, ev.payload),  # URLs are signed as the event is handed out
-    }
+def _item(ctx: Context, ev: Event) -> EventView:
+    return EventView(
+        event_handle=f"{ev.id}.{ev.pulls}",
+        event_id=ev.id,
+        type=ev.type,
+        created_at=ev.created_at,
+        payload=render(ctx, ev.app_id, ev.payload),  # URLs are signed as the event is handed out
+    )
 
 
-def _claim(ctx: Context, app_id: str) -> list[dict[str, Any]]:
+def _claim(ctx: Context, app_id: str) -> list[EventView]:
     """Hand out up to PULL_BATCH visible events of the app. Each row is taken with a conditional
     update on ``pulls``, so two pollers racing for the same event never both get it."""
     now = utcnow()
     hidden_until = now + timedelta(seconds=ctx.settings.pull_redeliver_seconds)
-    out: list[dict[str, Any]] = []
+    out: list[EventView] = []
     with ctx.db.session() as s:
         rows = s.execute(
             select(Event.id, Event.pulls)
@@ -279,13 +227,18 @@ def _bounded_wait(settings: Settings, wait: float) -> float:
     return max(0.0, min(float(wait), settings.pull_wait_seconds))
 
 
-def pull_events(ctx: Context, app_id: str, *, wait: float) -> list[dict[str, Any]]:
+def pull_events(ctx: Context, app_id: str, *, wait: float) -> list[EventView]:
     """Blocking pull: events at once if any wait, else block up to ``wait`` seconds (clamped to
-    ``pull_wait_seconds``) for one to appear. Returns at most 16 items, oldest first, each
-    ``{"event_handle", "event_id", "type", "created_at", "payload"}``; an empty list on timeout."""
+    ``pull_wait_seconds``) for one to appear. Returns at most 16 events, oldest first; an empty
+    list on timeout."""
     deadline = time.monotonic() + _bounded_wait(ctx.settings, wait)
     woken = threading.Event()
-    with notifier.listening(woken.set):
+
+    def wake(key: str | None) -> None:
+        if key is None or key == app_id:
+            woken.set()
+
+    with ctx.signals.listening(Topic.EVENTS, wake):
         while True:
             woken.clear()  # before the check: a commit after it still ends the wait below
             items = _claim(ctx, app_id)
@@ -295,20 +248,22 @@ def pull_events(ctx: Context, app_id: str, *, wait: float) -> list[dict[str, Any
             woken.wait(min(remaining, RECHECK_SECONDS))
 
 
-async def pull_events_async(ctx: Context, app_id: str, *, wait: float) -> list[dict[str, Any]]:
+async def pull_events_async(ctx: Context, app_id: str, *, wait: float) -> list[EventView]:
     """:func:`pull_events` for an event loop: the wait holds no thread, only the short database
     reads run on the default executor."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _bounded_wait(ctx.settings, wait)
     woken = asyncio.Event()
 
-    def wake() -> None:
+    def wake(key: str | None) -> None:
+        if key is not None and key != app_id:
+            return
         try:
             loop.call_soon_threadsafe(woken.set)
         except RuntimeError:  # the loop has closed; nobody is waiting any more
             pass
 
-    with notifier.listening(wake):
+    with ctx.signals.listening(Topic.EVENTS, wake):
         while True:
             woken.clear()
             items = await asyncio.to_thread(_claim, ctx, app_id)
@@ -353,21 +308,19 @@ def confirm_events(ctx: Context, app_id: str, handles: list[str]) -> int:
     return len(found)
 
 
-def _recent_item(ctx: Context, ev: Event) -> dict[str, Any]:
-    confirmed = format_time(ev.confirmed_at) if ev.confirmed_at is not None else None
-    return {"event_id": ev.id, "type": ev.type, "created_at": format_time(ev.created_at),
-            "payload": render(ctx, ev.app_id, ev.payload), "pulls": ev.pulls, "confirmed_at": confirmed}
+def _recent_item(ctx: Context, ev: Event) -> RecentEventView:
+    return RecentEventView(event_id=ev.id, type=ev.type, created_at=ev.created_at,
+                           payload=render(ctx, ev.app_id, ev.payload), pulls=ev.pulls, confirmed_at=ev.confirmed_at)
 
 
 def list_recent(
     ctx: Context, app_id: str, *, limit: int = 50, type_: str | None = None, marker: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[RecentEventView], str | None]:
     """The app's events, newest first, without touching them (see "Looking" above).
 
     Keyset-paged: pass the returned ``next_marker`` (an event id; ``None`` on the last page) as
     ``marker`` for the next, older page; events recorded meanwhile never shift a page. ``type_``
-    keeps one event type; empty ``type_`` and ``marker`` are ignored. Each item is ``{"event_id",
-    "type", "created_at", "payload", "pulls", "confirmed_at"}``: ``pulls`` counts hand-outs by
+    keeps one event type; empty ``type_`` and ``marker`` are ignored. In each item ``pulls`` counts hand-outs by
     ``GET /v1/events``, ``confirmed_at`` is ``None`` until a consumer confirmed it. Raises
     ``InvalidParameter`` (``.Limit``, ``.EventType``, ``.Marker``) for a limit outside 1-100, a
     malformed type or a marker that is not an event id.

@@ -23,7 +23,7 @@ from openvod.db.models import HlsKey
 from openvod.domain.urlsign import sign_object
 from openvod.errors import Forbidden, NotFound
 from openvod.ids import new_id
-from openvod.services.context import Context
+from openvod.runtime import Context
 
 __all__ = ["KEY_REF_SCHEME", "KEY_URI_TTL", "create_key", "key_ref", "key_uri", "parse_key_ref", "read_key"]
 

@@ -16,12 +16,12 @@ from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.media import DeletePart, validate_class_id, validate_name
 from openvod.domain.numbers import parse_uint
 from openvod.domain.tasks import new_task_id
-from openvod.domain.times import iso_or_none as _iso
+from openvod.domain.views.media import MediaView, SourceView
 from openvod.errors import InvalidParameter, NotFound, OpenVODError
 from openvod.media.inputs import MediaLimits
 from openvod.media.probe import metadata_summary, probe
+from openvod.runtime import Context
 from openvod.services import events
-from openvod.services.context import Context
 from openvod.services.playback import Links, outputs_of
 from openvod.storage.base import ObjectStat
 
@@ -106,7 +106,7 @@ def ingest(
     options: IngestOptions,
     md5: str | None = None,
     finish: Any = None,
-) -> dict[str, Any]:
+) -> MediaView:
     """Turn a stored physical object into a media file: probe it, then in one transaction create
     the media and object rows and a ``NewFileUpload`` event. ``finish(session)`` runs in that
     transaction too (the upload service marks its session done there). A file that fails to probe
@@ -180,7 +180,7 @@ def _start_procedure(ctx: Context, app_id: str, file_id: str, options: IngestOpt
 
 
 
-def _describe(ctx: Context, s: Session, app_id: str, page: list[Media]) -> list[dict[str, Any]]:
+def _describe(ctx: Context, s: Session, app_id: str, page: list[Media]) -> list[MediaView]:
     """The public form of ``page`` (media of ``app_id``): one query for all their objects and one
     privacy lookup for all their URLs."""
     if not page:
@@ -193,35 +193,34 @@ def _describe(ctx: Context, s: Session, app_id: str, page: list[Media]) -> list[
     return [_public(links, m, objects[m.id]) for m in page]
 
 
-def _public(links: Links, m: Media, objects: list[Object]) -> dict[str, Any]:
+def _public(links: Links, m: Media, objects: list[Object]) -> MediaView:
     src = next((o for o in objects if o.bucket == m.source_bucket and o.key == m.source_key), None)
     source = None
     if src is not None:
-        lb, lk = src.bucket, src.key.split("/", 1)[1]
-        source = {"bucket": lb, "key": lk, "size": src.size, "etag": src.etag, "content_type": src.content_type,
-                  "url": links.object(src.bucket, src.key)}
-    return {
-        "file_id": m.id,
-        "name": m.name,
-        "description": m.description,
-        "class_id": m.class_id,
-        "state": m.state,
-        "media_type": m.media_type,
-        "source": source,
-        "cover_url": links.object(m.source_bucket, m.cover_key) if m.cover_key else None,
-        "metadata": m.meta,
-        "probe": m.probe,
-        "probe_error": m.probe_error,
-        "procedure": m.procedure,
-        "source_context": m.source_context,
-        "session_context": m.session_context,
-        "task_priority": m.task_priority,
-        "created_at": _iso(m.created_at),
-        "updated_at": _iso(m.updated_at),
-        "expire_at": _iso(m.expire_at),
-        "outputs": outputs_of(links, m, objects),
-        "play_url": links.page(m.id),
-    }
+        source = SourceView(bucket=src.bucket, key=src.key.split("/", 1)[1], size=src.size, etag=src.etag,
+                            content_type=src.content_type, url=links.object(src.bucket, src.key))
+    return MediaView(
+        file_id=m.id,
+        name=m.name,
+        description=m.description,
+        class_id=m.class_id,
+        state=m.state,
+        media_type=m.media_type,
+        source=source,
+        cover_url=links.object(m.source_bucket, m.cover_key) if m.cover_key else None,
+        metadata=m.meta,
+        probe=m.probe,
+        probe_error=m.probe_error,
+        procedure=m.procedure,
+        source_context=m.source_context,
+        session_context=m.session_context,
+        task_priority=m.task_priority,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+        expire_at=m.expire_at,
+        outputs=outputs_of(links, m, objects),
+        play_url=links.page(m.id),
+    )
 
 
 def _get(s: Session, app_id: str, file_id: str) -> Media:
@@ -231,12 +230,12 @@ def _get(s: Session, app_id: str, file_id: str) -> Media:
     return m
 
 
-def get_media(ctx: Context, app_id: str, file_id: str) -> dict[str, Any]:
+def get_media(ctx: Context, app_id: str, file_id: str) -> MediaView:
     with ctx.db.session() as s:
         return _describe(ctx, s, app_id, [_get(s, app_id, file_id)])[0]
 
 
-def describe_media(ctx: Context, app_id: str, file_ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+def describe_media(ctx: Context, app_id: str, file_ids: list[str]) -> tuple[list[MediaView], list[str]]:
     if len(file_ids) > 100:
         raise InvalidParameter("at most 100 file ids at once", code="InvalidParameter.FileIds")
     page, missing = [], []
@@ -259,7 +258,7 @@ def list_media(
     created_to: datetime | None = None,
     limit: int = 20,
     marker: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[MediaView], str | None]:
     """Newest first, keyset-paged by FileId (which sorts by creation time)."""
     if not 1 <= limit <= 100:
         raise InvalidParameter(f"limit must be 1-100, got {limit}", code="InvalidParameter.Limit")
@@ -293,7 +292,7 @@ def modify_media(
     description: str | None = None,
     class_id: int | None = None,
     expire_at: datetime | None = _UNSET,
-) -> dict[str, Any]:
+) -> MediaView:
     with ctx.db.session() as s:
         m = _get(s, app_id, file_id)
         if name is not None:

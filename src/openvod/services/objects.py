@@ -1,16 +1,113 @@
-"""Bookkeeping of stored objects: every stored byte is reachable from the ``object`` table."""
+"""Bookkeeping of stored objects: every stored byte is reachable from the ``object`` table.
+
+Every read and write of that table outside the media library goes through here (the S3/COS
+gateway, ``/v1/objects``, the processing jobs' :func:`register_object`). Keys are physical
+(``{app_id}/...``) and every query is scoped to one app.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from openvod.db.models import Object
-from openvod.services.context import Context
+from openvod.domain.views.objects import ObjectPage, ObjectView
+from openvod.runtime import Context
 from openvod.storage.base import ObjectStat
 
-__all__ = ["register_object"]
+__all__ = ["delete_object_rows", "find_object", "list_objects", "list_page", "list_under", "register_object",
+           "unregister_object", "view_of"]
+
+
+def view_of(row: Object) -> ObjectView:
+    """The read model of an ``object`` row."""
+    return ObjectView(app_id=row.app_id, bucket=row.bucket, key=row.key, size=row.size, etag=row.etag,
+                      content_type=row.content_type, role=row.role, created_at=row.created_at,
+                      media_id=row.media_id, definition=row.definition, info=dict(row.info or {}))
+
+
+def find_object(ctx: Context, app_id: str, bucket: str, key: str) -> ObjectView | None:
+    """The app's row of physical ``bucket``/``key``, if any."""
+    with ctx.db.session() as s:
+        row = s.scalar(select(Object).where(Object.app_id == app_id, Object.bucket == bucket, Object.key == key))
+        return view_of(row) if row is not None else None
+
+
+def list_objects(ctx: Context, app_id: str, bucket: str, prefix: str = "", *, limit: int = 1000) -> list[ObjectView]:
+    """The app's objects in ``bucket`` whose logical key starts with ``prefix``, by key, at most ``limit``."""
+    with ctx.db.session() as s:
+        q = (select(Object).where(Object.app_id == app_id, Object.bucket == bucket,
+                                  Object.key.startswith(f"{app_id}/{prefix}", autoescape=True))
+             .order_by(Object.key).limit(limit))
+        return [view_of(o) for o in s.scalars(q)]
+
+
+def list_under(ctx: Context, app_id: str, bucket: str, key_prefix: str, *, role: str) -> list[ObjectView]:
+    """The app's objects of ``role`` whose physical key starts with ``key_prefix``, by key."""
+    with ctx.db.session() as s:
+        rows = s.scalars(select(Object).where(
+            Object.app_id == app_id, Object.bucket == bucket, Object.role == role,
+            Object.key.startswith(key_prefix, autoescape=True)).order_by(Object.key))
+        return [view_of(o) for o in rows]
+
+
+def list_page(ctx: Context, app_id: str, bucket: str, *, prefix: str = "", delimiter: str = "", after: str = "",
+              max_keys: int = 1000, hidden_roles: Collection[str] = ()) -> ObjectPage:
+    """One page of a listing of the app's ``bucket`` in logical keys, as S3's ListObjects pages:
+    keys after ``after`` that start with ``prefix``; with a ``delimiter``, keys with it past the
+    prefix are rolled up into common prefixes. Objects of ``hidden_roles`` are left out."""
+    base = f"{app_id}/"
+    contents: list[ObjectView] = []
+    prefixes: list[str] = []
+    truncated, last = False, ""
+    with ctx.db.session() as s:
+        q = (select(Object).where(Object.app_id == app_id, Object.bucket == bucket,
+                                  Object.key.startswith(base + prefix, autoescape=True),
+                                  Object.role.not_in(list(hidden_roles)))
+             .order_by(Object.key))
+        if after:
+            q = q.where(Object.key > base + after)
+        for row in s.scalars(q.execution_options(yield_per=500)):
+            key = row.key[len(base):]
+            if after and (key <= after or (after.endswith(delimiter or "\0") and key.startswith(after))):
+                continue
+            entry: str | None = None
+            if delimiter:
+                i = key.find(delimiter, len(prefix))
+                if i >= 0:
+                    entry = key[: i + len(delimiter)]
+                    if prefixes and prefixes[-1] == entry:
+                        continue
+            if len(contents) + len(prefixes) >= max_keys:
+                truncated = True
+                break
+            if entry is not None:
+                prefixes.append(entry)
+                last = entry
+            else:
+                contents.append(view_of(row))
+                last = key
+    return ObjectPage(tuple(contents), tuple(prefixes), truncated, last)
+
+
+def unregister_object(ctx: Context, app_id: str, bucket: str, key: str) -> None:
+    """Forget the app's row of physical ``bucket``/``key`` (the bytes are the caller's to delete)."""
+    with ctx.db.session() as s:
+        s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket, Object.key == key))
+
+
+def delete_object_rows(ctx: Context, app_id: str, bucket: str, *, keys: Collection[str] = (),
+                       key_prefix: str | None = None) -> None:
+    """Forget, in one transaction, the app's rows of ``keys`` and of every key under ``key_prefix``."""
+    with ctx.db.session() as s:
+        if key_prefix is not None:
+            s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket,
+                                           Object.key.startswith(key_prefix, autoescape=True)))
+        if keys:
+            s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket,
+                                           Object.key.in_(list(keys))))
 
 
 def register_object(ctx: Context, app_id: str, stat: ObjectStat, *, role: str, acl: str = "private",

@@ -28,7 +28,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import select
@@ -36,9 +35,10 @@ from sqlalchemy import select
 from openvod.db.models import App, Media, Object
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.urlsign import sign_object
+from openvod.domain.views.media import OUTPUT_GROUPS, OutputsView, OutputView, PlayerView
 from openvod.errors import Forbidden, InvalidParameter, NotFound
+from openvod.runtime import Context
 from openvod.services import hls_keys
-from openvod.services.context import Context
 
 __all__ = [
     "EXPIRY_WINDOW",
@@ -320,9 +320,9 @@ def _load(ctx: Context, app_id: str, file_id: str) -> tuple[Media, list[Object]]
         return media, rows
 
 
-def _item(links: Links, row: Object) -> dict[str, Any]:
-    return {**(row.info or {}), "url": links.object(row.bucket, row.key), "size": row.size,
-            "definition": row.definition}
+def _item(links: Links, row: Object, sheets: tuple[str, ...] | None = None) -> OutputView:
+    return OutputView(url=links.object(row.bucket, row.key), size=row.size, definition=row.definition,
+                      info=dict(row.info or {}), sheets=sheets)
 
 
 def _is_vtt(row: Object) -> bool:
@@ -333,35 +333,35 @@ def _is_sheet(row: Object) -> bool:
     return row.role in _SPRITE_SHEET_ROLES or (_GROUPS.get(row.role) == "image_sprites" and not _is_vtt(row))
 
 
-def media_outputs(ctx: Context, app_id: str, file_id: str) -> dict[str, Any]:
-    """The processing outputs of media ``file_id``, grouped by kind, each item with ``url``,
-    ``size``, ``definition`` and the output's info fields (width, height, container...).
+def media_outputs(ctx: Context, app_id: str, file_id: str) -> OutputsView:
+    """The processing outputs of media ``file_id``, grouped by kind, each with its ``url``,
+    ``size``, ``definition`` and the output's ``info`` (width, height, container...).
     Image sprites list their sheets in ``sheets``. Parts of an output (HLS segments and variant
     playlists, sprite sheets) are reachable from it and not listed on their own."""
     media, rows = _load(ctx, app_id, file_id)
     return outputs_of(Links(ctx, app_id), media, rows)
 
 
-def outputs_of(links: Links, media: Media, rows: list[Object]) -> dict[str, Any]:
+def outputs_of(links: Links, media: Media, rows: list[Object]) -> OutputsView:
     """:func:`media_outputs` from already loaded ``rows`` (the media's objects, in id order)."""
-    out: dict[str, Any] = {group: [] for group in dict.fromkeys(_GROUPS.values())}
+    groups: dict[str, list[OutputView]] = {group: [] for group in OUTPUT_GROUPS}
     sheets = [r for r in rows if _is_sheet(r)]
     for row in rows:
         group = _GROUPS.get(row.role)
         if group is None or _is_sheet(row):
             continue
-        item = _item(links, row)
         if group == "image_sprites":
-            item["sheets"] = [links.object(r.bucket, r.key) for r in sheets if r.definition == row.definition]
-        out[group].append(item)
+            urls = tuple(links.object(r.bucket, r.key) for r in sheets if r.definition == row.definition)
+            groups[group].append(_item(links, row, urls))
+        else:
+            groups[group].append(_item(links, row))
     covers = [r for r in rows if r.role in _COVER_ROLES]
+    cover: OutputView | None = None
     if covers:
-        out["cover"] = _item(links, covers[-1])
+        cover = _item(links, covers[-1])
     elif media.cover_key:
-        out["cover"] = {"url": links.object(media.source_bucket, media.cover_key), "size": None, "definition": None}
-    else:
-        out["cover"] = None
-    return out
+        cover = OutputView(url=links.object(media.source_bucket, media.cover_key), size=None, definition=None)
+    return OutputsView(**{group: tuple(items) for group, items in groups.items()}, cover=cover)
 
 
 _BROWSER_CODECS = {"h264", "vp8", "vp9", "av1"}
@@ -383,7 +383,7 @@ def _height(row: Object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def player_data(ctx: Context, app_id: str, file_id: str) -> dict[str, Any]:
+def player_data(ctx: Context, app_id: str, file_id: str) -> PlayerView:
     """What the player page of media ``file_id`` plays: the newest HLS master playlist, an MP4
     to fall back on (the tallest MP4 transcode, else a browser-playable source), the cover as poster,
     the WebVTT sprite index for scrub previews, and the duration in seconds (None if unknown)."""
@@ -405,12 +405,12 @@ def player_data(ctx: Context, app_id: str, file_id: str) -> dict[str, Any]:
     if poster is None and media.cover_key:
         poster = links.object(media.source_bucket, media.cover_key)
     duration = (media.meta or {}).get("Duration")
-    return {
-        "file_id": media.id,
-        "name": media.name,
-        "poster": poster,
-        "hls": newest(lambda r: r.role == "AdaptiveDynamicStreaming"),
-        "mp4": mp4,
-        "sprites_vtt": newest(lambda r: _GROUPS.get(r.role) == "image_sprites" and _is_vtt(r)),
-        "duration": float(duration) if isinstance(duration, int | float) and duration > 0 else None,
-    }
+    return PlayerView(
+        file_id=media.id,
+        name=media.name,
+        poster=poster,
+        hls=newest(lambda r: r.role == "AdaptiveDynamicStreaming"),
+        mp4=mp4,
+        sprites_vtt=newest(lambda r: _GROUPS.get(r.role) == "image_sprites" and _is_vtt(r)),
+        duration=float(duration) if isinstance(duration, int | float) and duration > 0 else None,
+    )

@@ -1,7 +1,7 @@
 """Transcoding presets of an app, and the built-in system presets beside them.
 
     create_preset(ctx, app_id, "web-360", "avop", "small MP4", {"f": "mp4", "VIDEO": {"height": 360}})
-    get_preset(ctx, app_id, "system-720p-h264")["params"]
+    get_preset(ctx, app_id, "system-720p-h264").params  # a PresetView
     specs = resolve_chain(ctx, app_id, "system-hls-360p|system-hls-720p")
 
 Params are validated by :mod:`openvod.domain.presets` and stored in their canonical form, so what
@@ -42,9 +42,10 @@ from openvod.domain.presets import (
     validate_preset_name,
     validate_preset_type,
 )
-from openvod.domain.times import iso as _iso
+from openvod.domain.tasks import TaskState
+from openvod.domain.views.presets import PresetView
 from openvod.errors import Conflict, Forbidden, InvalidParameter, NotFound
-from openvod.services.context import Context
+from openvod.runtime import Context
 
 __all__ = [
     "CHAIN_SEPARATOR",
@@ -62,7 +63,7 @@ __all__ = [
 
 CHAIN_SEPARATOR = "|"
 MAX_CHAIN = 8
-_UNFINISHED = ("init", "exec")
+_UNFINISHED = (TaskState.INIT, TaskState.EXEC)
 _SYSTEM_SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -110,28 +111,16 @@ SYSTEM_PRESETS: dict[str, SystemPreset] = _system_presets()
 
 
 
-def _public(p: Preset, *, detail: bool = True) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "type": p.type,
-        "description": p.description,
-        "params": dict(p.params) if detail else None,
-        "system": False,
-        "created_at": _iso(p.created_at),
-        "updated_at": _iso(p.updated_at),
-    }
+def _public(p: Preset, *, detail: bool = True) -> PresetView:
+    return PresetView(name=p.name, type=p.type, description=p.description,
+                      params=dict(p.params) if detail else None, system=False,
+                      created_at=p.created_at, updated_at=p.updated_at)
 
 
-def _system_public(p: SystemPreset, *, detail: bool = True) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "type": p.type,
-        "description": p.description,
-        "params": dict(p.params) if detail else None,
-        "system": True,
-        "created_at": _iso(_SYSTEM_SINCE),
-        "updated_at": _iso(_SYSTEM_SINCE),
-    }
+def _system_public(p: SystemPreset, *, detail: bool = True) -> PresetView:
+    return PresetView(name=p.name, type=p.type, description=p.description,
+                      params=dict(p.params) if detail else None, system=True,
+                      created_at=_SYSTEM_SINCE, updated_at=_SYSTEM_SINCE)
 
 
 def _not_found(name: str) -> NotFound:
@@ -152,8 +141,8 @@ def _own(s: Session, app_id: str, name: str) -> Preset | None:
 
 def create_preset(
     ctx: Context, app_id: str, name: str, type: str | None, description: str | None, params: Any
-) -> dict[str, Any]:
-    """Create the app's preset ``name``; returns its public dict (``params`` canonical).
+) -> PresetView:
+    """Create the app's preset ``name``; returns it (``params`` canonical).
 
     Raises ``InvalidParameter.Preset`` (name, type, description; names starting with ``system-``
     are reserved), ``InvalidParameter.PresetParam``, or a 409 ``FailedOperation.PresetExists``.
@@ -186,7 +175,7 @@ def update_preset(
     type: str | None = None,
     description: str | None = None,
     params: Any = None,
-) -> dict[str, Any]:
+) -> PresetView:
     """Change an app preset's type, description or params (``None`` leaves one as it is).
 
     ``params`` replaces the old ones as a whole. The name cannot change. System presets refuse
@@ -211,7 +200,7 @@ def update_preset(
         return _public(row)
 
 
-def get_preset(ctx: Context, app_id: str, name: str) -> dict[str, Any]:
+def get_preset(ctx: Context, app_id: str, name: str) -> PresetView:
     """The app's own preset ``name``, or the system preset of that name."""
     name = validate_preset_name(name)
     if name in SYSTEM_PRESETS:
@@ -230,7 +219,7 @@ def list_presets(
     type: str | None = None,
     names: list[str] | None = None,
     with_detail: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[PresetView]:
     """The app's presets (by name), then the system presets.
 
     ``type`` filters by type (``None``/``""``: all); ``names`` keeps only those names (names that

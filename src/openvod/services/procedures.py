@@ -2,7 +2,7 @@
 
     create_procedure(ctx, app_id, "gif-cover", {"AnimatedGraphicTaskSet": [
         {"Definition": 20000, "StartTimeOffset": 0, "EndTimeOffset": 3}]}, comment="preview")
-    task = get_procedure(ctx, app_id, "gif-cover")["media_process_task"]
+    task = get_procedure(ctx, app_id, "gif-cover").media_process_task
     steps = expand_steps(task)           # openvod.domain.templates: the steps, in run order
 
 Names are 1-20 characters (Tencent's limit; any script) and unique within the app. Every
@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from openvod.db.models import Procedure
 from openvod.domain.templates import expand_steps, validate_comment, validate_procedure_name
-from openvod.domain.times import iso as _iso
+from openvod.domain.views.procedures import ProcedurePage, ProcedureStep, ProcedureView
 from openvod.errors import Conflict, InvalidParameter, NotFound
-from openvod.services.context import Context
+from openvod.runtime import Context
 from openvod.services.templates import DEFAULT_LIMIT, MAX_LIMIT, check_task
 
 __all__ = ["create_procedure", "delete_procedure", "get_procedure", "list_procedures", "update_procedure"]
@@ -36,11 +36,12 @@ MAX_FILTER = 100
 
 
 
-def _public(row: Procedure) -> dict[str, Any]:
-    steps = [{"kind": s.kind.value, "definition": s.definition, "params": s.params} for s in expand_steps(row.steps)]
-    return {"name": row.name, "type": "Custom", "comment": row.comment,
-            "media_process_task": copy.deepcopy(row.steps), "steps": steps,
-            "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at)}
+def _public(row: Procedure) -> ProcedureView:
+    steps = tuple(ProcedureStep(kind=s.kind.value, definition=s.definition, params=s.params)
+                  for s in expand_steps(row.steps))
+    return ProcedureView(name=row.name, type="Custom", comment=row.comment,
+                         media_process_task=copy.deepcopy(row.steps), steps=steps,
+                         created_at=row.created_at, updated_at=row.updated_at)
 
 
 def _not_found(name: str) -> NotFound:
@@ -51,9 +52,9 @@ def _own(s: Session, app_id: str, name: str) -> Procedure | None:
     return s.scalar(select(Procedure).where(Procedure.app_id == app_id, Procedure.name == name))
 
 
-def create_procedure(ctx: Context, app_id: str, name: str, task: Any, *, comment: str = "") -> dict[str, Any]:
-    """Create the app's procedure ``name`` running ``task`` (a ``MediaProcessTask``); returns its public
-    dict (``media_process_task`` canonical, ``steps`` expanded in run order)."""
+def create_procedure(ctx: Context, app_id: str, name: str, task: Any, *, comment: str = "") -> ProcedureView:
+    """Create the app's procedure ``name`` running ``task`` (a ``MediaProcessTask``); returns it
+    (``media_process_task`` canonical, ``steps`` expanded in run order)."""
     name, comment = validate_procedure_name(name), validate_comment(comment)
     exists = Conflict(f"procedure {name!r} already exists in this app; change it or choose another name",
                       code="InvalidParameter.ExistedProcedureName")
@@ -70,7 +71,7 @@ def create_procedure(ctx: Context, app_id: str, name: str, task: Any, *, comment
         raise exists from exc
 
 
-def get_procedure(ctx: Context, app_id: str, name: str) -> dict[str, Any]:
+def get_procedure(ctx: Context, app_id: str, name: str) -> ProcedureView:
     """The app's procedure ``name``; ``InvalidParameter.ProcedureNameNotExist`` if there is none."""
     name = validate_procedure_name(name)
     with ctx.db.session() as s:
@@ -81,8 +82,8 @@ def get_procedure(ctx: Context, app_id: str, name: str) -> dict[str, Any]:
 
 
 def list_procedures(ctx: Context, app_id: str, *, names: Iterable[str] | None = None, offset: int = 0,
-                    limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
-    """``{"items", "total"}``: the app's procedures by name; ``names`` keeps only those (at most 100;
+                    limit: int = DEFAULT_LIMIT) -> ProcedurePage:
+    """A page of the app's procedures by name; ``names`` keeps only those (at most 100;
     unknown names are left out), ``offset``/``limit`` (1-100) page through them."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidParameter(f"Offset must be a whole number from 0, got {offset!r}",
@@ -100,11 +101,11 @@ def list_procedures(ctx: Context, app_id: str, *, names: Iterable[str] | None = 
     with ctx.db.session() as s:
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
         rows = s.scalars(q.order_by(Procedure.name).offset(offset).limit(limit))
-        return {"items": [_public(r) for r in rows], "total": total}
+        return ProcedurePage(items=tuple(_public(r) for r in rows), total=total)
 
 
 def update_procedure(ctx: Context, app_id: str, name: str, *, task: Any = None,
-                     comment: str | None = None) -> dict[str, Any]:
+                     comment: str | None = None) -> ProcedureView:
     """Change a procedure: ``task`` replaces its ``MediaProcessTask`` whole (as Tencent's
     ``ResetProcedureTemplate``), ``comment`` its comment; ``None`` leaves either as it is."""
     name = validate_procedure_name(name)

@@ -2,29 +2,31 @@
 
 A processing task is one ``task`` row with one step per item of its ``MediaProcessTask``, in
 result order (see ``domain.templates.TASK_SETS``). Steps run in parallel as far as the executor
-has room. Its detail has Tencent's ``ProcedureTask`` shape, so the native API and the Tencent
-compatibility API show the same thing; URLs are signed when the detail is read.
+has room. Its detail is a :class:`~openvod.domain.views.tasks.ProcessingTaskView`, rendered in
+Tencent's ``ProcedureTask`` shape (``domain.procedure_task``) by the native API, the Tencent
+compatibility API and the ``ProcedureStateChanged`` event alike; URLs are signed when it is read.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openvod.db.models import Media, Task, TaskStep, utcnow
+from openvod.domain.procedure_task import procedure_task
 from openvod.domain.tasks import TERMINAL, TaskState, new_task_id
 from openvod.domain.templates import expand_steps
-from openvod.domain.times import iso
+from openvod.domain.views.tasks import MediaRef, ProcessingTaskView, StepView
 from openvod.engine import queue
 from openvod.errors import InvalidParameter, NotFound
+from openvod.runtime import Context
 from openvod.services import events
 from openvod.services import procedures as procedures_svc
 from openvod.services import tasks as tasks_svc
 from openvod.services import templates as templates_svc
-from openvod.services.context import Context
 from openvod.services.urls import render
 
 __all__ = ["NOTIFY_MODES", "PROCESSING_KINDS", "build_detail", "process_media", "process_task_detail", "render",
@@ -93,89 +95,46 @@ def process_media(
                                   "source": source}))
         s.flush()
         queue.record_task_event(s, task)
-    ctx.notify_work()
+    ctx.signals.work_available()
     return task_id
 
 
 def run_procedure(ctx: Context, app_id: str, file_id: str, name: str, **kw: Any) -> str:
     """Run the task flow ``name`` on a media file (after upload, or on demand)."""
     flow = procedures_svc.get_procedure(ctx, app_id, name)
-    return process_media(ctx, app_id, file_id, flow["media_process_task"], procedure=name, **kw)
+    return process_media(ctx, app_id, file_id, flow.media_process_task, procedure=name, **kw)
 
 
 # --- detail ------------------------------------------------------------------------------------
 
-_STATUS = {TaskState.INIT: "WAITING", TaskState.EXEC: "PROCESSING", TaskState.SUCC: "FINISH",
-           TaskState.FAIL: "FINISH", TaskState.CANCELED: "ABORTED"}
-_STEP_STATUS = {TaskState.INIT: "WAITING", TaskState.EXEC: "PROCESSING", TaskState.SUCC: "SUCCESS",
-                TaskState.FAIL: "FAIL", TaskState.CANCELED: "FAIL"}
-_RESULT_FIELD = {"Transcode": "TranscodeTask", "AnimatedGraphics": "AnimatedGraphicTask",
-                 "SnapshotByTimeOffset": "SnapshotByTimeOffsetTask", "SampleSnapshot": "SampleSnapshotTask",
-                 "ImageSprites": "ImageSpriteTask", "CoverBySnapshot": "CoverBySnapshotTask",
-                 "AdaptiveDynamicStreaming": "AdaptiveDynamicStreamingTask"}
-
-
-def _iso(t: datetime | None) -> str:
-    return iso(t) if t else ""  # Tencent writes "" for a time that has not come
-
-
-def _step_result(st: TaskStep) -> dict[str, Any]:
-    failed = st.state in (TaskState.FAIL, TaskState.CANCELED)
-    body = {
-        "Status": _STEP_STATUS[TaskState(st.state)],
-        "ErrCodeExt": (st.error_code or "") if failed else "",
-        "ErrCode": (10000 if failed else 0),
-        "Message": (st.error_message or "") if failed else "SUCCESS" if st.state == TaskState.SUCC else "",
-        "Progress": int(round(st.progress)),
-        "Input": {"Definition": st.input.get("definition"), **st.input.get("step", {})},
-        "Output": st.output if st.state == TaskState.SUCC and st.output else None,
-        "BeginProcessTime": _iso(st.started_at),
-        "FinishTime": _iso(st.finished_at),
-    }
-    return {"Type": st.kind, _RESULT_FIELD.get(st.kind, f"{st.kind}Task"): body}
-
-
-def build_detail(s: Session, task: Task, steps: list[TaskStep] | None = None) -> dict[str, Any]:
-    """The ``DescribeTaskDetail`` answer with URL markers (``_object``) in place of URLs: events
-    store this, and :func:`render` signs the URLs when it is read."""
+def build_detail(s: Session, task: Task, steps: list[TaskStep] | None = None) -> ProcessingTaskView:
+    """The processing task ``task`` with its steps (read in ``s`` unless given), as a read model:
+    events store it rendered (``domain.procedure_task``), transports render it when it is read."""
     if steps is None:
         steps = list(s.scalars(select(TaskStep).where(TaskStep.task_id == task.id).order_by(TaskStep.idx)))
     media = s.get(Media, task.file_id) if task.file_id else None
-    status = _STATUS[TaskState(task.state)]
-    procedure_task = {
-        "TaskId": task.id,
-        "Status": "FINISH" if status in ("FINISH", "ABORTED") else "PROCESSING",
-        "ErrCode": 0,
-        "Message": task.error_message or "",
-        "FileId": task.file_id or "",
-        "FileName": media.name if media else "",
-        "FileUrl": {"_object": [media.source_bucket, media.source_key]} if media else "",
-        "MetaData": (media.meta if media else None),
-        "MediaProcessResultSet": [_step_result(st) for st in steps],
-        "TasksPriority": task.priority,
-        "TasksNotifyMode": task.notify_mode,
-        "SessionContext": task.session_context,
-        "SessionId": task.session_id or "",
-        "Procedure": task.procedure,
-    }
-    return {
-        "TaskType": "Procedure",
-        "Status": status,
-        "CreateTime": _iso(task.created_at),
-        "BeginProcessTime": _iso(task.started_at),
-        "FinishTime": _iso(task.finished_at),
-        "ProcedureTask": procedure_task,
-    }
+    return ProcessingTaskView(
+        task_id=task.id, state=TaskState(task.state), file_id=task.file_id,
+        media=MediaRef(file_id=media.id, name=media.name, bucket=media.source_bucket, key=media.source_key,
+                       meta=media.meta) if media else None,
+        error_message=task.error_message, priority=task.priority, notify_mode=task.notify_mode,
+        session_context=task.session_context, session_id=task.session_id, procedure=task.procedure,
+        created_at=task.created_at, started_at=task.started_at, finished_at=task.finished_at,
+        steps=tuple(StepView(index=st.idx, kind=st.kind, state=TaskState(st.state), progress=st.progress,
+                             definition=st.input.get("definition"), params=st.input.get("step", {}),
+                             output=st.output, error_code=st.error_code, error_message=st.error_message,
+                             started_at=st.started_at, finished_at=st.finished_at) for st in steps),
+    )
 
 
-def process_task_detail(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
-    """Tencent's ``DescribeTaskDetail`` answer for a processing task (``TaskType`` Procedure)."""
+def process_task_detail(ctx: Context, app_id: str, task_id: str) -> ProcessingTaskView:
+    """A processing task with its steps. Its outputs hold URL markers: render it
+    (``domain.procedure_task.task_detail``) and sign it with :func:`render`."""
     with ctx.db.session() as s:
         task = s.get(Task, task_id) if isinstance(task_id, str) and len(task_id) <= 40 else None
         if task is None or task.app_id != app_id or task.kind not in PROCESSING_KINDS:
             raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
-        detail = build_detail(s, task)
-    return dict(render(ctx, app_id, detail))
+        return build_detail(s, task)
 
 
 def _procedure_event(s: Session, task: Task, changed: bool) -> None:
@@ -184,15 +143,15 @@ def _procedure_event(s: Session, task: Task, changed: bool) -> None:
         return
     if task.notify_mode == "Finish" and not (changed and task.state in TERMINAL):
         return
-    detail = build_detail(s, task)
-    events.record(s, task.app_id, "ProcedureStateChanged", detail["ProcedureTask"])
+    events.record(s, task.app_id, events.EventType.PROCEDURE_STATE_CHANGED, procedure_task(build_detail(s, task)))
 
 
-queue.TASK_EVENT_HOOKS.update({kind: _procedure_event for kind in PROCESSING_KINDS})
+EVENT_HOOKS = {kind: _procedure_event for kind in PROCESSING_KINDS}
+"""The engine's task event hooks for processing kinds (installed by ``services.context``)."""
 
 
-def rerun_step(ctx: Context, app_id: str, task_id: str, index: int) -> dict[str, Any]:
-    """Run a failed step of a processing task again, alone."""
+def rerun_step(ctx: Context, app_id: str, task_id: str, index: int) -> ProcessingTaskView:
+    """Run a failed step of a processing task again, alone; returns the task as it is now."""
     with ctx.db.session() as s:
         task = s.get(Task, task_id)
         if task is None or task.app_id != app_id:
@@ -209,5 +168,5 @@ def rerun_step(ctx: Context, app_id: str, task_id: str, index: int) -> dict[str,
         task.finished_at = None
         s.flush()
         queue.sync_task(s, task_id)
-    ctx.notify_work()
+    ctx.signals.work_available()
     return process_task_detail(ctx, app_id, task_id)

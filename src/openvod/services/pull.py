@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import tempfile
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from openvod.domain.media import guess_type, media_key, validate_class_id, validate_name
+from openvod.domain.views.media import MediaView
 from openvod.errors import InvalidParameter
 from openvod.ids import new_file_id
 from openvod.net.safe_fetch import fetch_to_file
-from openvod.services.context import Context
+from openvod.runtime import Context
 from openvod.services.media import IngestOptions, ingest, physical
 
 __all__ = ["pull_media"]
@@ -26,7 +26,7 @@ def pull_media(
     procedure: str = "",
     source_context: str = "",
     session_context: str = "",
-) -> dict[str, Any]:
+) -> MediaView:
     """Fetch ``url`` into storage and create media from it. Refuses loopback/private targets
     unless ``pull_allow_private``, and link-local/metadata addresses always."""
     if not isinstance(url, str) or len(url) > 4096:

@@ -3,6 +3,7 @@ they use ``engine.queue``."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,11 +15,18 @@ from sqlalchemy.orm import Session
 from openvod.db.models import Media, Task, TaskStep, utcnow
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.tasks import TERMINAL, TaskState, new_task_id
-from openvod.domain.times import iso_or_none as _iso
+from openvod.domain.views.tasks import (
+    TaskDestination,
+    TaskError,
+    TaskMetaView,
+    TaskSource,
+    TaskView,
+    TranscodeOutput,
+)
 from openvod.engine import queue
 from openvod.errors import Conflict, InvalidParameter, NotFound, OpenVODError, TooManyRequests
+from openvod.runtime import Context, Topic
 from openvod.services import deliveries, presets
-from openvod.services.context import Context
 from openvod.services.media import physical
 
 __all__ = ["Source", "TranscodeRequest", "create_noop", "create_transcode", "delete_task", "ensure_queue_room",
@@ -90,7 +98,7 @@ def _check_callback(ctx: Context, app_id: str, url: str | None, method: str) -> 
         raise _bad(exc.message.replace("callback", "cbUrl", 1), exc.code.replace("Callback", "Cb")) from exc
 
 
-def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> dict[str, Any]:
+def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> TaskView:
     """Validate everything first (preset, sources, destination), then queue one step."""
     if "|" in req.preset:
         raise _bad(f"preset chains ({req.preset!r}) are not supported; create one task per preset",
@@ -107,7 +115,7 @@ def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> dict[s
         raise _bad(f"priority must be -100..100, got {req.priority}", "InvalidParameter.Priority")
     cb_url, cb_method = _check_callback(ctx, app_id, req.cb_url, req.cb_method)
     bucket = validate_bucket(req.dst_bucket or ctx.settings.default_bucket)
-    fmt = str(preset["params"].get("f", "mp4")).lower()
+    fmt = str((preset.params or {}).get("f", "mp4")).lower()
     ext = EXTENSIONS.get(fmt, fmt)
     task_id = new_task_id()
     stem = sources[0]["name"].rsplit(".", 1)[0] or "output"
@@ -119,13 +127,13 @@ def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> dict[s
         key = f"transcode/{task_id}/{stem}.{ext}"
     pb, pk = physical(app_id, bucket, key)
     ctx.storage.ensure_bucket(pb)
-    data = {"preset": preset["name"], "params": preset["params"], "sources": sources,
+    data = {"preset": preset.name, "params": preset.params, "sources": sources,
             "dst": {"bucket": pb, "key": pk, "acl": req.dst_acl, "logical_bucket": bucket, "logical_key": key}}
     return _create(ctx, app_id, task_id, "transcode", data, req.priority, cb_url, cb_method, req.ext_param)
 
 
 def create_noop(ctx: Context, app_id: str, *, sleep: float = 0.0, priority: int = 0,
-                ext_param: str = "", cb_url: str | None = None) -> dict[str, Any]:
+                ext_param: str = "", cb_url: str | None = None) -> TaskView:
     if not 0 <= sleep <= 3600:
         raise _bad("sleep must be 0-3600 seconds", "InvalidParameter.Sleep")
     cb_url, cb_method = _check_callback(ctx, app_id, cb_url, "POST")
@@ -133,7 +141,7 @@ def create_noop(ctx: Context, app_id: str, *, sleep: float = 0.0, priority: int 
 
 
 def _create(ctx: Context, app_id: str, task_id: str, kind: str, data: dict[str, Any], priority: int,
-            cb_url: str | None, cb_method: str, ext_param: str) -> dict[str, Any]:
+            cb_url: str | None, cb_method: str, ext_param: str) -> TaskView:
     if len(ext_param) > 4096:
         raise _bad("extParam is over 4096 characters", "InvalidParameter.ExtParam")
     with ctx.db.session() as s:
@@ -145,7 +153,7 @@ def _create(ctx: Context, app_id: str, task_id: str, kind: str, data: dict[str, 
                        priority=priority, input=data, created_at=task.created_at or utcnow()))
         s.flush()
         queue.record_task_event(s, task)
-    ctx.notify_work()  # after commit: the scheduler may take it at once
+    ctx.signals.work_available()  # after commit: the scheduler may take it at once
     return get_task(ctx, app_id, task_id)
 
 
@@ -171,42 +179,47 @@ def _load(ctx: Context, app_id: str, task_id: str) -> Task:
 
 
 
-def _public(ctx: Context, task: Task, steps: list[TaskStep], position: int) -> dict[str, Any]:
+def _public(ctx: Context, task: Task, steps: list[TaskStep], position: int) -> TaskView:
     progress = sum(st.progress for st in steps) / len(steps) if steps else 100.0
-    data = task.input
-    out: dict[str, Any] = {
-        "task_id": task.id, "kind": task.kind, "state": task.state, "progress": round(progress, 1),
-        "queue_position": position if task.state == TaskState.INIT else None,
-        "priority": task.priority, "topped": task.topped_at is not None, "attempts": max((st.attempts for st in steps),
-                                                                                          default=0),
-        "ext_param": task.ext_param, "cb_url": task.cb_url, "cb_method": task.cb_method,
-        "error": {"code": task.error_code, "message": task.error_message} if task.error_code else None,
-        "created_at": _iso(task.created_at), "started_at": _iso(task.started_at),
-        "finished_at": _iso(task.finished_at), "output": None,
-    }
+    state = TaskState(task.state)
+    preset: str | None = None
+    sources: tuple[TaskSource, ...] | None = None
+    dst: TaskDestination | None = None
+    output: TranscodeOutput | None = None
+    result: dict[str, Any] | None = None
+    file_id = procedure = session_id = session_context = None  # processing tasks only
     if task.kind == "transcode":
-        dst = data["dst"]
-        out["preset"] = data["preset"]
-        out["sources"] = [{"name": s["name"], "type": s["type"], "index": s["index"], "file_id": s.get("file_id")}
-                          for s in data["sources"]]
-        out["dst"] = {"bucket": dst["logical_bucket"], "key": dst["logical_key"], "acl": dst["acl"]}
-        if task.state == TaskState.SUCC and task.output:
+        data = task.input
+        d = data["dst"]
+        preset = data["preset"]
+        sources = tuple(TaskSource(name=s["name"], type=s["type"], index=s["index"], file_id=s.get("file_id"))
+                        for s in data["sources"])
+        dst = TaskDestination(bucket=d["logical_bucket"], key=d["logical_key"], acl=d["acl"])
+        if state == TaskState.SUCC and task.output:
             o = task.output
-            out["output"] = {"bucket": dst["logical_bucket"], "key": dst["logical_key"], "size": o.get("size"),
-                             "url": ctx.object_url(dst["bucket"], dst["key"]), "files": o.get("files", [])}
+            output = TranscodeOutput(bucket=d["logical_bucket"], key=d["logical_key"], size=o.get("size"),
+                                     url=ctx.object_url(d["bucket"], d["key"]), files=o.get("files", []))
     else:
+        result = task.output if state == TaskState.SUCC else None
         if task.file_id:
-            out["file_id"], out["procedure"] = task.file_id, task.procedure or None
-            out["session_id"], out["session_context"] = task.session_id or "", task.session_context
-        if task.state == TaskState.SUCC:
-            out["output"] = task.output
-    return out
+            file_id, procedure = task.file_id, task.procedure or None
+            session_id, session_context = task.session_id or "", task.session_context
+    return TaskView(
+        task_id=task.id, kind=task.kind, state=state, progress=round(progress, 1),
+        queue_position=position if state == TaskState.INIT else None, priority=task.priority,
+        topped=task.topped_at is not None, attempts=max((st.attempts for st in steps), default=0),
+        ext_param=task.ext_param, cb_url=task.cb_url, cb_method=task.cb_method,
+        error=TaskError(task.error_code, task.error_message) if task.error_code else None,
+        created_at=task.created_at, started_at=task.started_at, finished_at=task.finished_at,
+        preset=preset, sources=sources, dst=dst, transcode_output=output, result=result, file_id=file_id,
+        procedure=procedure, session_id=session_id, session_context=session_context,
+    )
 
 
 _TASKS, _STEPS = Task.__table__, TaskStep.__table__
 
 
-def get_task(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
+def get_task(ctx: Context, app_id: str, task_id: str) -> TaskView:
     # The hottest read of the API (clients poll it): plain Core queries on one connection, no
     # ORM identity map. Rows expose columns as attributes, like the models.
     if not isinstance(task_id, str) or len(task_id) > 40:
@@ -235,7 +248,7 @@ def _day(value: str | int | None, name: str) -> datetime | None:
 def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end: str | int | None = None,
                marker: str | None = None, limit: int = 100, state: str | None = None,
                file_id: str | None = None, newest_first: bool = False,
-               ) -> tuple[list[dict[str, Any]], str | None, int]:
+               ) -> tuple[list[TaskView], str | None, int]:
     """Tasks created between the days ``start`` and ``end`` (inclusive, UTC), oldest first (or
     newest first), keyset paged by task id (ids sort by creation), with the total in the range.
     ``file_id`` keeps the processing tasks of one media file."""
@@ -271,7 +284,7 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
     return items, (page[-1].id if len(rows) > limit and page else None), total
 
 
-def top_task(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
+def top_task(ctx: Context, app_id: str, task_id: str) -> TaskView:
     """Move a queued task to the top of its app's queue (newest topped first). It then starts
     before the app's other work, never before other apps' (see engine/fair.py)."""
     with ctx.db.session() as s:
@@ -285,7 +298,7 @@ def top_task(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
         task.topped_at = now
         for st in s.scalars(select(TaskStep).where(TaskStep.task_id == task_id, TaskStep.state == TaskState.INIT)):
             st.topped_at = now
-    ctx.notify_work()
+    ctx.signals.work_available()
     return get_task(ctx, app_id, task_id)
 
 
@@ -309,24 +322,31 @@ def delete_task(ctx: Context, app_id: str, task_id: str) -> str:
         task.error_code, task.error_message = "FailedOperation.Canceled", "the task was cancelled by a user"
         s.flush()
         queue.record_task_event(s, task)
-    ctx.notify_work()
+    ctx.signals.work_available()
     return "canceled"
 
 
-def wait_task(ctx: Context, app_id: str, task_id: str, timeout: float) -> dict[str, Any]:
+def wait_task(ctx: Context, app_id: str, task_id: str, timeout: float) -> TaskView:
     """Return the task once it is finished, or as it is after ``timeout`` seconds. Wakes on this
     process's step completions and re-reads at least once a second otherwise (bounded, no spin)."""
     deadline = time.monotonic() + max(0.0, min(timeout, 60.0))
-    while True:
-        task = get_task(ctx, app_id, task_id)
-        left = deadline - time.monotonic()
-        if task["state"] in TERMINAL or left <= 0:
-            return task
-        with ctx.task_changed:
-            ctx.task_changed.wait(min(1.0, left))
+    changed = threading.Event()
+
+    def wake(key: str | None) -> None:
+        if key is None or key == task_id:
+            changed.set()
+
+    with ctx.signals.listening(Topic.TASK, wake):
+        while True:
+            changed.clear()  # before the read: a change after it still ends the wait below
+            task = get_task(ctx, app_id, task_id)
+            left = deadline - time.monotonic()
+            if task.state in TERMINAL or left <= 0:
+                return task
+            changed.wait(min(1.0, left))
 
 
-def task_meta(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
+def task_meta(ctx: Context, app_id: str, task_id: str) -> TaskMetaView:
     """ffprobe JSON of the sources and of the output (once there is one)."""
     task = _load(ctx, app_id, task_id)
     from openvod.media.inputs import MediaLimits
@@ -348,4 +368,4 @@ def task_meta(ctx: Context, app_id: str, task_id: str) -> dict[str, Any]:
                 output = probe(path, timeout=ctx.settings.probe_timeout, limits=limits, own_output=True)
         except OpenVODError as exc:
             output = {"error": exc.message}
-    return {"task_id": task.id, "sources": sources, "output": output}
+    return TaskMetaView(task_id=task.id, sources=sources, output=output)

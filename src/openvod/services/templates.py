@@ -1,8 +1,8 @@
 """Processing templates of an app, numbered by Definition as in Tencent VOD, and the system ones.
 
-    d = create_template(ctx, app_id, "AnimatedGraphics", {"Fps": 10, "Width": 480}, name="preview")["definition"]
+    d = create_template(ctx, app_id, "AnimatedGraphics", {"Fps": 10, "Width": 480}, name="preview").definition
     resolve(ctx, app_id, "AnimatedGraphics", d)          # canonical params, defaults filled in
-    list_templates(ctx, app_id, "Transcode", type="Preset", limit=100)["total"]
+    list_templates(ctx, app_id, "Transcode", type="Preset", limit=100).total
     task = require_templates(ctx, app_id, {"TranscodeTaskSet": [{"Definition": 100030}]})
 
 Params are validated by :mod:`openvod.domain.templates` and stored canonical, so what a template
@@ -45,9 +45,9 @@ from openvod.domain.templates import (
     validate_name,
     validate_params,
 )
-from openvod.domain.times import iso as _iso
+from openvod.domain.views.templates import TemplatePage, TemplateView
 from openvod.errors import Conflict, Forbidden, InvalidParameter, NotFound
-from openvod.services.context import Context
+from openvod.runtime import Context
 
 __all__ = [
     "DEFAULT_LIMIT", "MAX_LIMIT", "TEMPLATE_TYPES", "check_task", "create_template", "delete_template", "get_template",
@@ -62,16 +62,14 @@ _ALLOCATION_ATTEMPTS = 5
 
 
 
-def _row_public(row: Template) -> dict[str, Any]:
-    return {"definition": row.definition, "kind": row.kind, "type": "Custom", "name": row.name,
-            "comment": row.comment, "params": copy.deepcopy(row.params), "created_at": _iso(row.created_at),
-            "updated_at": _iso(row.updated_at)}
+def _row_public(row: Template) -> TemplateView:
+    return TemplateView(definition=row.definition, kind=row.kind, type="Custom", name=row.name, comment=row.comment,
+                        params=copy.deepcopy(row.params), created_at=row.created_at, updated_at=row.updated_at)
 
 
-def _system_public(t: SystemTemplate) -> dict[str, Any]:
-    return {"definition": t.definition, "kind": t.kind.value, "type": "Preset", "name": t.name,
-            "comment": t.comment, "params": copy.deepcopy(t.params), "created_at": _iso(_SYSTEM_SINCE),
-            "updated_at": _iso(_SYSTEM_SINCE)}
+def _system_public(t: SystemTemplate) -> TemplateView:
+    return TemplateView(definition=t.definition, kind=t.kind.value, type="Preset", name=t.name, comment=t.comment,
+                        params=copy.deepcopy(t.params), created_at=_SYSTEM_SINCE, updated_at=_SYSTEM_SINCE)
 
 
 def _not_found(kind: TemplateKind, definition: int) -> NotFound:
@@ -92,8 +90,8 @@ def _own(s: Session, app_id: str, kind: TemplateKind, definition: int) -> Templa
 
 
 def create_template(ctx: Context, app_id: str, kind: TemplateKind | str, params: Any, *, name: str = "",
-                    comment: str = "") -> dict[str, Any]:
-    """Create the app's template of ``kind``; returns its public dict, with the new ``definition``.
+                    comment: str = "") -> TemplateView:
+    """Create the app's template of ``kind``; returns it, with the new ``definition``.
 
     Raises what :func:`~openvod.domain.templates.validate_params` raises, and
     ``InvalidParameterValue.Name`` / ``.Comment`` (at most 64 / 256 characters).
@@ -120,7 +118,7 @@ def create_template(ctx: Context, app_id: str, kind: TemplateKind | str, params:
     raise AssertionError("unreachable")
 
 
-def get_template(ctx: Context, app_id: str, kind: TemplateKind | str, definition: int) -> dict[str, Any]:
+def get_template(ctx: Context, app_id: str, kind: TemplateKind | str, definition: int) -> TemplateView:
     """The app's own template, or the system template, of ``kind`` numbered ``definition``."""
     kind, definition = parse_kind(kind), validate_definition(definition)
     if definition in SYSTEM_TEMPLATES[kind]:
@@ -134,8 +132,7 @@ def get_template(ctx: Context, app_id: str, kind: TemplateKind | str, definition
 
 def resolve(ctx: Context, app_id: str, kind: TemplateKind | str, definition: int) -> dict[str, Any]:
     """The canonical params of the app's (or the system's) template; ``ResourceNotFound.TemplateNotExist``."""
-    params: dict[str, Any] = get_template(ctx, app_id, kind, definition)["params"]
-    return params
+    return get_template(ctx, app_id, kind, definition).params
 
 
 def _paging(offset: int, limit: int) -> None:
@@ -157,8 +154,8 @@ def _template_type(value: str | None) -> str | None:
 
 
 def list_templates(ctx: Context, app_id: str, kind: TemplateKind | str, *, definitions: Iterable[int] | None = None,
-                   type: str | None = None, offset: int = 0, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
-    """``{"items", "total"}``: the system templates of ``kind``, then the app's, by Definition.
+                   type: str | None = None, offset: int = 0, limit: int = DEFAULT_LIMIT) -> TemplatePage:
+    """A page of the system templates of ``kind``, then the app's, by Definition.
 
     ``definitions`` keeps only those (at most 100; unknown ones are left out, not an error),
     ``type`` ``Preset`` or ``Custom`` keeps one side; ``offset``/``limit`` (1-100) page through
@@ -186,11 +183,11 @@ def list_templates(ctx: Context, app_id: str, kind: TemplateKind | str, *, defin
             if room > 0:
                 rows = s.scalars(q.order_by(Template.definition).offset(skip).limit(room))
                 items += [_row_public(r) for r in rows]
-    return {"items": items, "total": len(system) + own_total}
+    return TemplatePage(items=tuple(items), total=len(system) + own_total)
 
 
 def update_template(ctx: Context, app_id: str, kind: TemplateKind | str, definition: int, *,
-                    name: str | None = None, comment: str | None = None, params: Any = None) -> dict[str, Any]:
+                    name: str | None = None, comment: str | None = None, params: Any = None) -> TemplateView:
     """Change the app's template: ``None`` leaves a field as it is; ``params`` are merged into the
     current ones as Tencent's ``Modify<Kind>Template`` does (see ``merge_params``), then validated.
 

@@ -28,6 +28,8 @@ from openvod.db.models import Upload, UsedSignature, utcnow
 from openvod.domain import signature as sigs
 from openvod.domain.media import guess_type, media_key, validate_class_id, validate_name
 from openvod.domain.numbers import parse_int
+from openvod.domain.uploads import UploadState
+from openvod.domain.views.uploads import UploadView
 from openvod.errors import (
     AuthFailure,
     Conflict,
@@ -38,14 +40,15 @@ from openvod.errors import (
     StorageError,
 )
 from openvod.ids import new_file_id, new_id
+from openvod.runtime import Context
 from openvod.services import apps
-from openvod.services.context import Context
 from openvod.services.media import IngestOptions, ingest, physical
 from openvod.storage.base import AppendWriter
 
 __all__ = [
     "ChecksumMismatch",
     "UploadInfo",
+    "UploadView",
     "append",
     "authorize_signature",
     "body_limit",
@@ -64,16 +67,7 @@ class ChecksumMismatch(OpenVODError):
     default_code = "InvalidParameter.ChecksumMismatch"
 
 
-@dataclass(frozen=True)
-class UploadInfo:
-    id: str
-    app_id: str
-    offset: int
-    length: int | None
-    state: str
-    file_id: str | None  # set once the media exists
-    expires_at: datetime
-    metadata: dict[str, str]
+UploadInfo = UploadView  # the read model (domain/views/uploads.py), by its older name
 
 
 @dataclass(frozen=True)
@@ -218,7 +212,7 @@ def create_upload(
                                     expires_at=grant.expires_at))
                 s.flush()
             up = Upload(id=new_id("up"), app_id=app_id, length=length, offset=0, metadata_=metadata,
-                        options=options, bucket=bucket, key=key, handle=handle, state="open",
+                        options=options, bucket=bucket, key=key, handle=handle, state=UploadState.OPEN,
                         file_id=file_id, signature_nonce=grant.digest if grant else None, expires_at=expires)
             s.add(up)
             s.flush()
@@ -233,16 +227,16 @@ def create_upload(
     return info
 
 
-def _info(up: Upload, offset: int) -> UploadInfo:
-    return UploadInfo(up.id, up.app_id, offset, up.length, up.state,
-                      up.file_id if up.state == "done" else None, up.expires_at, dict(up.metadata_))
+def _info(up: Upload, offset: int) -> UploadView:
+    return UploadView(up.id, up.app_id, offset, up.length, up.state,
+                      up.file_id if up.state == UploadState.DONE else None, up.expires_at, dict(up.metadata_))
 
 
 def _load(s: Session, upload_id: str) -> Upload:
     up = s.get(Upload, upload_id) if len(upload_id) <= 40 else None
-    if up is None or up.state == "terminated":
+    if up is None or up.state == UploadState.TERMINATED:
         raise NotFound(f"upload {upload_id!r} does not exist", code="ResourceNotFound.Upload")
-    if up.state == "open" and up.expires_at < utcnow():
+    if up.state == UploadState.OPEN and up.expires_at < utcnow():
         raise NotFound(f"upload {upload_id!r} has expired", code="ResourceNotFound.UploadExpired")
     return up
 
@@ -251,7 +245,7 @@ def get_upload(ctx: Context, upload_id: str) -> UploadInfo:
     """Current state; finishes a completion interrupted by a crash."""
     with ctx.db.session() as s:
         up = _load(s, upload_id)
-    if up.state == "done":
+    if up.state == UploadState.DONE:
         return _info(up, up.length or up.offset)
     with _lock(upload_id):
         offset = _stored_size(ctx, up)
@@ -301,7 +295,7 @@ def append(
     last byte arrives."""
     with ctx.db.session() as s:
         up = _load(s, upload_id)
-        if up.state == "done":
+        if up.state == UploadState.DONE:
             raise Conflict("upload is already complete", code="FailedOperation.UploadComplete")
         if length is not None:
             if up.length is not None and up.length != length:
@@ -387,7 +381,7 @@ def _complete(ctx: Context, up: Upload) -> UploadInfo:
     def finish(s: Session) -> None:
         row = s.get(Upload, up.id)
         if row is not None:
-            row.state = "done"
+            row.state = UploadState.DONE
             row.offset = stat.size
 
     ingest(
@@ -420,10 +414,10 @@ def terminate(ctx: Context, upload_id: str) -> None:
     """tus termination: drop the upload and its bytes (a finished upload's media stays)."""
     with ctx.db.session() as s:
         up = _load(s, upload_id)
-        if up.state == "done":
+        if up.state == UploadState.DONE:
             raise Conflict("a finished upload can't be terminated; delete the media instead",
                            code="FailedOperation.UploadComplete")
-        up.state = "terminated"
+        up.state = UploadState.TERMINATED
         handle = up.handle
     with _lock(upload_id):
         ctx.storage.abort_append(handle)
@@ -434,10 +428,10 @@ def expire_uploads(ctx: Context) -> int:
     """Abort open uploads past their expiry, forget finished ones and old one-time nonces."""
     now = utcnow()
     with ctx.db.session() as s:
-        stale = list(s.scalars(select(Upload).where(Upload.expires_at < now, Upload.state != "terminated")))
+        stale = list(s.scalars(select(Upload).where(Upload.expires_at < now, Upload.state != UploadState.TERMINATED)))
         s.execute(delete(UsedSignature).where(UsedSignature.expires_at < now))
     for up in stale:
-        if up.state == "open":
+        if up.state == UploadState.OPEN:
             ctx.storage.abort_append(up.handle)
         with ctx.db.session() as s:
             row = s.get(Upload, up.id)

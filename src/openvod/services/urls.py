@@ -5,16 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from openvod.services.context import Context
+from openvod.domain.markers import object_marker
+from openvod.runtime import Context
 
 __all__ = ["object_marker", "render"]
-
-
-def object_marker(bucket: str, key: str, url_field: str | None = None) -> dict[str, Any]:
-    marker: dict[str, Any] = {"_object": [bucket, key]}
-    if url_field:
-        marker["_url_field"] = url_field
-    return marker
 
 
 def render(ctx: Context, app_id: str, value: Any) -> Any:

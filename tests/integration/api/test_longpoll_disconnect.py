@@ -3,39 +3,22 @@ waiter (and re-reading the task list every second) until its timeout, or delayin
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from openvod.api.app import create_app
 from openvod.api.v1 import tasks as tasks_api
-from openvod.config import Settings
-from openvod.services import apps
-from openvod.services.context import build_context
-from tests.conftest import SECRET_ID, SECRET_KEY, free_port
+from tests.conftest import SECRET_ID, SECRET_KEY, make_app_server
 
 
 @pytest.fixture()
 def url(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    settings = Settings(data_dir=tmp_path / "data", port=port, workers=0, secret_id=SECRET_ID, secret_key=SECRET_KEY)
-    ctx = build_context(settings)
-    apps.ensure_default_app(ctx.db, SECRET_ID, SECRET_KEY)
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive()
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    srv = make_app_server(tmp_path, {"OPENVOD_WORKERS": "0"})
+    yield srv.url
+    srv.stop()
 
 
 def _waiting() -> int:

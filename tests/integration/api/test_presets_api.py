@@ -17,8 +17,8 @@ from openvod.db.models import ApiKey, Task
 from openvod.db.session import Database
 from openvod.domain.presets import Container, parse_params
 from openvod.errors import InvalidParameter, NotFound
+from openvod.runtime import Context
 from openvod.services import presets
-from openvod.services.context import Context
 from tests.conftest import ServerProc
 
 SEED = {

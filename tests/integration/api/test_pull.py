@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ServerProc, make_server
+from tests.conftest import ServerProc, make_app_server
 
 
 @pytest.fixture()
@@ -34,7 +34,7 @@ def test_pull_refuses_loopback_by_default(server: ServerProc, media_site: str) -
 
 
 def test_pull_allowed_private_ingests(tmp_path: Path, media_site: str) -> None:
-    srv = make_server(tmp_path, {"OPENVOD_PULL_ALLOW_PRIVATE": "1"})
+    srv = make_app_server(tmp_path, {"OPENVOD_PULL_ALLOW_PRIVATE": "1"})
     try:
         with srv.client() as c:
             r = c.post("/v1/media/pull", json={"url": media_site, "class_id": 2})

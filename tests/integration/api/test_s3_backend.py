@@ -28,6 +28,7 @@ def s3_server(tmp_path: Path) -> Iterator[ServerProc]:
             srv.stop()
 
 
+@pytest.mark.slow
 def test_upload_resumes_across_crash_on_s3(s3_server: ServerProc, tmp_path: Path) -> None:
     from tests.media import make_clip
 

@@ -123,6 +123,7 @@ def test_malformed(server: ServerProc) -> None:
     assert r.status_code == 400 and _code(r) == "InvalidParameter.Signature"
 
 
+@pytest.mark.slow
 def test_one_time_signature_refused_on_reuse_even_after_restart(fresh_server: ServerProc) -> None:
     sig = sign_upload(fresh_server.secret_id, fresh_server.secret_key, one_time=True)
     assert _upload(fresh_server, sig).status_code == 201

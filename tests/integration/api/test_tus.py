@@ -129,6 +129,7 @@ def test_corrupt_file_becomes_media_with_probe_error(server: ServerProc) -> None
         assert c.get("/healthz").status_code == 200
 
 
+@pytest.mark.slow
 def test_interrupted_upload_resumes_after_server_restart(fresh_server: ServerProc, clip10: Path) -> None:
     data = clip10.read_bytes()
     half = len(data) // 2

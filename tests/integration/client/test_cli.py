@@ -20,6 +20,8 @@ from openvod.client import Client
 from tests.conftest import ServerProc
 from tests.tus import sha1_file
 
+pytestmark = pytest.mark.slow  # each test runs `openvod` commands as subprocesses
+
 
 def run(
     server: ServerProc, tmp_path: Path, *args: str, keys: bool = True, timeout: float = 120

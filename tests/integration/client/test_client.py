@@ -185,6 +185,7 @@ def store_entries(tmp_path: Path) -> dict[str, dict[str, str]]:
 # -- upload ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_upload_probes_clip(server: ServerProc, tmp_path: Path, clip: Path) -> None:
     progress: list[tuple[int, int]] = []
     with make_client(server, tmp_path) as client:
@@ -277,6 +278,7 @@ def test_4xx_is_not_retried(server: ServerProc, tmp_path: Path, clip: Path) -> N
     assert "HEAD" not in fault.methods()
 
 
+@pytest.mark.slow
 def test_resume_after_server_crash(fresh_server: ServerProc, tmp_path: Path, clip: Path) -> None:
     size = clip.stat().st_size
     fault = CrashServerAt(fresh_server, size // 2)

@@ -17,6 +17,8 @@ from openvod.client import Client
 from tests.conftest import ServerProc, make_server
 from tests.media import make_clip, make_garbage
 
+pytestmark = pytest.mark.slow  # each test runs `openvod` commands as subprocesses
+
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
@@ -120,7 +122,7 @@ def test_tasks_wait_exits_1_for_a_failed_task(engine: ServerProc, tmp_path: Path
 
 
 def test_tasks_top_rm_and_wait_timeout(engine: ServerProc, tmp_path: Path, vod: Client) -> None:
-    busy = vod.create_noop_task(3.0)
+    busy = vod.create_noop_task(30.0)  # cancelled below: long enough to still run on a loaded machine
     queued = vod.create_noop_task()
     topped = ok_json(run(engine, tmp_path, "tasks", "top", queued.task_id, "--json"))
     assert topped["topped"] and topped["queue_position"] == 0

@@ -16,7 +16,7 @@ import pytest
 
 from openvod.client import ApiError, Client, Event, Task, WaitTimeout
 from openvod.errors import OpenVODError
-from tests.conftest import ServerProc, make_server
+from tests.conftest import Server, make_app_server
 from tests.media import make_clip
 
 SMALL_PARAMS = {
@@ -27,10 +27,10 @@ SMALL_PARAMS = {
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Tenant apps' callbacks to this test's loopback receivers need the operator's permission.
     env = {"OPENVOD_WORKERS": "1", "OPENVOD_CALLBACK_ALLOW_PRIVATE": "1"}
-    srv = make_server(tmp_path_factory.mktemp("engine"), env)
+    srv = make_app_server(tmp_path_factory.mktemp("engine"), env)
     try:
         yield srv
     finally:
@@ -38,7 +38,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
 
 
 @pytest.fixture()
-def vod(engine: ServerProc, tmp_path: Path) -> Iterator[Client]:
+def vod(engine: Server, tmp_path: Path) -> Iterator[Client]:
     with Client(engine.url, engine.secret_id, engine.secret_key, resume_store=tmp_path / "resume.json") as client:
         yield client
 
@@ -54,7 +54,7 @@ def clip24(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_clip(tmp_path_factory.mktemp("media") / "clip24.mp4", seconds=24, width=640, height=360)
 
 
-def own_app(srv: ServerProc, tmp_path: Path) -> Client:
+def own_app(srv: Server, tmp_path: Path) -> Client:
     """A client for a new app, so its events are only those the test causes."""
     out = subprocess.run(
         [sys.executable, "-m", "openvod", "apps", "create", f"ev-{uuid.uuid4().hex[:8]}", "--json"],
@@ -115,7 +115,8 @@ class Recorder(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
-def test_transcode_and_wait_with_progress(engine: ServerProc, tmp_path: Path, clip24: Path) -> None:
+@pytest.mark.slow
+def test_transcode_and_wait_with_progress(engine: Server, tmp_path: Path, clip24: Path) -> None:
     recorder = Recorder()
     with Client(
         engine.url, engine.secret_id, engine.secret_key, transport=recorder, resume_store=tmp_path / "r.json"
@@ -220,7 +221,7 @@ def test_list_and_iter_paging(vod: Client) -> None:
     assert bad.value.code == "InvalidParameter.State"
 
 
-def test_pull_and_confirm_events(engine: ServerProc, tmp_path: Path, clip2: Path) -> None:
+def test_pull_and_confirm_events(engine: Server, tmp_path: Path, clip2: Path) -> None:
     with own_app(engine, tmp_path) as app:
         assert app.pull_events(wait=0) == []
         media = app.upload(clip2)
@@ -243,7 +244,7 @@ def test_pull_and_confirm_events(engine: ServerProc, tmp_path: Path, clip2: Path
         assert app.pull_events(wait=0.2) == []
 
 
-def test_push_settings_and_deliveries(engine: ServerProc, tmp_path: Path) -> None:
+def test_push_settings_and_deliveries(engine: Server, tmp_path: Path) -> None:
     with own_app(engine, tmp_path) as app:
         assert app.callback().url is None
         hook = f"http://127.0.0.1:{_closed_port()}/hook"

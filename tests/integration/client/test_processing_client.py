@@ -1,5 +1,5 @@
 """openvod.client's processing calls (templates, task flows, processing, task detail, re-running
-a step) against a real ``openvod serve`` with one worker and real FFmpeg."""
+a step) against a real server (in this process) with one worker and real FFmpeg."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from openvod.client import ApiError, Client
-from tests.conftest import ServerProc, make_server
+from tests.conftest import Server, make_app_server
 from tests.media import make_clip
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    s = make_server(tmp_path_factory.mktemp("proc-client"), {"OPENVOD_WORKERS": "1"})
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = make_app_server(tmp_path_factory.mktemp("proc-client"), {"OPENVOD_WORKERS": "1"})
     try:
         yield s
     finally:
@@ -24,7 +24,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
 
 
 @pytest.fixture()
-def vod(srv: ServerProc, tmp_path: Path) -> Iterator[Client]:
+def vod(srv: Server, tmp_path: Path) -> Iterator[Client]:
     with Client(srv.url, srv.secret_id, srv.secret_key, resume_store=tmp_path / "resume.json") as client:
         yield client
 

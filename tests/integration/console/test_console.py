@@ -20,6 +20,8 @@ from tests.integration.console.conftest import assert_labelled, shot, sign_in, w
 from tests.media import make_clip
 from tests.tus import upload_bytes
 
+pytestmark = pytest.mark.slow  # browser tests (chromium through Playwright)
+
 PASSWORD = "console-password-for-tests"
 FLOW = "console-flow"
 

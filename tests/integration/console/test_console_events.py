@@ -14,6 +14,8 @@ from tests.integration.console.conftest import shot
 from tests.integration.events.conftest import Receiver, only_delivery, wait_until
 from tests.tus import upload_bytes
 
+pytestmark = pytest.mark.slow  # browser tests (chromium through Playwright)
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:

@@ -8,10 +8,13 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import ServerProc
 from tests.integration.console.conftest import shot
+
+pytestmark = pytest.mark.slow  # browser tests (chromium through Playwright)
 
 
 def _open(page: Page) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerProc, make_server
+from tests.conftest import ServerProc, make_app_server, make_server
 from tests.procs import all_ffmpegs_with, ffmpegs_under
 from tests.tus import upload_bytes
 
@@ -44,6 +44,7 @@ def noop(c: httpx.Client, sleep: float = 0.0, **kw: Any) -> str:
     return str(r.json()["task_id"])
 
 
+@pytest.mark.slow
 def test_noop_lifecycle_and_events(engine: ServerProc) -> None:
     with engine.client() as c:
         tid = noop(c, ext_param="hello")
@@ -58,6 +59,7 @@ def test_noop_lifecycle_and_events(engine: ServerProc) -> None:
     assert states == ["init", "exec", "succ"]
 
 
+@pytest.mark.slow
 def test_top_runs_next(engine: ServerProc) -> None:
     with engine.client() as c:
         busy = noop(c, 2.0)
@@ -75,6 +77,7 @@ def test_top_runs_next(engine: ServerProc) -> None:
             wait_state(c, t, {"succ"})
 
 
+@pytest.mark.slow
 def test_cancel_queued_and_delete_finished(engine: ServerProc) -> None:
     with engine.client() as c:
         busy = noop(c, 1.0)
@@ -89,7 +92,7 @@ def test_cancel_queued_and_delete_finished(engine: ServerProc) -> None:
 
 
 def test_listing_pages_each_task_once_while_tasks_are_created(tmp_path: Path) -> None:
-    srv = make_server(tmp_path, {"OPENVOD_WORKERS": "0"})  # nothing runs: only listing matters
+    srv = make_app_server(tmp_path, {"OPENVOD_WORKERS": "0"})  # nothing runs: only listing matters
     try:
         with srv.client() as c:
             before = [noop(c) for _ in range(25)]
@@ -123,6 +126,7 @@ def test_listing_pages_each_task_once_while_tasks_are_created(tmp_path: Path) ->
         srv.stop()
 
 
+@pytest.mark.slow
 def test_list_long_poll_answers_on_change_newest_first(engine: ServerProc) -> None:
     with engine.client() as c:
         first = c.get("/v1/tasks", params={"order": "desc"}).json()
@@ -213,6 +217,7 @@ def _wait_ffmpeg(srv: ServerProc, timeout: float = 30) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_delete_running_task_kills_ffmpeg(engine: ServerProc, clip10: Path) -> None:
     with engine.client() as c:
         tid = _long_transcode(c, clip10, "killed.mp4")
@@ -228,6 +233,7 @@ def test_delete_running_task_kills_ffmpeg(engine: ServerProc, clip10: Path) -> N
         assert wait_state(c, noop(c), {"succ"})["state"] == "succ"
 
 
+@pytest.mark.slow
 def test_sigkill_worker_mid_transcode_is_retried(engine: ServerProc, clip10: Path) -> None:
     assert engine.proc is not None
     with engine.client() as c:
@@ -253,6 +259,7 @@ def test_sigkill_worker_mid_transcode_is_retried(engine: ServerProc, clip10: Pat
         assert not all_ffmpegs_with(str(engine.data_dir))  # the killed worker's ffmpeg died too
 
 
+@pytest.mark.slow
 def test_server_crash_with_queue_loses_nothing(tmp_path: Path, small_clip: Path) -> None:
     srv = make_server(tmp_path, FAST)
     try:

@@ -18,6 +18,8 @@ from tests.conftest import make_server
 from tests.integration.engine.test_engine import wait_state
 from tests.tus import upload_bytes
 
+pytestmark = pytest.mark.slow  # a server of its own on a real tmpfs, filled by a transcode
+
 
 @pytest.fixture()
 def scratch(tmp_path: Path) -> Iterator[Path]:

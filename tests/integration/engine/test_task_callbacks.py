@@ -6,12 +6,15 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from openvod.client.webhooks import verify_signature
 from tests.conftest import ServerProc
 from tests.integration.engine.test_engine import FAST, _long_transcode, engine, noop, wait_state  # noqa: F401
 from tests.integration.events.conftest import Receiver, receiver  # noqa: F401
 
 
+@pytest.mark.slow
 def test_task_callback_gets_each_state_signed(engine: ServerProc, receiver: Receiver) -> None:  # noqa: F811
     receiver.start()
     with engine.client() as c:
@@ -34,6 +37,7 @@ def test_link_local_cb_url_refused(engine: ServerProc) -> None:  # noqa: F811
         assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidParameter.CbUrl"
 
 
+@pytest.mark.slow
 def test_progress_rises_while_running(engine: ServerProc, clip10: Path) -> None:  # noqa: F811
     with engine.client() as c:
         tid = _long_transcode(c, clip10, "progress.mp4")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_server
+from tests.conftest import make_app_server
 from tests.tus import upload_bytes
 
 CODE = "RequestLimitExceeded.TaskQueue"
@@ -28,7 +28,7 @@ PARAM = {"f": "mp4", "AUDIO": {"acodec": "aac", "ar": "44100", "ab": "64k"},
 
 
 def test_queued_task_limit_in_every_api(tmp_path: Path, small_clip: Path) -> None:
-    srv = make_server(tmp_path / "srv", {"OPENVOD_WORKERS": "0", "OPENVOD_APP_MAX_QUEUED_TASKS": "2"})
+    srv = make_app_server(tmp_path / "srv", {"OPENVOD_WORKERS": "0", "OPENVOD_APP_MAX_QUEUED_TASKS": "2"})
     try:
         with srv.client() as c:
             fid = upload_bytes(c, small_clip.read_bytes(), "limit.mp4")

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import ServerProc
 from tests.integration.events.conftest import new_app
@@ -26,6 +27,7 @@ def confirm(c: httpx.Client, handles: list[str]) -> int:
     return int(r.json()["confirmed"])
 
 
+@pytest.mark.slow
 def test_pull_returns_at_once_then_waits_out_the_timeout(events_server: ServerProc) -> None:
     with new_app(events_server) as c:
         file_id = upload_bytes(c, b"not a video" * 10, "a.bin")
@@ -76,6 +78,7 @@ def test_at_most_16_oldest_first_and_confirm_removes(events_server: ServerProc) 
         assert confirm(c, [first[0]["event_handle"], "garbage", "ev123.x"]) == 1
 
 
+@pytest.mark.slow
 def test_unconfirmed_event_comes_back_and_only_its_app_can_confirm_it(events_server: ServerProc) -> None:
     # the server runs with OPENVOD_PULL_REDELIVER_SECONDS=2
     with new_app(events_server, "a") as a, new_app(events_server, "b") as b:

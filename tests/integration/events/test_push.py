@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from openvod.client.webhooks import verify_signature
-from tests.conftest import ServerProc, make_server
+from tests.conftest import ServerProc, make_app_server, make_server
 from tests.integration.events.conftest import FAST_ENV, Received, Receiver, new_app, only_delivery, wait_until
 from tests.tus import upload_bytes
 
@@ -38,6 +39,7 @@ def check_signed(req: Received, secret: str, event_id: str) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.slow
 def test_push_arrives_once_after_the_receiver_was_down(events_server: ServerProc, receiver: Receiver) -> None:
     with new_app(events_server) as c:
         secret = set_callback(c, receiver.url)  # nothing listens on the port yet
@@ -110,7 +112,7 @@ def test_callback_settings_refuse_link_local_and_bad_urls(events_server: ServerP
 
 
 def test_allowlist_limits_callback_hosts(tmp_path: Path, receiver: Receiver) -> None:
-    srv = make_server(tmp_path, {**FAST_ENV, "OPENVOD_CALLBACK_ALLOWLIST": '["localhost"]'})
+    srv = make_app_server(tmp_path, {**FAST_ENV, "OPENVOD_CALLBACK_ALLOWLIST": '["localhost"]'})
     try:
         receiver.start()
         with srv.client() as c:
@@ -126,6 +128,7 @@ def test_allowlist_limits_callback_hosts(tmp_path: Path, receiver: Receiver) -> 
         srv.stop()
 
 
+@pytest.mark.slow
 def test_pending_delivery_survives_a_crash(fast_server: ServerProc, receiver: Receiver) -> None:
     with fast_server.client() as c:
         secret = set_callback(c, receiver.url)
@@ -139,6 +142,7 @@ def test_pending_delivery_survives_a_crash(fast_server: ServerProc, receiver: Re
         check_signed(req, secret, d["event_id"])
 
 
+@pytest.mark.slow
 def test_delivery_claimed_by_a_crashed_server_is_sent_again(tmp_path: Path, receiver: Receiver) -> None:
     # The first request hangs and the server is killed mid-send: the claim lease (2 x push_timeout)
     # runs out and the restarted server sends again.

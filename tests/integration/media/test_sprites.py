@@ -146,7 +146,7 @@ def test_awkward_sources(name: str, cell: tuple[int, int], awkward: dict[str, Pa
 
 
 def test_webvtt_timestamps_past_an_hour(tmp_path: Path) -> None:
-    from openvod.media._common import Image
+    from openvod.media.common import Image
 
     out = SpriteOutputs(sheets=(Image(tmp_path / "s_0.jpg", 1420, 800),), vtt_path=tmp_path / "s.vtt",
                         cell_width=142, cell_height=80, columns=10, rows=10, interval=3600.0, count=2,

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from openvod.config import Settings
+from openvod.runtime import Context
 from openvod.services import apps
-from openvod.services.context import Context, build_context
+from openvod.services.context import build_context
 from tests.browser import ARTIFACTS
 from tests.conftest import ServerProc, make_server
 from tests.integration.playback.outputs import Library, Sprites, make_ladder, make_sprites

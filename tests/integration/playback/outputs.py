@@ -18,7 +18,7 @@ import imageio_ffmpeg
 from sqlalchemy import select
 
 from openvod.db.models import Object
-from openvod.services.context import Context
+from openvod.runtime import Context
 from openvod.services.playback import content_type
 
 TIMEOUT = 120.0

@@ -7,6 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from openvod.api.playback import player_json
+from openvod.api.v1.media_schemas import outputs_json
 from openvod.errors import NotFound
 from openvod.services.playback import media_outputs, player_data
 from tests.integration.playback.conftest import Playback
@@ -46,7 +48,7 @@ def _fetch(url: str) -> httpx.Response:
 
 
 def test_media_outputs_grouped(pb: Playback, processed: str) -> None:
-    out = media_outputs(pb.ctx, pb.private.app_id, processed)
+    out = outputs_json(media_outputs(pb.ctx, pb.private.app_id, processed))
     assert set(out) == {"transcodes", "animated_graphics", "snapshots", "sample_snapshots", "image_sprites",
                         "adaptive_streams", "cover"}
     assert [(t["definition"], t["height"], t["container"]) for t in out["transcodes"]] == [
@@ -74,7 +76,7 @@ def test_media_outputs_grouped(pb: Playback, processed: str) -> None:
 
 def test_media_outputs_of_unprocessed_media(pb: Playback, clip6: Path) -> None:
     file_id = pb.private.upload(pb.server, clip6.read_bytes(), "bare.mp4")
-    out = media_outputs(pb.ctx, pb.private.app_id, file_id)
+    out = outputs_json(media_outputs(pb.ctx, pb.private.app_id, file_id))
     assert out == {"transcodes": [], "animated_graphics": [], "snapshots": [], "sample_snapshots": [],
                    "image_sprites": [], "adaptive_streams": [], "cover": None}
 
@@ -87,7 +89,7 @@ def test_media_of_another_app_is_not_found(pb: Playback, processed: str) -> None
 
 
 def test_player_data(pb: Playback, processed: str) -> None:
-    data = player_data(pb.ctx, pb.private.app_id, processed)
+    data = player_json(player_data(pb.ctx, pb.private.app_id, processed))
     assert set(data) == {"file_id", "name", "poster", "hls", "mp4", "sprites_vtt", "duration"}
     assert data["file_id"] == processed and data["name"] == "processed.mp4"
     assert data["hls"].split("?")[0].endswith("/hls/master.m3u8")
@@ -100,7 +102,7 @@ def test_player_data(pb: Playback, processed: str) -> None:
 
 
 def test_sprite_index_references_are_signed(pb: Playback, processed: str, sprites: Sprites) -> None:
-    vtt = _fetch(player_data(pb.ctx, pb.private.app_id, processed)["sprites_vtt"])
+    vtt = _fetch(player_json(player_data(pb.ctx, pb.private.app_id, processed))["sprites_vtt"])
     assert vtt.headers["content-type"].startswith("text/vtt")
     refs = [line for line in vtt.text.splitlines() if "#xywh=" in line]
     assert len(refs) == 6
@@ -115,7 +117,7 @@ def test_sprite_index_references_are_signed(pb: Playback, processed: str, sprite
 
 def test_player_data_falls_back_to_the_source_mp4(pb: Playback, clip6: Path) -> None:
     file_id = pb.private.upload(pb.server, clip6.read_bytes(), "only-source.mp4")
-    data = player_data(pb.ctx, pb.private.app_id, file_id)
+    data = player_json(player_data(pb.ctx, pb.private.app_id, file_id))
     assert data["hls"] is None and data["poster"] is None and data["sprites_vtt"] is None
     assert data["mp4"] is not None
     assert _fetch(data["mp4"]).content == clip6.read_bytes()

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
+from openvod.api.playback import player_json
 from openvod.domain.urlsign import sign_object
 from openvod.services import hls_keys
 from openvod.services.playback import play_url, player_data
@@ -118,7 +119,7 @@ def test_missing_media(pb: Playback) -> None:
 def test_page_markup(pb: Playback, hls_media: str) -> None:
     html = httpx.get(play_url(pb.ctx, pb.private.app_id, hls_media), timeout=30).text
     data = _data_of(html)
-    expected = player_data(pb.ctx, pb.private.app_id, hls_media)
+    expected = player_json(player_data(pb.ctx, pb.private.app_id, hls_media))
     assert data.keys() == expected.keys()
     assert data["name"] == "Test pattern"
     for key in ("hls", "poster", "sprites_vtt", "mp4"):
@@ -199,7 +200,8 @@ def test_browser_plays_hls_with_scrub_previews(browser: Browser, pb: Playback, h
     page.goto(play_url(pb.ctx, pb.private.app_id, hls_media))
     page.wait_for_function("() => document.getElementById('player').dataset.engine === 'hls.js'")
     poster = page.get_attribute("#video", "poster") or ""
-    assert poster.split("?")[0] == player_data(pb.ctx, pb.private.app_id, hls_media)["poster"].split("?")[0]
+    expected = player_json(player_data(pb.ctx, pb.private.app_id, hls_media))
+    assert poster.split("?")[0] == expected["poster"].split("?")[0]
     assert "signature=" in poster
     assert w.play_past(1.0) > 1.0
     assert any("/hls/v0/seg_" in u or "/hls/v1/seg_" in u for u in w.requests)

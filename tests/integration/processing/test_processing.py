@@ -14,14 +14,14 @@ import httpx
 import pytest
 
 from openvod.client.signing import sign_upload
-from tests.conftest import ServerProc, make_server
+from tests.conftest import Server, make_app_server
 from tests.media import make_audio, make_clip, truncate
 from tests.tus import OCTET, TUS, metadata, upload_bytes
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    s = make_server(tmp_path_factory.mktemp("processing"), {"OPENVOD_WORKERS": "2"})
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = make_app_server(tmp_path_factory.mktemp("processing"), {"OPENVOD_WORKERS": "2"})
     yield s
     s.stop()
 
@@ -54,7 +54,7 @@ def image_size(data: bytes) -> tuple[int, int, int]:
         return frames[0].width, frames[0].height, len(frames)
 
 
-def test_seed_flow_gif_and_cover_after_signed_upload(srv: ServerProc, tmp_path: Path) -> None:
+def test_seed_flow_gif_and_cover_after_signed_upload(srv: Server, tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "seed.mp4", seconds=6, width=640, height=360)
     with srv.client() as c:
         r = c.post("/v1/procedures", json={"name": "gif-cover", "media_process_task": {
@@ -103,7 +103,7 @@ def test_seed_flow_gif_and_cover_after_signed_upload(srv: ServerProc, tmp_path: 
         assert p["MediaProcessResultSet"][0]["AnimatedGraphicTask"]["Output"]["Url"].startswith("http")
 
 
-def test_every_job_type(srv: ServerProc, tmp_path: Path) -> None:
+def test_every_job_type(srv: Server, tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "all.mp4", seconds=6, width=854, height=480)
     with srv.client() as c:
         fid = upload_bytes(c, clip.read_bytes(), "all.mp4")
@@ -151,7 +151,7 @@ def test_every_job_type(srv: ServerProc, tmp_path: Path) -> None:
         assert httpx.get(snap_url).status_code in (403, 404)
 
 
-def test_session_id_deduplicates(srv: ServerProc, tmp_path: Path) -> None:
+def test_session_id_deduplicates(srv: Server, tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "s.mp4", seconds=1, width=320, height=240)
     with srv.client() as c:
         fid = upload_bytes(c, clip.read_bytes(), "s.mp4")
@@ -170,7 +170,7 @@ AWKWARD = ["rotated", "odd", "vfr", "tenbit", "short"]
 
 
 @pytest.mark.parametrize("kind", AWKWARD)
-def test_awkward_inputs(srv: ServerProc, tmp_path: Path, kind: str) -> None:
+def test_awkward_inputs(srv: Server, tmp_path: Path, kind: str) -> None:
     path = tmp_path / f"{kind}.mp4"
     if kind == "rotated":
         make_clip(path, seconds=2, width=640, height=360, rotate=90)
@@ -200,7 +200,7 @@ def test_awkward_inputs(srv: ServerProc, tmp_path: Path, kind: str) -> None:
     assert t["VideoStreamSet"][0]["Codec"] == "h264"
 
 
-def test_audio_only_and_truncated(srv: ServerProc, tmp_path: Path) -> None:
+def test_audio_only_and_truncated(srv: Server, tmp_path: Path) -> None:
     audio = make_audio(tmp_path / "a.m4a", seconds=3)
     clip = make_clip(tmp_path / "t.mp4", seconds=4, width=320, height=240)
     broken = truncate(clip, tmp_path / "broken.mp4", 0.5)
@@ -231,7 +231,7 @@ def test_audio_only_and_truncated(srv: ServerProc, tmp_path: Path) -> None:
         assert c.get("/healthz").status_code == 200
 
 
-def test_encrypted_ladder_and_change_notifications(srv: ServerProc, tmp_path: Path) -> None:
+def test_encrypted_ladder_and_change_notifications(srv: Server, tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "aes.mp4", seconds=4, width=640, height=360)
     with srv.client() as c:
         fid = upload_bytes(c, clip.read_bytes(), "aes.mp4")
@@ -267,7 +267,7 @@ def test_encrypted_ladder_and_change_notifications(srv: ServerProc, tmp_path: Pa
         assert len(seen) >= 3 and all(p["SessionContext"] == "ctx-change" for p in seen)
 
 
-def test_encrypted_hls_keys_go_with_the_media(srv: ServerProc, tmp_path: Path) -> None:
+def test_encrypted_hls_keys_go_with_the_media(srv: Server, tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "aes.mp4", seconds=2, width=320, height=240)
     with srv.client() as c:
         fid = upload_bytes(c, clip.read_bytes(), "aes.mp4")

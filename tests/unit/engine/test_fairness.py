@@ -15,8 +15,9 @@ from openvod.config import Settings
 from openvod.db.models import TaskStep
 from openvod.engine import queue
 from openvod.errors import TooManyRequests
+from openvod.runtime import Context
 from openvod.services import apps, tasks
-from openvod.services.context import Context, build_context
+from openvod.services.context import build_context
 
 LEASE = 30.0
 
@@ -37,7 +38,7 @@ def _app(ctx: Context, name: str) -> str:
 
 
 def _enqueue(ctx: Context, app_id: str, n: int, priority: int = 0) -> list[str]:
-    return [tasks.create_noop(ctx, app_id, priority=priority)["task_id"] for _ in range(n)]
+    return [tasks.create_noop(ctx, app_id, priority=priority).task_id for _ in range(n)]
 
 
 def _running(ctx: Context) -> dict[str, int]:
@@ -81,10 +82,10 @@ def test_a_flood_and_move_to_top_in_one_app_do_not_starve_another(ctx: Context) 
     assert [t for _, t in worker.started] == flood[:3]
 
     mine = _enqueue(ctx, b, 3)
-    assert [tasks.get_task(ctx, b, t)["queue_position"] for t in mine] == [0, 1, 2]  # within b's own queue
+    assert [tasks.get_task(ctx, b, t).queue_position for t in mine] == [0, 1, 2]  # within b's own queue
     topped = flood[-5:]
     for t in topped:  # a keeps moving its newest tasks to the top after b arrived
-        assert tasks.top_task(ctx, a, t)["queue_position"] == 0
+        assert tasks.top_task(ctx, a, t).queue_position == 0
 
     for _ in range(6):
         assert worker.step()
@@ -140,8 +141,8 @@ def test_per_app_running_cap_holds_while_others_wait(tmp_path: Path) -> None:
                 pool = queue.claim(ctx.db, [f"x{n}-{i}" for i in range(4)], LEASE, max_running=cap)
                 started += len(pool)
         assert started == len(a_tasks) + len(b_tasks)
-        assert all(tasks.get_task(ctx, a, t)["state"] == "succ" for t in a_tasks)
-        assert all(tasks.get_task(ctx, b, t)["state"] == "succ" for t in b_tasks)
+        assert all(tasks.get_task(ctx, a, t).state == "succ" for t in a_tasks)
+        assert all(tasks.get_task(ctx, b, t).state == "succ" for t in b_tasks)
     finally:
         ctx.db.dispose()
 

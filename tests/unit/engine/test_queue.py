@@ -3,10 +3,10 @@ the same transaction), retries, cancels, lease recovery, task state and its even
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from openvod.config import Settings
 from openvod.db.models import App, Delivery, Event, Task, TaskStep, utcnow
 from openvod.domain.tasks import new_task_id
+from openvod.engine import hooks as engine_hooks
 from openvod.engine import queue
+from openvod.runtime import Context
 from openvod.services.apps import ensure_default_app
-from openvod.services.context import Context, build_context
+from openvod.services.context import build_context
 
 LEASE = 30.0
 
@@ -228,8 +230,9 @@ def test_kinds_with_event_hooks_are_synced_through_the_orm(ctx: Context, app_id:
     def hook(s: Session, t: Task, changed: bool) -> None:
         seen.append((t.id, t.state, changed))
 
-    hooks: dict[str, Any] = {**queue.TASK_EVENT_HOOKS, "hooked": hook}
-    monkeypatch.setattr(queue, "TASK_EVENT_HOOKS", hooks)
+    installed = engine_hooks.current()
+    monkeypatch.setattr(engine_hooks, "_installed",
+                        dataclasses.replace(installed, task_events={**installed.task_events, "hooked": hook}))
     tid = add_task(ctx, app_id, kind="hooked", steps=2)
     (c1,) = queue.claim(ctx.db, ["w1"], LEASE)
     # settling the first step and claiming the second in one transaction: one sync sees both

@@ -25,9 +25,8 @@ import pytest
 
 from openvod.domain.presets import parse_params
 from openvod.errors import FFmpegFailed, ProbeFailed
-from openvod.media._common import Plan
-from openvod.media._process import Rlimits, spawn
 from openvod.media.animated import AnimatedGraphicsSpec, build_animated
+from openvod.media.common import Plan
 from openvod.media.ffmpeg import run_ffmpeg
 from openvod.media.inputs import (
     FRAME_TOO_LARGE_CODE,
@@ -38,6 +37,7 @@ from openvod.media.inputs import (
 )
 from openvod.media.ladder import AdaptiveStreamingSpec, Rung, build_ladder
 from openvod.media.probe import probe
+from openvod.media.process import Rlimits, spawn
 from openvod.media.snapshots import (
     CoverBySnapshotSpec,
     SampleSnapshotSpec,

@@ -15,9 +15,10 @@ from openvod.client.webhooks import sign, verify_signature
 from openvod.config import Settings
 from openvod.db.models import Delivery
 from openvod.errors import InvalidParameter
+from openvod.runtime import Context
 from openvod.services import deliveries, events
 from openvod.services.apps import ensure_default_app
-from openvod.services.context import Context, build_context
+from openvod.services.context import build_context
 from tests.conftest import free_port
 
 

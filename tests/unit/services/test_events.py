@@ -14,9 +14,10 @@ from sqlalchemy import func, select, update
 
 from openvod.config import Settings
 from openvod.db.models import App, Delivery, Event, utcnow
+from openvod.runtime import Context, Topic
 from openvod.services import events
 from openvod.services.apps import ensure_default_app
-from openvod.services.context import Context, build_context
+from openvod.services.context import build_context
 
 
 @pytest.fixture()
@@ -61,7 +62,7 @@ def test_record_queues_one_delivery_per_target(ctx: Context, app_id: str) -> Non
 
 def test_waiters_wake_after_commit_not_after_rollback(ctx: Context, app_id: str) -> None:
     woken: list[int] = []
-    with events.notifier.listening(lambda: woken.append(1)):
+    with ctx.signals.listening(Topic.EVENTS, lambda _app_id: woken.append(1)):
         with pytest.raises(RuntimeError), ctx.db.session() as s:
             events.record(s, app_id, "T", {})
             raise RuntimeError("roll back")
@@ -86,7 +87,7 @@ def test_blocking_pull_waits_then_wakes_on_commit(ctx: Context, app_id: str) -> 
     committed = time.monotonic()
     poller.join(10)
     items, returned = got[0]
-    assert [i["event_id"] for i in items] == [event_id]
+    assert [i.event_id for i in items] == [event_id]
     assert returned - committed < 0.5
     t0 = time.monotonic()
     assert events.pull_events(ctx, app_id, wait=0.5) == []
@@ -102,7 +103,7 @@ def test_concurrent_pullers_never_get_the_same_event(ctx: Context, app_id: str) 
     def drain() -> None:
         while batch := events.pull_events(ctx, app_id, wait=0):
             with lock:
-                handed.extend(i["event_id"] for i in batch)
+                handed.extend(i.event_id for i in batch)
 
     threads = [threading.Thread(target=drain) for _ in range(6)]
     for t in threads:
@@ -116,9 +117,9 @@ def test_confirm_counts_only_own_events(ctx: Context, app_id: str) -> None:
     with ctx.db.session() as s:
         mine = events.record(s, app_id, "T", {})
     (item,) = events.pull_events(ctx, app_id, wait=0)
-    assert events.confirm_events(ctx, "app-other", [item["event_handle"]]) == 0
+    assert events.confirm_events(ctx, "app-other", [item.event_handle]) == 0
     assert events.confirm_events(ctx, app_id, [f"{mine}.7", "nonsense", ".1", f"{mine}."]) == 1  # any pull count
-    assert events.confirm_events(ctx, app_id, [item["event_handle"]]) == 1  # idempotent
+    assert events.confirm_events(ctx, app_id, [item.event_handle]) == 1  # idempotent
     with ctx.db.session() as s:
         assert s.get(Event, mine).confirmed_at is not None  # type: ignore[union-attr]
 

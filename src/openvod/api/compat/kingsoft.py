@@ -3,7 +3,8 @@
 The SDK sends ``GET /?k=v`` or ``POST /`` with a JSON body, names the operation in ``X-Action``
 (and ``X-Amz-Target: offline.<Op>``), and signs with AWS SigV4. This module verifies the signature
 against the app's key pair (SecretId = access key id) and translates each operation onto the
-native services; it holds no business logic of its own.
+native services; it holds no business logic of its own, and renders with
+:mod:`openvod.api.compat.kingsoft_render`.
 
 Replies:
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -36,22 +36,25 @@ from starlette.datastructures import Headers
 from starlette.routing import Match
 from starlette.types import Scope
 
+from openvod.api.compat.kingsoft_render import meta_info, preset_info, task_info
 from openvod.api.errors import error_response
-from openvod.auth import sigv4
+from openvod.auth import codes, sigv4
+from openvod.domain.api_keys import KeyState
 from openvod.domain.numbers import parse_int, parse_uint
-from openvod.errors import InvalidParameter, OpenVODError
+from openvod.domain.views.tasks import TaskView
+from openvod.errors import AuthFailure, InvalidParameter, OpenVODError, ProtocolError
+from openvod.runtime import Context
 from openvod.services import apps, presets, tasks
-from openvod.services.context import Context
 from openvod.services.tasks import Source, TranscodeRequest
 
-__all__ = ["API_VERSION", "MAX_BODY", "MAX_SKEW", "OPERATIONS", "SERVICE", "gate", "is_kingsoft", "refuse",
-           "router"]
+__all__ = ["API_VERSION", "MAX_BODY", "MAX_SKEW", "OPERATIONS", "SERVICE", "KingsoftError", "gate", "is_kingsoft",
+           "refuse", "router"]
 
 log = logging.getLogger("openvod.api.kingsoft")
 
 API_VERSION = "2016-09-19"
 SERVICE = "offline"
-MAX_SKEW = timedelta(minutes=15)
+MAX_SKEW = timedelta(seconds=sigv4.MAX_SKEW)
 MAX_BODY = 1 << 20
 META_LIMIT = 100  # each entry probes files: keep a GetTaskMetaInfo page bounded
 MAX_SOURCES = 100  # srcInfo entries of one CreateTask
@@ -145,44 +148,6 @@ def _param(p: Params) -> Any:
     return v
 
 
-# ---------------------------------------------------------------- shapes
-
-def _preset_shape(p: Params, *, detail: bool) -> Params:
-    out = {"preset": p["name"], "presettype": p["type"], "description": p["description"],
-           "system": p["system"], "createTime": p["created_at"], "updateTime": p["updated_at"]}
-    if detail:
-        out["param"] = p["params"]
-    return out
-
-
-def _task_shape(t: Params) -> Params:
-    dst = t.get("dst") or {}
-    err = t.get("error") or {}
-    out: Params = {
-        "taskid": t["task_id"], "preset": t.get("preset"), "state": t["state"], "progress": t["progress"],
-        "queuePosition": t["queue_position"], "topped": t["topped"],
-        "srcInfo": [{"name": s["name"], "type": s["type"], "index": s["index"]} for s in t.get("sources") or []],
-        "dstBucket": dst.get("bucket"), "dstObjectKey": dst.get("key"), "dstAcl": dst.get("acl"),
-        "cbUrl": t["cb_url"], "cbMethod": t["cb_method"], "extParam": t["ext_param"],
-        "createTime": t["created_at"], "startTime": t["started_at"], "endTime": t["finished_at"],
-        "errorCode": err.get("code", ""), "errorMessage": err.get("message", ""),
-    }
-    output = t.get("output")
-    if output:
-        out["dstUrl"] = output.get("url")
-        out["dstSize"] = output.get("size")
-    return out
-
-
-def _meta_shape(m: Params) -> Params:
-    output = m.get("output")
-    return {
-        "taskid": m["task_id"],
-        "meta_info": json.dumps(output, separators=(",", ":")) if output is not None else "",
-        "src_meta_info": [json.dumps(s, separators=(",", ":")) for s in m.get("sources", [])],
-    }
-
-
 # ---------------------------------------------------------------- operations
 
 def _preset(ctx: Context, app_id: str, p: Params) -> Params:
@@ -203,13 +168,13 @@ def _get_preset_list(ctx: Context, app_id: str, p: Params) -> Params:
     raw = _str(p, "presets")
     names = [n.strip() for n in raw.split(",") if n.strip()] if raw else None
     found = presets.list_presets(ctx, app_id, type=_str(p, "presettype"), names=names or None, with_detail=detail)
-    items = [_preset_shape(x, detail=detail) for x in found]
+    items = [preset_info(x, detail=detail) for x in found]
     return _ok(presetList=items, count=len(items))
 
 
 def _get_preset_detail(ctx: Context, app_id: str, p: Params) -> Params:
     found = presets.get_preset(ctx, app_id, _str(p, "preset", required=True) or "")
-    return _ok(presetdetail=_preset_shape(found, detail=True))
+    return _ok(presetdetail=preset_info(found, detail=True))
 
 
 def _del_preset(ctx: Context, app_id: str, p: Params) -> Params:
@@ -248,7 +213,7 @@ def _create_task(ctx: Context, app_id: str, p: Params) -> Params:
         priority=_int(p, "priority", 0),
     )
     task = tasks.create_transcode(ctx, app_id, req)
-    return _ok(TaskID=task["task_id"])
+    return _ok(TaskID=task.task_id)
 
 
 def _taskid(p: Params) -> str:
@@ -266,10 +231,10 @@ def _del_task(ctx: Context, app_id: str, p: Params) -> Params:
 
 
 def _get_task(ctx: Context, app_id: str, p: Params) -> Params:
-    return _ok(taskInfo=_task_shape(tasks.get_task(ctx, app_id, _taskid(p))))
+    return _ok(taskInfo=task_info(tasks.get_task(ctx, app_id, _taskid(p))))
 
 
-def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[Params], int | str, int]:
+def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[TaskView], int | str, int]:
     """A page of tasks and the marker of the next one.
 
     The SDK's model types ``marker`` as an integer, so it is an offset into the date range, and the
@@ -299,17 +264,17 @@ def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[Params
 
 def _get_task_list(ctx: Context, app_id: str, p: Params) -> Params:
     items, nxt, total = _page(ctx, app_id, p, _int(p, "limit", 100))
-    return _ok(taskInfo=[_task_shape(t) for t in items], count=len(items), total=total, marker=nxt)
+    return _ok(taskInfo=[task_info(t) for t in items], count=len(items), total=total, marker=nxt)
 
 
 def _get_task_meta(ctx: Context, app_id: str, p: Params) -> Params:
     if _str(p, "taskid"):
-        return _ok(metaInfo=[_meta_shape(tasks.task_meta(ctx, app_id, _taskid(p)))])
+        return _ok(metaInfo=[meta_info(tasks.task_meta(ctx, app_id, _taskid(p)))])
     limit = _int(p, "limit", 10)
     if not 0 <= limit <= META_LIMIT:
         raise _bad(f"limit must be 0-{META_LIMIT} for GetTaskMetaInfo, got {limit}")
     items, nxt, total = _page(ctx, app_id, p, limit)
-    meta = [_meta_shape(tasks.task_meta(ctx, app_id, t["task_id"])) for t in items]
+    meta = [meta_info(tasks.task_meta(ctx, app_id, t.task_id)) for t in items]
     return _ok(metaInfo=meta, count=len(meta), total=total, marker=nxt)
 
 
@@ -331,38 +296,43 @@ OPERATIONS: dict[str, tuple[str, Handler]] = {
 
 # ---------------------------------------------------------------- authentication
 
-class _Denied(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class KingsoftError(ProtocolError):
+    """A request refused before its operation ran (authentication, version, action), answered as
+    ``{"Error": {"Code", "Message"}, "RequestId"}`` with ``status``; the SDK raises ``ClientError``."""
 
 
-def _check_headers(ctx: Context, headers: Headers, action_header: str,
-                   now: datetime) -> tuple[sigv4.SigV4Auth, apps.KeyInfo | None]:
-    """What the SigV4 header says and the key it names (None if unknown), checked from headers alone."""
-    header = headers.get("authorization", "")
-    if not header:
-        raise _Denied(401, "MissingAuthenticationToken", "the request is not signed (no Authorization header)")
-    auth = sigv4.parse_authorization(header)
-    if auth is None:
-        raise _Denied(400, "IncompleteSignature", "the Authorization header is not a well-formed AWS4-HMAC-SHA256 "
-                      "signature")
-    if auth.service != SERVICE:
-        raise _Denied(403, "SignatureDoesNotMatch", f"the credential scope names service {auth.service!r}; "
-                      f"expected {SERVICE!r}")
-    amz_date = headers.get("x-amz-date", "")
-    when = sigv4.parse_amz_date(amz_date)
-    if when is None:
-        raise _Denied(400, "IncompleteSignature", "X-Amz-Date must be YYYYMMDDTHHMMSSZ")
-    if amz_date[:8] != auth.date:
-        raise _Denied(403, "SignatureDoesNotMatch", "the credential scope date does not match X-Amz-Date")
-    if abs(now - when) > MAX_SKEW:
-        raise _Denied(403, "RequestExpired", f"X-Amz-Date {amz_date} is more than 15 minutes from the server "
-                      f"time {now:%Y%m%dT%H%M%SZ}")
-    for needed in ("host", "x-amz-date", action_header):
-        if needed not in auth.signed_headers:
-            raise _Denied(403, "SignatureDoesNotMatch", f"SignedHeaders must include {needed}")
-    return auth, apps.lookup_key(ctx.db, auth.access_key)
+_MISMATCH = ("the request signature does not match; check the access key pair and the signing method "
+             "(AWS4-HMAC-SHA256, service offline)")
+
+# The SigV4 verifier's codes as Kingsoft answers them. A key that does not exist is a bad
+# signature (the reply does not tell which ids exist); a disabled one is named only to its holder.
+_AUTH_CODES: dict[str, tuple[int, str]] = {
+    codes.MISSING: (401, "MissingAuthenticationToken"),
+    codes.MALFORMED: (400, "IncompleteSignature"),
+    codes.BAD_DATE: (400, "IncompleteSignature"),
+    codes.DATE_MISMATCH: (403, "SignatureDoesNotMatch"),
+    codes.SKEWED: (403, "RequestExpired"),
+    codes.WRONG_SCOPE: (403, "SignatureDoesNotMatch"),
+    codes.UNSIGNED_HEADER: (403, "SignatureDoesNotMatch"),
+    codes.UNKNOWN_KEY: (403, "SignatureDoesNotMatch"),
+    codes.MISMATCH: (403, "SignatureDoesNotMatch"),
+}
+
+
+def _denied(exc: AuthFailure) -> KingsoftError:
+    status, code = _AUTH_CODES.get(exc.code, (403, "SignatureDoesNotMatch"))
+    message = _MISMATCH if exc.code in (codes.UNKNOWN_KEY, codes.MISMATCH) else exc.message
+    return KingsoftError(status, code, message)
+
+
+def _policy(action_header: str) -> sigv4.Policy:
+    """kscore's signatures: service ``offline``, any region, the operation's header signed."""
+    return sigv4.Policy(SERVICE, signed_headers=("host", "x-amz-date", action_header))
+
+
+def _lookup(ctx: Context) -> Callable[[str], apps.KeyInfo | None]:
+    # Disabled keys too: they are refused after their signature is verified.
+    return lambda access_key: apps.lookup_key(ctx.db, access_key)
 
 
 def _precheck(ctx: Context, headers: Headers, now: datetime) -> None:
@@ -372,40 +342,35 @@ def _precheck(ctx: Context, headers: Headers, now: datetime) -> None:
         return
     version = headers.get("x-version", "")
     if version != API_VERSION:
-        raise _Denied(400, "InvalidVersion", f"X-Version must be {API_VERSION}, got {version[:40]!r}")
-    _auth, key = _check_headers(ctx, headers, found[1], now)
-    if key is None:
-        raise _Denied(403, "SignatureDoesNotMatch", _MISMATCH)
+        raise KingsoftError(400, "InvalidVersion", f"X-Version must be {API_VERSION}, got {version[:40]!r}")
+    try:  # header signatures only: the method, path and query are not looked at before the body
+        sigv4.precheck(sigv4.SignedRequest("", "", "", headers), _lookup(ctx), now=now.timestamp(),
+                       policy=_policy(found[1]))
+    except AuthFailure as exc:
+        raise _denied(exc) from exc
 
 
 async def gate(ctx: Context, scope: Scope) -> Response | None:
     """For ``api.limits``: refuse from the headers alone, before the body is read (or None to go on)."""
     try:
         await anyio.to_thread.run_sync(_precheck, ctx, Headers(scope=scope), datetime.now(UTC))
-    except _Denied as d:
+    except KingsoftError as d:
         return _auth_error(d.status, d.code, d.message, uuid.uuid4().hex)
     return None
 
 
-_MISMATCH = ("the request signature does not match; check the access key pair and the signing method "
-             "(AWS4-HMAC-SHA256, service offline)")
-
-
 def _verify(ctx: Context, request: Request, body: bytes, action_header: str, now: datetime) -> str:
-    """Check the SigV4 signature; returns the app id of the signing key."""
-    auth, key = _check_headers(ctx, request.headers, action_header, now)
-    amz_date = request.headers.get("x-amz-date", "")
-    # Unknown ids are checked against a random secret so timing doesn't reveal which ids exist.
-    secret = key.secret_key if key is not None else secrets.token_urlsafe(24)
-    creq = sigv4.canonical_request(request.method, request.url.path,
-                                   request.scope.get("query_string", b"").decode("latin-1"),
-                                   request.headers.items(), auth.signed_headers, sigv4.payload_hash(body))
-    sts = sigv4.string_to_sign(amz_date, auth.scope, creq)
-    expected = sigv4.signature(secret, auth.date, auth.region, auth.service, sts)
-    if not sigv4.signatures_equal(expected, auth.signature) or key is None:
-        raise _Denied(403, "SignatureDoesNotMatch", _MISMATCH)
-    if key.state != "active":
-        raise _Denied(403, "InvalidAccessKeyId.Disabled", f"access key {auth.access_key} is disabled")
+    """Check the SigV4 signature (:func:`openvod.auth.sigv4.verify`); returns the app id of the signing key."""
+    parts = sigv4.SignedRequest(request.method,
+                                request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
+                                request.scope.get("query_string", b"").decode("latin-1"), request.headers,
+                                body_hash=sigv4.payload_hash(body))
+    try:
+        key = sigv4.verify(parts, _lookup(ctx), now=now.timestamp(), policy=_policy(action_header)).key
+    except AuthFailure as exc:
+        raise _denied(exc) from exc
+    if key.state != KeyState.ACTIVE:
+        raise KingsoftError(403, "InvalidAccessKeyId.Disabled", f"access key {key.secret_id} is disabled")
     return key.app_id
 
 
@@ -446,7 +411,7 @@ def _params(request: Request, body: bytes) -> Params:
 def _run(ctx: Context, request: Request, body: bytes, action: str, header: str, request_id: str) -> Response:
     try:
         app_id = _verify(ctx, request, body, header, datetime.now(UTC))
-    except _Denied as d:
+    except KingsoftError as d:
         return _auth_error(d.status, d.code, d.message, request_id)
     op = OPERATIONS.get(action)
     if op is None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from openvod.api.deps import AuthKey, Ctx
-from openvod.api.v1.schemas import (
+from openvod.api.v1.media_schemas import (
     DeleteResult,
     DescribeRequest,
     DescribeResult,
@@ -34,34 +34,34 @@ def list_media(
     created_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     marker: Annotated[str | None, Query(max_length=32)] = None,
-) -> dict[str, Any]:
+) -> MediaList:
     items, nxt = media.list_media(ctx, key.app_id, name=name, class_id=class_id, created_from=created_from,
                                   created_to=created_to, limit=limit, marker=marker)
-    return {"items": items, "next_marker": nxt}
+    return MediaList(items=[MediaPublic.from_view(m) for m in items], next_marker=nxt)
 
 
 @router.post("/describe", response_model=DescribeResult, summary="Describe many media files")
-def describe(body: DescribeRequest, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
+def describe(body: DescribeRequest, ctx: Ctx, key: AuthKey) -> DescribeResult:
     items, missing = media.describe_media(ctx, key.app_id, body.file_ids)
-    return {"items": items, "not_found": missing}
+    return DescribeResult(items=[MediaPublic.from_view(m) for m in items], not_found=missing)
 
 
 @router.post("/pull", response_model=MediaPublic, status_code=201, summary="Create media from a URL")
-def pull_media(body: PullRequest, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
-    return pull.pull_media(ctx, key.app_id, body.url, name=body.name, class_id=body.class_id,
+def pull_media(body: PullRequest, ctx: Ctx, key: AuthKey) -> MediaPublic:
+    return MediaPublic.from_view(pull.pull_media(ctx, key.app_id, body.url, name=body.name, class_id=body.class_id,
                            procedure=body.procedure, source_context=body.source_context,
-                           session_context=body.session_context)
+                           session_context=body.session_context))
 
 
 @router.get("/{file_id}", response_model=MediaPublic, summary="Describe one media file")
-def get_media(file_id: str, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
-    return media.get_media(ctx, key.app_id, file_id)
+def get_media(file_id: str, ctx: Ctx, key: AuthKey) -> MediaPublic:
+    return MediaPublic.from_view(media.get_media(ctx, key.app_id, file_id))
 
 
 @router.patch("/{file_id}", response_model=MediaPublic, summary="Modify name, description, class, expiry")
-def modify_media(file_id: str, body: MediaUpdate, ctx: Ctx, key: AuthKey) -> dict[str, Any]:
+def modify_media(file_id: str, body: MediaUpdate, ctx: Ctx, key: AuthKey) -> MediaPublic:
     fields: dict[str, Any] = {k: v for k, v in body.model_dump(exclude_unset=True).items()}
-    return media.modify_media(ctx, key.app_id, file_id, **fields)
+    return MediaPublic.from_view(media.modify_media(ctx, key.app_id, file_id, **fields))
 
 
 @router.delete("/{file_id}", response_model=DeleteResult, summary="Delete media or chosen parts of it")
@@ -70,6 +70,6 @@ def delete_media(
     ctx: Ctx,
     key: AuthKey,
     parts: Annotated[str | None, Query(description="comma-separated: source, cover, outputs")] = None,
-) -> dict[str, Any]:
+) -> DeleteResult:
     chosen = [p.strip() for p in parts.split(",") if p.strip()] if parts else None
-    return {"file_id": file_id, "deleted": media.delete_media(ctx, key.app_id, file_id, chosen)}
+    return DeleteResult(file_id=file_id, deleted=media.delete_media(ctx, key.app_id, file_id, chosen))

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
 
 from openvod.api.deps import AuthKey, Ctx
 from openvod.api.serving import object_response
-from openvod.api.v1.schemas import ObjectList
-from openvod.db.models import Object
+from openvod.api.v1.object_schemas import ObjectList, ObjectPublic
 from openvod.domain.keys import validate_bucket, validate_key
-from openvod.domain.times import iso
 from openvod.domain.urlsign import verify_object
 from openvod.errors import Forbidden, NotFound
+from openvod.services import objects
 from openvod.services.media import physical
 
 __all__ = ["router", "signed_router"]
@@ -31,16 +29,10 @@ def list_objects(
     bucket: Annotated[str, Query(max_length=63)] = "vod",
     prefix: Annotated[str, Query(max_length=1024)] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-) -> dict[str, Any]:
+) -> ObjectList:
     validate_bucket(bucket)
-    with ctx.db.session() as s:
-        q = (select(Object).where(Object.app_id == key.app_id, Object.bucket == bucket,
-                                  Object.key.startswith(f"{key.app_id}/{prefix}", autoescape=True))
-             .order_by(Object.key).limit(limit))
-        rows = list(s.scalars(q))
-    return {"items": [{"bucket": o.bucket, "key": o.key.split("/", 1)[1], "size": o.size, "etag": o.etag,
-                       "content_type": o.content_type,
-                       "created_at": iso(o.created_at)} for o in rows]}
+    rows = objects.list_objects(ctx, key.app_id, bucket, prefix, limit=limit)
+    return ObjectList(items=[ObjectPublic.from_view(o) for o in rows])
 
 
 @router.api_route("/{bucket}/{key:path}", methods=["GET", "HEAD"], summary="Fetch an object (Range supported)")

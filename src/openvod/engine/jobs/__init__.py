@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openvod.services.context import Context
+from openvod.engine.hooks import EngineHooks
+from openvod.runtime import Context
 
 __all__ = ["JOBS", "Job", "JobContext", "register"]
 
@@ -25,6 +26,7 @@ class JobContext:
     progress: Callable[[float], None]
     workdir: Path  # private scratch space, removed after the job
     timeout: float
+    hooks: EngineHooks  # services' effects (register an output, create an HLS key), handed down
 
 
 Job = Callable[[JobContext], dict[str, Any]]
@@ -42,6 +44,5 @@ def register(kind: str) -> Callable[[Job], Job]:
 def load_all() -> dict[str, Job]:
     """Import every job module (they register themselves) and return the table."""
     from openvod.engine.jobs import noop, processing, transcode  # noqa: F401
-    from openvod.services import processing as _hooks  # noqa: F401  (registers task event hooks)
 
     return JOBS

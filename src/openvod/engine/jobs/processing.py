@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from openvod.db.models import Media
+from openvod.domain.markers import object_marker
 from openvod.domain.presets import parse_params
 from openvod.domain.templates import time_points
 from openvod.engine.jobs import JobContext, register
 from openvod.engine.jobs.publish import publish
 from openvod.errors import MediaError
-from openvod.media._common import Plan
 from openvod.media.animated import AnimatedGraphicsSpec, build_animated
+from openvod.media.common import Plan
 from openvod.media.ffmpeg import run_ffmpeg
 from openvod.media.inputs import MediaLimits
 from openvod.media.ladder import AdaptiveStreamingSpec, HlsEncryption, Rung, build_ladder, ladder_outputs
@@ -37,8 +37,6 @@ from openvod.media.snapshots import (
 )
 from openvod.media.sprites import ImageSpritesSpec, build_sprites, webvtt_for_sprites
 from openvod.media.transcode import SourceInfo, build_transcode_args
-from openvod.services import hls_keys
-from openvod.services.urls import object_marker
 
 
 @dataclass
@@ -203,10 +201,7 @@ def cover_by_snapshot(job: JobContext) -> dict[str, Any]:
     key = f"{src.prefix}cover/{_definition(job)}.{spec.format}"
     publish(job, src.bucket, [(img.path, key)], role="cover", media_id=src.file_id, definition=_definition(job),
             info=[{"width": img.width, "height": img.height, "offset": img.offset}])
-    with job.ctx.db.session() as s:
-        m = s.get(Media, src.file_id)
-        if m is not None:
-            m.cover_key = key
+    job.hooks.set_cover(job.ctx, src.file_id, key)
     return object_marker(src.bucket, key, "CoverUrl")
 
 
@@ -309,8 +304,8 @@ def adaptive_dynamic_streaming(job: JobContext) -> dict[str, Any]:
             audio_kbps = max(audio_kbps, int(a["Bitrate"]))
     encryption = None
     if tpl.get("DrmType") == "SimpleAES":
-        key_id, key = hls_keys.create_key(job.ctx, job.app_id, src.file_id)
-        encryption = HlsEncryption(key=key, key_uri=hls_keys.key_ref(key_id))
+        key, key_uri = job.hooks.create_hls_key(job.ctx, job.app_id, src.file_id)
+        encryption = HlsEncryption(key=key, key_uri=key_uri)
     spec = AdaptiveStreamingSpec(rungs=tuple(rungs) or AdaptiveStreamingSpec().rungs,
                                  segment_type=cast(Literal["ts", "fmp4"], tpl.get("SegmentType", "ts")),
                                  audio_bitrate=max(16, audio_kbps or 128) * 1000, encryption=encryption,

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from openvod.engine.jobs import JobContext
-from openvod.services.objects import register_object
 from openvod.storage.base import ObjectStat
 
 __all__ = ["publish"]
@@ -35,7 +34,7 @@ def publish(job: JobContext, bucket: str, files: Sequence[tuple[Path, str]], *, 
     for i, (tmp_key, final) in enumerate(staged):
         stat = storage.move(bucket, tmp_key, final)
         r = role if isinstance(role, str) else role[i]
-        register_object(job.ctx, job.app_id, stat, role=r, acl=acl, media_id=media_id, definition=definition,
-                        info=info[i] if info else None)
+        job.hooks.register_object(job.ctx, job.app_id, stat, role=r, acl=acl, media_id=media_id,
+                                  definition=definition, info=info[i] if info else None)
         stats.append(stat)
     return stats

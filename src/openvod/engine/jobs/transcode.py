@@ -11,7 +11,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from openvod.db.models import Media
 from openvod.domain.presets import parse_params
 from openvod.engine.jobs import JobContext, register
 from openvod.engine.jobs.publish import publish
@@ -49,10 +48,9 @@ def transcode(job: JobContext) -> dict[str, Any]:
 def _source_probe(job: JobContext, src: dict[str, Any], path: Path) -> dict[str, Any]:
     """A media file's stored probe (made at upload) when there is one, else a fresh probe."""
     if src.get("file_id"):
-        with job.ctx.db.session() as s:
-            m = s.get(Media, src["file_id"])
-            if m is not None and m.probe and m.source_key == src["key"]:
-                return dict(m.probe)
+        stored = job.hooks.stored_probe(job.ctx, src["file_id"], src["key"])
+        if stored is not None:
+            return stored
     return probe(path, timeout=job.ctx.settings.probe_timeout, limits=MediaLimits.from_settings(job.ctx.settings))
 
 

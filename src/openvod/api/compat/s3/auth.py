@@ -1,30 +1,26 @@
-"""SigV4 authentication of S3 requests (``Authorization`` header or presigned URL).
+"""SigV4 authentication of S3 requests (``Authorization`` header or presigned URL), at the edge.
 
-The header and the presigned query are parsed by :func:`parse_header_auth` and
-:func:`parse_presigned` (pure: they see only strings and the time, and raise :class:`S3Error`
-with S3's codes), then :func:`authenticate` recomputes the signature with the key's secret.
-
-Presigned URLs are checked as AWS checks them: ``X-Amz-Expires`` is 1..604800 (7 days), the
-credential date is the date of ``X-Amz-Date``, which may not lie more than the skew in the future,
-and the credential's region is the gateway's (``s3_gateway_region``, ``*`` for any).
+The checks are :func:`openvod.auth.sigv4.verify`'s (service ``s3``, the gateway's region
+``s3_gateway_region`` or ``*`` for any, presigned URLs with ``X-Amz-Expires`` 1..604800 that are
+neither expired nor dated more than the skew in the future); this module only builds the request's
+parts, looks the key up and maps the verifier's :class:`~openvod.errors.AuthFailure` codes to S3's
+error names (:func:`s3_error_of`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Callable, Mapping
-from urllib.parse import quote, unquote
 
 from fastapi import Request
 
 from openvod.api.compat.s3.common import S3Error
-from openvod.auth import sigv4
-from openvod.domain.numbers import parse_uint
-from openvod.errors import InvalidParameter
+from openvod.auth import codes, sigv4
+from openvod.domain.api_keys import KeyState
+from openvod.errors import AuthFailure
+from openvod.runtime import Context
 from openvod.services import apps
-from openvod.services.context import Context
 
 __all__ = [
     "MAX_EXPIRES",
@@ -33,15 +29,43 @@ __all__ = [
     "Authenticator",
     "Credential",
     "authenticate",
-    "lookup_secret",
+    "lookup_active",
     "parse_header_auth",
     "parse_presigned",
+    "s3_error_of",
 ]
 
-MAX_SKEW = 15 * 60
-MAX_EXPIRES = 7 * 24 * 3600  # AWS's limit for a presigned URL
-_SIGNED_HEADERS = re.compile(r"[a-z0-9\-._]+(;[a-z0-9\-._]+)*", re.ASCII)
-_HEX64 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+MAX_SKEW = sigv4.MAX_SKEW
+MAX_EXPIRES = sigv4.MAX_EXPIRES
+Credential = sigv4.Credential
+
+_MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your key and "
+             "signing method.")
+_NO_KEY = "The AWS Access Key Id you provided does not exist in our records."
+
+# verifier code -> (status, S3 error name, S3's own message or None for the verifier's)
+S3_NAMES: dict[str, tuple[int, str, str | None]] = {
+    codes.MISSING: (403, "AccessDenied", "Anonymous access is not allowed: sign the request with SigV4."),
+    codes.MALFORMED: (400, "AuthorizationHeaderMalformed", None),
+    codes.BAD_QUERY: (400, "AuthorizationQueryParametersError", None),
+    codes.BAD_DATE: (403, "AccessDenied", None),
+    codes.DATE_MISMATCH: (403, "AccessDenied", None),
+    codes.SKEWED: (403, "RequestTimeTooSkewed", "The difference between the request time and the server's time "
+                   "is too large."),
+    codes.NOT_YET_VALID: (403, "AccessDenied", None),
+    codes.EXPIRED: (403, "AccessDenied", None),
+    codes.WRONG_SCOPE: (400, "AuthorizationHeaderMalformed", None),
+    codes.UNSIGNED_HEADER: (403, "AccessDenied", None),
+    codes.NO_PAYLOAD_HASH: (400, "InvalidRequest", None),
+    codes.UNKNOWN_KEY: (403, "InvalidAccessKeyId", _NO_KEY),
+    codes.MISMATCH: (403, "SignatureDoesNotMatch", _MISMATCH),
+}
+
+
+def s3_error_of(exc: AuthFailure, names: Mapping[str, tuple[int, str, str | None]] = S3_NAMES) -> S3Error:
+    """The S3 ``<Error>`` of a verifier's failure (403 AccessDenied for a code ``names`` lacks)."""
+    status, name, message = names.get(exc.code, (403, "AccessDenied", None))
+    return S3Error(status, name, message or exc.message)
 
 
 @dataclasses.dataclass
@@ -57,137 +81,57 @@ class Auth:
     payload: str  # the x-amz-content-sha256 value (or UNSIGNED-PAYLOAD for presigned URLs)
 
 
-@dataclasses.dataclass(frozen=True)
-class Credential:
-    """A parsed (not yet verified) SigV4 credential, from the header or a presigned query."""
-
-    access_key: str
-    date: str
-    region: str
-    service: str
-    amz_date: str
-    signed_headers: tuple[str, ...]
-    signature: str
-    payload: str
-
-
 Authenticator = Callable[[Context, Request], Auth]
 
 
-def _canonical_query(raw_query: str, drop: str | None = None) -> str:
-    pairs = []
-    for piece in raw_query.split("&") if raw_query else []:
-        if not piece:
-            continue
-        k, _, v = piece.partition("=")
-        k, v = unquote(k.replace("+", " ")), unquote(v.replace("+", " "))
-        if k == drop:
-            continue
-        pairs.append((quote(k, safe="-_.~"), quote(v, safe="-_.~")))
-    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
-
-
-def _check_scope(region: str, service: str, want_region: str, error: str) -> None:
-    if service != "s3":
-        raise S3Error(400, error, f"The credential scope's service must be s3, not {service!r}.")
-    if want_region != "*" and region != want_region:
-        raise S3Error(400, error, f"The credential's region {region!r} is wrong; expecting {want_region!r}.")
+def _policy(region: str) -> sigv4.Policy:
+    return sigv4.Policy("s3", region=region, presigned=True, double_encode_path=False)
 
 
 def parse_header_auth(headers: Mapping[str, str], *, now: float, region: str = "*") -> Credential:
     """The credential of an ``Authorization: AWS4-HMAC-SHA256 ...`` request (lower-case header
-    names in ``headers``); :class:`S3Error` when malformed, skewed or for another region/service."""
-    parsed = sigv4.parse_authorization(headers.get("authorization", ""))
-    if parsed is None:
-        raise S3Error(400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")
-    amz_date = headers.get("x-amz-date", "")
-    when = sigv4.parse_amz_date(amz_date)
-    if when is None or not amz_date.startswith(parsed.date):
-        raise S3Error(403, "AccessDenied", "X-Amz-Date is missing or does not match the credential scope.")
-    if abs(now - when.timestamp()) > MAX_SKEW:
-        raise S3Error(403, "RequestTimeTooSkewed", "The difference between the request time and the "
-                      "server's time is too large.")
-    _check_scope(parsed.region, parsed.service, region, "AuthorizationHeaderMalformed")
-    payload = headers.get("x-amz-content-sha256", "")
-    if not payload:
-        raise S3Error(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
-    return Credential(parsed.access_key, parsed.date, parsed.region, parsed.service, amz_date,
-                      parsed.signed_headers, parsed.signature, payload)
+    names in ``headers``); :class:`S3Error` when malformed, skewed or for another region/service,
+    or without ``x-amz-content-sha256``."""
+    try:
+        cred = sigv4.parse_header(headers, now=now, policy=_policy(region))
+    except AuthFailure as exc:
+        raise s3_error_of(exc) from exc
+    if not cred.payload:
+        raise s3_error_of(AuthFailure("Missing required header for this request: x-amz-content-sha256",
+                                      code=codes.NO_PAYLOAD_HASH))
+    return cred
 
 
 def parse_presigned(q: Mapping[str, str], *, now: float, region: str = "*") -> Credential:
     """The credential of a presigned URL's query (``X-Amz-*`` parameters, decoded); :class:`S3Error`
     ``AuthorizationQueryParametersError`` (400) when malformed, ``AccessDenied`` (403) when expired
     or not yet valid."""
-    bad = "AuthorizationQueryParametersError"
-    if q.get("X-Amz-Algorithm") != sigv4.ALGORITHM:
-        raise S3Error(400, bad, "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\".")
-    parts = q.get("X-Amz-Credential", "").split("/")
-    if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]):
-        raise S3Error(400, bad, "Error parsing the X-Amz-Credential parameter; it must be "
-                      "<access key>/<YYYYMMDD>/<region>/s3/aws4_request.")
-    access_key, date, cred_region, service = parts[:4]
-    amz_date = q.get("X-Amz-Date", "")
-    when = sigv4.parse_amz_date(amz_date)
-    if when is None:
-        raise S3Error(400, bad, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".")
-    if amz_date[:8] != date:
-        raise S3Error(400, bad, "Invalid credential date. Date is not the same as X-Amz-Date.")
-    _check_scope(cred_region, service, region, bad)
     try:
-        expires = parse_uint(q.get("X-Amz-Expires", ""), "X-Amz-Expires")
-    except InvalidParameter as exc:
-        raise S3Error(400, bad, "X-Amz-Expires should be a number of seconds.") from exc
-    if expires < 1:
-        raise S3Error(400, bad, "X-Amz-Expires must be at least 1 second.")
-    if expires > MAX_EXPIRES:
-        raise S3Error(400, bad, f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}.")
-    signed = q.get("X-Amz-SignedHeaders", "host")
-    if _SIGNED_HEADERS.fullmatch(signed) is None or "host" not in signed.split(";"):
-        raise S3Error(400, bad, "X-Amz-SignedHeaders must be lower-case names separated by ';', including host.")
-    signature = q.get("X-Amz-Signature", "")
-    if _HEX64.fullmatch(signature) is None:
-        raise S3Error(400, bad, "X-Amz-Signature must be 64 lower-case hex digits.")
-    start = when.timestamp()
-    if start > now + MAX_SKEW:
-        raise S3Error(403, "AccessDenied", "Request is not valid yet")
-    if now > start + expires:
-        raise S3Error(403, "AccessDenied", "Request has expired")
-    return Credential(access_key, date, cred_region, service, amz_date, tuple(signed.split(";")), signature,
-                      "UNSIGNED-PAYLOAD")
+        return sigv4.parse_presigned(q, now=now, policy=_policy(region))
+    except AuthFailure as exc:
+        raise s3_error_of(exc) from exc
 
 
-def lookup_secret(ctx: Context, access_key: str) -> apps.KeyInfo:
-    """The active API key ``access_key``; S3Error InvalidAccessKeyId when unknown or disabled."""
-    info = apps.lookup_key(ctx.db, access_key)
-    if info is None:
-        raise S3Error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-    if info.state != "active":
-        raise S3Error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided is disabled.")
-    return info
+def lookup_active(ctx: Context) -> Callable[[str], apps.KeyInfo | None]:
+    """The key lookup of the S3 and COS gateways: an active API key, else None (S3 answers a
+    disabled key as an unknown one, ``InvalidAccessKeyId``)."""
+    def lookup(access_key: str) -> apps.KeyInfo | None:
+        info = apps.lookup_key(ctx.db, access_key)
+        return info if info is not None and info.state == KeyState.ACTIVE else None
+    return lookup
 
 
 def authenticate(ctx: Context, request: Request) -> Auth:
     """Verify the request's SigV4 signature (service ``s3``); raises S3Error when it does not hold."""
-    raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
-    raw_query = request.scope.get("query_string", b"").decode("latin-1")
-    region = ctx.settings.s3_gateway_region
-    now = time.time()
-    if request.headers.get("authorization"):
-        cred = parse_header_auth(request.headers, now=now, region=region)
-        query = _canonical_query(raw_query)
-    elif "X-Amz-Signature" in request.query_params:
-        cred = parse_presigned(request.query_params, now=now, region=region)
-        query = _canonical_query(raw_query, drop="X-Amz-Signature")
-    else:
-        raise S3Error(403, "AccessDenied", "Anonymous access is not allowed: sign the request with SigV4.")
-    info = lookup_secret(ctx, cred.access_key)
-    signed = cred.signed_headers
-    creq = "\n".join([request.method, raw_path, query, sigv4.canonical_headers(request.headers.items(), signed),
-                      ";".join(signed), cred.payload])
-    sts = sigv4.string_to_sign(cred.amz_date, f"{cred.date}/{cred.region}/{cred.service}/aws4_request", creq)
-    expected = sigv4.signature(info.secret_key, cred.date, cred.region, cred.service, sts)
-    if not sigv4.signatures_equal(expected, cred.signature):
-        raise S3Error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
-                      "signature you provided. Check your key and signing method.")
-    return Auth(info.app_id, info.secret_key, cred.date, cred.region, cred.amz_date, cred.signature, cred.payload)
+    parts = sigv4.SignedRequest(
+        request.method,
+        request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
+        request.scope.get("query_string", b"").decode("latin-1"),
+        request.headers,
+    )
+    try:
+        v = sigv4.verify(parts, lookup_active(ctx), now=time.time(), policy=_policy(ctx.settings.s3_gateway_region))
+    except AuthFailure as exc:
+        raise s3_error_of(exc) from exc
+    c = v.credential
+    return Auth(v.key.app_id, v.key.secret_key, c.date, c.region, c.amz_date, c.signature, v.payload)

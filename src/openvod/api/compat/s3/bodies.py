@@ -16,7 +16,7 @@ from fastapi import Request
 from openvod.api.compat.s3.auth import Auth
 from openvod.api.compat.s3.common import S3Error
 from openvod.auth import sigv4
-from openvod.services.context import Context
+from openvod.runtime import Context
 from openvod.storage.base import ObjectStat
 
 __all__ = ["small_body", "store"]

@@ -1,23 +1,24 @@
-"""Buckets and their listing, read from the ``object`` table; the app-namespace helpers on that table."""
+"""Buckets and their listing (``services.buckets``, ``services.objects``) as S3 XML; the app-namespace helpers."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi.responses import Response
-from sqlalchemy import delete, distinct, select
 
-from openvod.api.compat.s3.common import HIDDEN_ROLES, MP_DIR, XMLNS, S3Error, el, iso, xml_response
-from openvod.db.models import Object
+from openvod.api.compat.s3.common import HIDDEN_ROLES, MP_DIR, XMLNS, S3Error, el, xml_response
 from openvod.domain.numbers import parse_uint
-from openvod.errors import InvalidParameter
-from openvod.services.context import Context
+from openvod.domain.times import iso_s_zero_ms
+from openvod.domain.views.objects import ObjectView
+from openvod.errors import Conflict, InvalidParameter
+from openvod.runtime import Context
+from openvod.services import buckets as bucket_store
+from openvod.services import objects
 from openvod.services.media import physical
-from openvod.services.objects import register_object
-from openvod.storage.base import ObjectStat
 
 __all__ = ["bucket_exists", "create_bucket", "delete_bucket", "list_buckets", "list_objects", "object_row", "phys",
            "require_bucket"]
@@ -42,8 +43,7 @@ def phys(app_id: str, bucket: str, key: str | None = None) -> tuple[str, str]:
 
 def bucket_exists(ctx: Context, app_id: str, bucket: str) -> bool:
     """Whether the app holds any row (the marker or an object) in ``bucket``."""
-    with ctx.db.session() as s:
-        return s.scalar(select(Object.id).where(Object.app_id == app_id, Object.bucket == bucket).limit(1)) is not None
+    return bucket_store.bucket_exists(ctx, app_id, bucket)
 
 
 def require_bucket(ctx: Context, app_id: str, bucket: str) -> None:
@@ -53,20 +53,15 @@ def require_bucket(ctx: Context, app_id: str, bucket: str) -> None:
         raise S3Error(404, "NoSuchBucket", "The specified bucket does not exist")
 
 
-def object_row(ctx: Context, app_id: str, pb: str, pk: str) -> Object | None:
-    """The app's (detached) row of the physical (pb, pk), if any."""
-    with ctx.db.session() as s:
-        row = s.scalar(select(Object).where(Object.app_id == app_id, Object.bucket == pb, Object.key == pk))
-        if row is not None:
-            s.expunge(row)
-        return row
+def object_row(ctx: Context, app_id: str, pb: str, pk: str) -> ObjectView | None:
+    """The app's row of the physical (pb, pk), if any."""
+    return objects.find_object(ctx, app_id, pb, pk)
 
 
 # -- operations ------------------------------------------------------------------------------------
 
 def list_buckets(ctx: Context, app_id: str) -> Response:
-    with ctx.db.session() as s:
-        names = sorted(s.scalars(select(distinct(Object.bucket)).where(Object.app_id == app_id)))
+    names = bucket_store.list_buckets(ctx, app_id)
     root = ET.Element("ListAllMyBucketsResult", xmlns=XMLNS)
     owner = el(root, "Owner")
     el(owner, "ID", app_id)
@@ -75,28 +70,25 @@ def list_buckets(ctx: Context, app_id: str) -> Response:
     for name in names:
         b = el(buckets, "Bucket")
         el(b, "Name", name)
-        el(b, "CreationDate", iso(None))
+        el(b, "CreationDate", iso_s_zero_ms(datetime.now(UTC)))
     return xml_response(root)
 
 
 def create_bucket(ctx: Context, app_id: str, bucket: str) -> Response:
-    pb, marker = phys(app_id, bucket)
+    pb, _marker = phys(app_id, bucket)
     if bucket_exists(ctx, app_id, bucket):
         raise S3Error(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded "
                       "and you already own it.")
-    ctx.storage.ensure_bucket(pb)
-    register_object(ctx, app_id, ObjectStat(pb, marker, 0, "", "application/x-directory"), role="bucket")
+    bucket_store.create_bucket(ctx, app_id, pb)
     return Response(status_code=200, headers={"Location": f"/{bucket}"})
 
 
 def delete_bucket(ctx: Context, app_id: str, bucket: str) -> Response:
     require_bucket(ctx, app_id, bucket)
-    with ctx.db.session() as s:
-        other = s.scalar(select(Object.id).where(Object.app_id == app_id, Object.bucket == bucket,
-                                                 Object.role != "bucket").limit(1))
-        if other is not None:
-            raise S3Error(409, "BucketNotEmpty", "The bucket you tried to delete is not empty")
-        s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket, Object.role == "bucket"))
+    try:
+        bucket_store.delete_bucket(ctx, app_id, bucket)
+    except Conflict as exc:
+        raise S3Error(409, "BucketNotEmpty", "The bucket you tried to delete is not empty") from exc
     return Response(status_code=204)
 
 
@@ -117,38 +109,9 @@ def list_objects(ctx: Context, app_id: str, bucket: str, params: dict[str, str])
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise S3Error(400, "InvalidArgument", "The continuation token is invalid") from exc
     url_encode = params.get("encoding-type") == "url"
-    base = f"{app_id}/"
-    contents: list[Object] = []
-    prefixes: list[str] = []
-    truncated, last = False, ""
-    with ctx.db.session() as s:
-        q = (select(Object).where(Object.app_id == app_id, Object.bucket == bucket,
-                                  Object.key.startswith(base + prefix, autoescape=True),
-                                  Object.role.not_in(HIDDEN_ROLES))
-             .order_by(Object.key))
-        if after:
-            q = q.where(Object.key > base + after)
-        for row in s.scalars(q.execution_options(yield_per=500)):
-            key = row.key[len(base):]
-            if after and (key <= after or (after.endswith(delimiter or "\0") and key.startswith(after))):
-                continue
-            entry: str | None = None
-            if delimiter:
-                i = key.find(delimiter, len(prefix))
-                if i >= 0:
-                    entry = key[: i + len(delimiter)]
-                    if prefixes and prefixes[-1] == entry:
-                        continue
-            if len(contents) + len(prefixes) >= max_keys:
-                truncated = True
-                break
-            if entry is not None:
-                prefixes.append(entry)
-                last = entry
-            else:
-                s.expunge(row)
-                contents.append(row)
-                last = key
+    page = objects.list_page(ctx, app_id, bucket, prefix=prefix, delimiter=delimiter, after=after,
+                             max_keys=max_keys, hidden_roles=HIDDEN_ROLES)
+    contents, prefixes, truncated, last = page.objects, page.prefixes, page.truncated, page.last
     enc = (lambda v: quote(v, safe="/")) if url_encode else (lambda v: v)
     root = ET.Element("ListBucketResult", xmlns=XMLNS)
     el(root, "Name", bucket)
@@ -168,8 +131,8 @@ def list_objects(ctx: Context, app_id: str, bucket: str, params: dict[str, str])
         el(root, "NextContinuationToken", base64.urlsafe_b64encode(last.encode()).decode())
     for row in contents:
         c = el(root, "Contents")
-        el(c, "Key", enc(row.key[len(base):]))
-        el(c, "LastModified", iso(row.created_at))
+        el(c, "Key", enc(row.logical_key))
+        el(c, "LastModified", iso_s_zero_ms(row.created_at))
         el(c, "ETag", f'"{row.etag}"')
         el(c, "Size", row.size)
         el(c, "StorageClass", "STANDARD")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import secrets
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.responses import Response
 
 from openvod.domain.numbers import parse_uint
-from openvod.errors import InvalidParameter
+from openvod.errors import InvalidParameter, ProtocolError
 
-__all__ = ["HIDDEN_ROLES", "MP_DIR", "XMLNS", "S3Error", "el", "error_response", "iso", "part_number",
+__all__ = ["HIDDEN_ROLES", "MP_DIR", "XMLNS", "S3Error", "el", "error_response", "part_number",
            "xml_response"]
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -20,12 +19,10 @@ MP_DIR = ".s3mp"
 HIDDEN_ROLES = ("bucket", "s3-multipart", "s3-part")
 
 
-class S3Error(Exception):
-    """An S3 error: answered as an ``<Error>`` document with ``code`` and HTTP ``status``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class S3Error(ProtocolError):
+    """An S3 error: answered as an ``<Error>`` document with ``code`` (S3's error name, e.g.
+    ``NoSuchKey``) and HTTP ``status``. Native :class:`~openvod.errors.OpenVODError` raised under the
+    gateway are mapped to S3 names by status at its edge (``gateway.serve``)."""
 
 
 def part_number(raw: str) -> int:
@@ -70,9 +67,3 @@ def el(parent: ET.Element, tag: str, text: Any = None) -> ET.Element:
     if text is not None:
         e.text = str(text)
     return e
-
-
-def iso(t: datetime | None) -> str:
-    """``t`` (default: now) as S3 writes times in XML, e.g. ``2024-05-01T12:00:00.000Z``."""
-    t = t or datetime.now(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import time
-from dataclasses import dataclass
-from urllib.parse import quote
+from collections.abc import Callable
 
 from fastapi import Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from openvod.api.compat.s3.auth import Auth, lookup_secret
+from openvod.api.compat.s3.auth import S3_NAMES, Auth, lookup_active, s3_error_of
 from openvod.api.compat.s3.common import S3Error
 from openvod.api.compat.s3.gateway import serve
-from openvod.auth import sigv4
-from openvod.domain.numbers import parse_uint
-from openvod.errors import InvalidParameter
+from openvod.auth import codes, cos
+from openvod.auth.cos import CosAuthorization
+from openvod.errors import AuthFailure
+from openvod.runtime import Context
 from openvod.services import apps, cos_upload
-from openvod.services.context import Context
 
 __all__ = ["CosAuthorization", "CosGateway", "is_cos_request", "parse_cos_authorization"]
 
 _COS_HOST = re.compile(
     r"^(?P<bucket>[a-z0-9][a-z0-9.-]*[a-z0-9])\.cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com(?::\d+)?$", re.ASCII)
-COS_MAX_SKEW = 15 * 60
-MAX_COS_AUTHORIZATION = 8192  # a temporary SecretId (with its scope) makes the header ~1 KB
-_NEED = ("q-ak", "q-sign-time", "q-key-time", "q-header-list", "q-url-param-list", "q-signature")
-_NAMES = re.compile(r"[a-z0-9\-._%]*(;[a-z0-9\-._%]+)*", re.ASCII)
-_HEX40 = re.compile(r"[0-9a-f]{40}", re.ASCII)
+COS_MAX_SKEW = cos.MAX_SKEW
+MAX_COS_AUTHORIZATION = cos.MAX_AUTHORIZATION
+
+# The verifier's codes as COS (its S3-compatible error names) answers them.
+COS_NAMES = {
+    **S3_NAMES,
+    codes.MISSING: (403, "AccessDenied", None),
+    codes.MALFORMED: (400, "AuthorizationHeaderMalformed", None),
+    codes.UNKNOWN_KEY: (403, "InvalidAccessKeyId", None),
+    codes.NOT_YET_VALID: (403, "RequestTimeTooSkewed", None),
+    codes.MISMATCH: (403, "SignatureDoesNotMatch", None),
+}
 
 
 def is_cos_request(scope: Scope) -> bool:
@@ -38,56 +42,13 @@ def is_cos_request(scope: Scope) -> bool:
     return _COS_HOST.match(Headers(scope=scope).get("host", "").lower()) is not None
 
 
-@dataclass(frozen=True)
-class CosAuthorization:
-    """A parsed (not yet verified) ``q-sign-algorithm=sha1`` Authorization header."""
-
-    access_key: str
-    sign_time: str
-    key_time: str
-    header_list: tuple[str, ...]
-    param_list: tuple[str, ...]
-    signature: str
-
-
-def _time_range(value: str, name: str) -> tuple[int, int]:
-    first, sep, last = value.partition(";")
-    try:
-        start, end = parse_uint(first, name), parse_uint(last, name)
-    except InvalidParameter as exc:
-        raise S3Error(400, "AuthorizationHeaderMalformed", f"{name} must be <start>;<end> in unix seconds.") from exc
-    if not sep or end < start:
-        raise S3Error(400, "AuthorizationHeaderMalformed", f"{name} must be <start>;<end> with start <= end.")
-    return start, end
-
-
 def parse_cos_authorization(header: str, *, now: float) -> CosAuthorization:
     """Parse and time-check a COS Authorization header; :class:`S3Error` when it is missing (403
     AccessDenied), malformed (400 AuthorizationHeaderMalformed) or not valid at ``now`` (403)."""
-    if len(header) > MAX_COS_AUTHORIZATION:
-        raise S3Error(400, "AuthorizationHeaderMalformed", "The Authorization header is too long.")
-    fields: dict[str, str] = {}
-    for piece in header.split("&"):
-        k, _, v = piece.partition("=")
-        fields[k.strip()] = v.strip()
-    if fields.get("q-sign-algorithm") != "sha1" or any(n not in fields for n in _NEED):
-        raise S3Error(403, "AccessDenied", "The request must carry a q-sign-algorithm=sha1 Authorization header.")
-    for name in ("q-header-list", "q-url-param-list"):
-        if _NAMES.fullmatch(fields[name]) is None:
-            raise S3Error(400, "AuthorizationHeaderMalformed", f"{name} must be lower-case names separated by ';'.")
-    if _HEX40.fullmatch(fields["q-signature"]) is None:
-        raise S3Error(400, "AuthorizationHeaderMalformed", "q-signature must be 40 lower-case hex digits.")
-    if not fields["q-ak"]:
-        raise S3Error(403, "InvalidAccessKeyId", "q-ak is empty.")
-    for name in ("q-sign-time", "q-key-time"):
-        start, end = _time_range(fields[name], name)
-        if now > end:
-            raise S3Error(403, "AccessDenied", f"Request has expired ({name} ended at {end}).")
-        if now < start - COS_MAX_SKEW:
-            raise S3Error(403, "RequestTimeTooSkewed", f"The request's {name} starts in the future.")
-    return CosAuthorization(fields["q-ak"], fields["q-sign-time"], fields["q-key-time"],
-                            tuple(filter(None, fields["q-header-list"].split(";"))),
-                            tuple(filter(None, fields["q-url-param-list"].split(";"))), fields["q-signature"])
+    try:
+        return cos.parse_authorization(header, now=now)
+    except AuthFailure as exc:
+        raise s3_error_of(exc, COS_NAMES) from exc
 
 
 def _check_temp_scope(temp: cos_upload.TempKey, request: Request) -> None:
@@ -111,45 +72,40 @@ def _check_temp_scope(temp: cos_upload.TempKey, request: Request) -> None:
         raise denied
 
 
-def _cos_secret(ctx: Context, request: Request, access_key: str) -> tuple[apps.KeyInfo, cos_upload.TempKey | None]:
-    """The key pair a COS request is signed with: a temporary pair issued by ApplyUpload (with its
-    scope), else a permanent API key of the app."""
-    if access_key.startswith(cos_upload.TEMP_PREFIX):
-        temp = cos_upload.lookup_temp_key(ctx, access_key, request.headers.get("x-cos-security-token"))
-        if temp is None:
-            raise S3Error(403, "InvalidAccessKeyId", "The temporary credentials are invalid, expired, or their "
-                          "issuing key is disabled.")
-        return temp.key, temp
-    return lookup_secret(ctx, access_key), None
+class _Temporary:
+    """What the lookup learnt about a temporary key: whether one was asked for, and its scope."""
+
+    asked: bool = False
+    key: cos_upload.TempKey | None = None
+
+
+def _lookup(ctx: Context, request: Request, temp: _Temporary) -> Callable[[str], apps.KeyInfo | None]:
+    """The key pair a COS request is signed with: a temporary pair issued by ApplyUpload (its
+    scope noted in ``temp``), else an active API key of the app."""
+    permanent = lookup_active(ctx)
+
+    def lookup(access_key: str) -> apps.KeyInfo | None:
+        if not access_key.startswith(cos_upload.TEMP_PREFIX):
+            return permanent(access_key)
+        temp.asked = True
+        temp.key = cos_upload.lookup_temp_key(ctx, access_key, request.headers.get("x-cos-security-token"))
+        return temp.key.key if temp.key is not None else None
+    return lookup
 
 
 def _cos_authenticate(ctx: Context, request: Request) -> Auth:
-    auth = parse_cos_authorization(request.headers.get("authorization", ""), now=time.time())
-    info, temp = _cos_secret(ctx, request, auth.access_key)
-
-    def enc(v: str) -> str:
-        return quote(v.encode("utf-8"), safe="-_.~")
-
-    headers = []
-    for name in auth.header_list:
-        value = request.headers.get(name, "")
-        if name == "host":
-            value = value.rsplit(":", 1)[0] if re.search(r":\d+$", value) else value
-        headers.append((name, enc(value)))
-    lowered = {k.lower(): v for k, v in request.query_params.multi_items()}
-    params = [(name, enc(lowered.get(name, ""))) for name in auth.param_list]
-    fmt = "\n".join([request.method.lower(), request.url.path,
-                     "&".join(f"{k}={v}" for k, v in sorted(params)),
-                     "&".join(f"{k}={v}" for k, v in sorted(headers)), ""])
-    sts = f"sha1\n{auth.sign_time}\n{hashlib.sha1(fmt.encode('utf-8'), usedforsecurity=False).hexdigest()}\n"
-    sign_key = hmac.new(info.secret_key.encode(), auth.key_time.encode(), hashlib.sha1).hexdigest()
-    want = hmac.new(sign_key.encode(), sts.encode(), hashlib.sha1).hexdigest()
-    if not sigv4.signatures_equal(want, auth.signature):
-        raise S3Error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
-                      "signature you provided.")
-    if temp is not None:
-        _check_temp_scope(temp, request)
-    return Auth(info.app_id, info.secret_key, "", "", "", auth.signature, "UNSIGNED-PAYLOAD")
+    temp = _Temporary()
+    parts = cos.CosRequest(request.method, request.url.path, request.query_params.multi_items(), request.headers)
+    try:
+        v = cos.verify(parts, _lookup(ctx, request, temp), now=time.time())
+    except AuthFailure as exc:
+        if exc.code == codes.UNKNOWN_KEY and temp.asked:
+            raise S3Error(403, "InvalidAccessKeyId", "The temporary credentials are invalid, expired, or their "
+                          "issuing key is disabled.") from exc
+        raise s3_error_of(exc, COS_NAMES) from exc
+    if temp.key is not None:
+        _check_temp_scope(temp.key, request)
+    return Auth(v.key.app_id, v.key.secret_key, "", "", "", v.authorization.signature, "UNSIGNED-PAYLOAD")
 
 
 class CosGateway:

@@ -32,7 +32,7 @@ from openvod.api.compat.s3.multipart import (
 )
 from openvod.api.compat.s3.objects import copy_object, copy_part, delete_object, get_object
 from openvod.errors import OpenVODError
-from openvod.services.context import Context
+from openvod.runtime import Context
 from openvod.services.objects import register_object
 
 __all__ = ["handle", "router", "serve"]

@@ -13,13 +13,13 @@ import secrets
 import xml.etree.ElementTree as ET
 
 from fastapi.responses import Response
-from sqlalchemy import delete, select
 
 from openvod.api.compat.s3.buckets import object_row, phys, require_bucket
-from openvod.api.compat.s3.common import MP_DIR, XMLNS, S3Error, el, iso, part_number, xml_response
-from openvod.db.models import Object
-from openvod.services.context import Context
-from openvod.services.objects import register_object
+from openvod.api.compat.s3.common import MP_DIR, XMLNS, S3Error, el, part_number, xml_response
+from openvod.domain.times import iso_s_zero_ms
+from openvod.domain.views.objects import ObjectView
+from openvod.runtime import Context
+from openvod.services.objects import delete_object_rows, list_under, register_object
 from openvod.storage.base import ObjectStat
 
 __all__ = ["complete_multipart", "create_multipart", "drop_upload", "list_parts", "mp_keys", "upload_row"]
@@ -32,11 +32,11 @@ def mp_keys(app_id: str, upload_id: str) -> tuple[str, str]:
     return f"{app_id}/{MP_DIR}/{upload_id}", f"{app_id}/{MP_DIR}/{upload_id}/"
 
 
-def upload_row(ctx: Context, app_id: str, bucket: str, key: str, upload_id: str) -> Object:
+def upload_row(ctx: Context, app_id: str, bucket: str, key: str, upload_id: str) -> ObjectView:
     """The upload's marker row; S3Error NoSuchUpload unless it exists for ``key``."""
     marker, _ = mp_keys(app_id, upload_id)
     row = object_row(ctx, app_id, bucket, marker)
-    if row is None or row.role != "s3-multipart" or (row.info or {}).get("key") != key:
+    if row is None or row.role != "s3-multipart" or row.info.get("key") != key:
         raise S3Error(404, "NoSuchUpload", "The specified upload does not exist.")
     return row
 
@@ -55,15 +55,9 @@ def create_multipart(ctx: Context, app_id: str, bucket: str, key: str, content_t
     return xml_response(root)
 
 
-def _parts(ctx: Context, app_id: str, bucket: str, upload_id: str) -> list[Object]:
+def _parts(ctx: Context, app_id: str, bucket: str, upload_id: str) -> list[ObjectView]:
     _, part_prefix = mp_keys(app_id, upload_id)
-    with ctx.db.session() as s:
-        rows = list(s.scalars(select(Object).where(
-            Object.app_id == app_id, Object.bucket == bucket, Object.role == "s3-part",
-            Object.key.startswith(part_prefix, autoescape=True)).order_by(Object.key)))
-        for r in rows:
-            s.expunge(r)
-    return rows
+    return list_under(ctx, app_id, bucket, part_prefix, role="s3-part")
 
 
 def drop_upload(ctx: Context, app_id: str, bucket: str, upload_id: str) -> None:
@@ -71,10 +65,7 @@ def drop_upload(ctx: Context, app_id: str, bucket: str, upload_id: str) -> None:
     marker, part_prefix = mp_keys(app_id, upload_id)
     for row in _parts(ctx, app_id, bucket, upload_id):
         ctx.storage.delete(bucket, row.key)
-    with ctx.db.session() as s:
-        s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket,
-                                       Object.key.startswith(part_prefix, autoescape=True)))
-        s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket, Object.key == marker))
+    delete_object_rows(ctx, app_id, bucket, keys=[marker], key_prefix=part_prefix)
 
 
 def list_parts(ctx: Context, app_id: str, bucket: str, key: str, upload_id: str) -> Response:
@@ -88,7 +79,7 @@ def list_parts(ctx: Context, app_id: str, bucket: str, key: str, upload_id: str)
     for row in _parts(ctx, app_id, bucket, upload_id):
         p = el(root, "Part")
         el(p, "PartNumber", int(row.key.rsplit("/", 1)[1]))
-        el(p, "LastModified", iso(row.created_at))
+        el(p, "LastModified", iso_s_zero_ms(row.created_at))
         el(p, "ETag", f'"{row.etag}"')
         el(p, "Size", row.size)
     return xml_response(root)
@@ -124,7 +115,7 @@ def complete_multipart(ctx: Context, app_id: str, bucket: str, key: str, upload_
             raise S3Error(400, "InvalidPart", f"Part {n} was not uploaded or its ETag does not match.")
         chosen.append(row)
     storage = ctx.storage
-    content_type = (up.info or {}).get("content_type") or "application/octet-stream"
+    content_type = up.info.get("content_type") or "application/octet-stream"
     handle = storage.begin_append(pb, pk)
     try:
         writer = storage.open_append(handle)

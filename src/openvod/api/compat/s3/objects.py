@@ -13,16 +13,16 @@ from urllib.parse import unquote
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import delete
 
 from openvod.api.compat.s3.buckets import bucket_exists, object_row, phys, require_bucket
-from openvod.api.compat.s3.common import HIDDEN_ROLES, XMLNS, S3Error, el, iso, xml_response
+from openvod.api.compat.s3.common import HIDDEN_ROLES, XMLNS, S3Error, el, xml_response
 from openvod.api.compat.s3.multipart import mp_keys, upload_row
 from openvod.api.serving import object_response
-from openvod.db.models import Object
+from openvod.domain.times import http_date, iso_s_zero_ms
+from openvod.domain.views.objects import ObjectView
 from openvod.errors import NotFound
-from openvod.services.context import Context
-from openvod.services.objects import register_object
+from openvod.runtime import Context
+from openvod.services.objects import register_object, unregister_object
 from openvod.storage.base import ObjectStat
 
 __all__ = ["copy_object", "copy_part", "delete_object", "get_object"]
@@ -44,7 +44,7 @@ def get_object(ctx: Context, request: Request, app_id: str, bucket: str, key: st
         stat = dataclasses.replace(stat, etag=row.etag or stat.etag, content_type=row.content_type)
     resp = object_response(request, ctx.storage, stat)
     if row is not None:
-        resp.headers["Last-Modified"] = row.created_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        resp.headers["Last-Modified"] = http_date(row.created_at)
     return resp
 
 
@@ -80,7 +80,7 @@ class _HashingSlice(io.RawIOBase):
         return data
 
 
-def _source(ctx: Context, app_id: str, request: Request) -> tuple[str, str, Object]:
+def _source(ctx: Context, app_id: str, request: Request) -> tuple[str, str, ObjectView]:
     """The physical source of a copy and its row, in the caller's own namespace."""
     sb, sk = _copy_source(request.headers["x-amz-copy-source"])
     spb, spk = phys(app_id, sb, sk)
@@ -103,7 +103,7 @@ def _copy(ctx: Context, src: tuple[str, str], dst: tuple[str, str], content_type
 
 def _copy_result(tag: str, etag: str) -> Response:
     root = ET.Element(tag, xmlns=XMLNS)
-    el(root, "LastModified", iso(datetime.now(UTC)))
+    el(root, "LastModified", iso_s_zero_ms(datetime.now(UTC)))
     el(root, "ETag", f'"{etag}"')
     return xml_response(root)
 
@@ -154,6 +154,5 @@ def delete_object(ctx: Context, app_id: str, bucket: str, key: str) -> Response:
     pb, pk = phys(app_id, bucket, key)
     require_bucket(ctx, app_id, bucket)
     ctx.storage.delete(pb, pk)
-    with ctx.db.session() as s:
-        s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == pb, Object.key == pk))
+    unregister_object(ctx, app_id, pb, pk)
     return Response(status_code=204)

@@ -16,9 +16,10 @@ from collections.abc import Callable
 
 from openvod.auth.replay import ReplayGuard
 from openvod.auth.tc3 import REPLAY_WINDOW, verify_tc3
+from openvod.domain.api_keys import KeyState
 from openvod.errors import AuthFailure, InvalidParameter
+from openvod.runtime import Context
 from openvod.services import apps
-from openvod.services.context import Context
 
 __all__ = ["REPLAY_GUARD", "authenticate", "authenticate_key"]
 
@@ -28,7 +29,7 @@ REPLAY_GUARD = ReplayGuard(REPLAY_WINDOW)
 def _lookup(ctx: Context) -> Callable[[str], str | None]:
     def lookup(secret_id: str) -> str | None:
         k = apps.lookup_key(ctx.db, secret_id)
-        return k.secret_key if k is not None and k.state == "active" else None
+        return k.secret_key if k is not None and k.state == KeyState.ACTIVE else None
     return lookup
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from openvod.domain.numbers import parse_int, parse_uint
 from openvod.errors import InvalidParameter
-from openvod.services.context import Context
+from openvod.runtime import Context
 
 __all__ = ["MAX_FIELDS", "MAX_ITEMS", "Action", "Call", "Params", "int_param", "list_param", "obj_param",
            "query_pairs", "str_param", "unflatten"]

@@ -35,11 +35,11 @@ from openvod.api.compat.tencent.templates import (
     modify_procedure,
 )
 from openvod.api.compat.tencent.uploads import apply_upload, commit_upload, pull_upload
-from openvod.auth.tc3 import MAX_SKEW, parse_authorization
-from openvod.domain.numbers import parse_uint
+from openvod.auth import tc3
+from openvod.domain.api_keys import KeyState
 from openvod.errors import AuthFailure, InvalidParameter, NotFound, OpenVODError
+from openvod.runtime import Context
 from openvod.services import apps
-from openvod.services.context import Context
 
 __all__ = ["ACTIONS", "VERSION", "error_reply", "gate", "handle", "precheck", "router"]
 
@@ -47,7 +47,6 @@ log = logging.getLogger("openvod.compat.tencent")
 
 VERSION = "2018-07-17"
 ACTION_HEADER = "x-tc-action"
-_UNSUPPORTED_YET: set[str] = set()
 
 
 class _TencentRoute(APIRoute):
@@ -93,21 +92,12 @@ def precheck(ctx: Context, headers: Mapping[str, str], now: float) -> None:
     version = headers.get("x-tc-version", "")
     if version != VERSION:
         raise InvalidParameter(f"X-TC-Version must be {VERSION}, got {version[:40]!r}", code="NoSuchVersion")
-    if "authorization" not in headers:
-        raise AuthFailure("only TC3-HMAC-SHA256 signatures are accepted (no Authorization header)",
-                          code="AuthFailure.SignatureFailure")
-    auth = parse_authorization(headers.get("authorization", ""))
-    try:
-        ts = parse_uint(headers.get("x-tc-timestamp", ""), "X-TC-Timestamp", maximum=2**40)
-    except InvalidParameter as exc:
-        raise AuthFailure(f"X-TC-Timestamp is missing or not unix seconds: {exc.message}",
-                          code="AuthFailure.InvalidAuthorization") from exc
-    if abs(now - ts) > MAX_SKEW:
-        raise AuthFailure(f"X-TC-Timestamp {ts} is more than {MAX_SKEW} s from the server time {int(now)}",
-                          code="AuthFailure.SignatureExpire")
-    key = apps.lookup_key(ctx.db, auth.secret_id)
-    if key is None or key.state != "active":
-        raise AuthFailure(f"SecretId {auth.secret_id} is unknown or disabled", code="AuthFailure.SecretIdNotFound")
+
+    def active_secret(secret_id: str) -> str | None:
+        key = apps.lookup_key(ctx.db, secret_id)
+        return key.secret_key if key is not None and key.state == KeyState.ACTIVE else None
+
+    tc3.precheck(headers, active_secret, now=now)  # the one TC3 verifier's header-only half
 
 
 async def gate(ctx: Context, scope: Scope) -> Response | None:
@@ -182,7 +172,7 @@ async def handle(request: Request) -> Response:
                                                             sub_app_id)
         if method == "GET":
             params = unflatten(pairs)
-        if action in _UNSUPPORTED_YET or action not in ACTIONS:
+        if action not in ACTIONS:
             raise OpenVODError(f"action {action!r} is not supported", code="UnsupportedOperation")
         call = Call(ctx, app_id, params, secret_id)
         if action in _ASYNC_ACTIONS:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from openvod.api.compat.tencent.common import Call, Params, int_param, obj_param, str_param
+from openvod.api.compat.tencent.render import task_detail, task_item
+from openvod.domain.tasks import TaskState
+from openvod.domain.views.tasks import TaskView
 from openvod.errors import InvalidParameter
 from openvod.services import processing
 from openvod.services import tasks as tasks_svc
@@ -45,11 +48,11 @@ def process_media_by_procedure(c: Call) -> Params:
 def describe_task_detail(c: Call) -> Params:
     task_id = str_param(c.params, "TaskId", required=True)
     assert task_id is not None
-    return processing.process_task_detail(c.ctx, c.app_id, task_id)
+    view = processing.process_task_detail(c.ctx, c.app_id, task_id)
+    return dict(processing.render(c.ctx, c.app_id, task_detail(view)))  # URLs signed as it is read
 
 
-_STATE_OF = {"WAITING": "init", "PROCESSING": "exec"}
-_STATUS_OF = {"init": "WAITING", "exec": "PROCESSING", "succ": "FINISH", "fail": "FINISH", "canceled": "ABORTED"}
+_STATE_OF = {"WAITING": TaskState.INIT, "PROCESSING": TaskState.EXEC}  # the Status filters the list knows
 
 
 def describe_tasks(c: Call) -> Params:
@@ -62,27 +65,19 @@ def describe_tasks(c: Call) -> Params:
     if not 1 <= limit <= 100:
         raise InvalidParameter("Limit must be 1-100", code="InvalidParameterValue.Limit")
     marker = str_param(p, "ScrollToken")
-    out: list[dict[str, Any]] = []
+    out: list[TaskView] = []
     next_marker: str | None = None
     # Filters the native list does not know are applied here, page by page.
     while len(out) < limit:
         page, marker, _total = tasks_svc.list_tasks(c.ctx, c.app_id, marker=marker, limit=100,
                                                     state=_STATE_OF.get(status or ""), file_id=fid)
         for t in page:
-            if status == "FINISH" and t["state"] not in ("succ", "fail"):
+            if status == "FINISH" and t.state not in (TaskState.SUCC, TaskState.FAIL):
                 continue
             out.append(t)
             if len(out) == limit:
-                next_marker = t["task_id"]
+                next_marker = t.task_id
                 break
         if marker is None or next_marker:
             break
-    items = []
-    for t in out:
-        items.append({"TaskId": t["task_id"], "Status": _STATUS_OF.get(t["state"], "PROCESSING"),
-                      "FileId": t.get("file_id") or "", "TaskType": "Procedure" if t["kind"] in
-                      processing.PROCESSING_KINDS else t["kind"],
-                      "CreateTime": t.get("created_at") or "", "BeginProcessTime": t.get("started_at") or "",
-                      "FinishTime": t.get("finished_at") or "", "SessionId": t.get("session_id") or "",
-                      "SessionContext": t.get("session_context") or ""})
-    return {"TaskSet": items, "ScrollToken": next_marker or ""}
+    return {"TaskSet": [task_item(t) for t in out], "ScrollToken": next_marker or ""}

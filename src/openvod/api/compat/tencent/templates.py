@@ -5,9 +5,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from openvod.api.compat.tencent.common import Action, Call, Params, int_param, obj_param, str_param
+from openvod.api.compat.tencent.render import procedure_out, template_out, template_set_key
 from openvod.errors import InvalidParameter
 from openvod.services import procedures, templates
 
@@ -24,17 +23,12 @@ _TEMPLATE_KINDS = {
 _META = {"Name", "Comment", "SubAppId", "Definition", "Definitions", "Type", "Offset", "Limit"}
 
 
-def _template_out(t: dict[str, Any]) -> dict[str, Any]:
-    return {**t["params"], "Definition": t["definition"], "Type": t["type"], "Name": t["name"],
-            "Comment": t["comment"], "CreateTime": t["created_at"], "UpdateTime": t["updated_at"]}
-
-
 def _template_actions(suffix: str, kind: str) -> dict[str, Action]:
     def create(c: Call) -> Params:
         params = {k: v for k, v in c.params.items() if k not in _META}
         t = templates.create_template(c.ctx, c.app_id, kind, params, name=str_param(c.params, "Name", "") or "",
                                       comment=str_param(c.params, "Comment", "") or "")
-        return {"Definition": t["definition"]}
+        return {"Definition": t.definition}
 
     def describe(c: Call) -> Params:
         defs = c.params.get("Definitions")
@@ -42,8 +36,7 @@ def _template_actions(suffix: str, kind: str) -> dict[str, Action]:
                                        definitions=[int_param({"d": d}, "d") or 0 for d in defs] if defs else None,
                                        type=str_param(c.params, "Type"), offset=int_param(c.params, "Offset", 0) or 0,
                                        limit=int_param(c.params, "Limit", 10) or 10)
-        key = {"AdaptiveDynamicStreaming": "AdaptiveDynamicStreamingTemplateSet"}.get(kind, f"{kind}TemplateSet")
-        return {"TotalCount": res["total"], key: [_template_out(t) for t in res["items"]]}
+        return {"TotalCount": res.total, template_set_key(kind): [template_out(t) for t in res.items]}
 
     def modify(c: Call) -> Params:
         d = int_param(c.params, "Definition")
@@ -70,12 +63,6 @@ TEMPLATE_ACTIONS: dict[str, Action] = {
 }
 
 
-def _procedure_out(pr: dict[str, Any]) -> dict[str, Any]:
-    return {"Name": pr["name"], "Type": pr["type"], "Comment": pr["comment"],
-            "MediaProcessTask": pr["media_process_task"], "CreateTime": pr["created_at"],
-            "UpdateTime": pr["updated_at"]}
-
-
 def create_procedure(c: Call) -> Params:
     name = str_param(c.params, "Name", required=True)
     assert name is not None
@@ -88,7 +75,7 @@ def describe_procedures(c: Call) -> Params:
     names = c.params.get("Names")
     res = procedures.list_procedures(c.ctx, c.app_id, names=names or None, offset=int_param(c.params, "Offset", 0) or 0,
                                      limit=int_param(c.params, "Limit", 10) or 10)
-    return {"TotalCount": res["total"], "ProcedureTemplateSet": [_procedure_out(p) for p in res["items"]]}
+    return {"TotalCount": res.total, "ProcedureTemplateSet": [procedure_out(p) for p in res.items]}
 
 
 def modify_procedure(c: Call) -> Params:

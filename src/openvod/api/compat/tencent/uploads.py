@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openvod.api.compat.tencent import library_render
 from openvod.api.compat.tencent.common import Call, Params, int_param, str_param
 from openvod.services import cos_upload, pull
 
@@ -16,12 +17,12 @@ def pull_upload(c: Call) -> Params:
                         class_id=int_param(p, "ClassId", 0) or 0, procedure=str_param(p, "Procedure", "") or "",
                         source_context=str_param(p, "SourceContext", "") or "",
                         session_context=str_param(p, "SessionContext", "") or "")
-    return {"TaskId": f"pull-{m['file_id']}"}
+    return {"TaskId": f"pull-{m.file_id}"}
 
 
 def apply_upload(c: Call) -> Params:
-    return cos_upload.apply_upload(c.ctx, c.app_id, c.params, secret_id=c.secret_id)
+    return library_render.apply_upload(cos_upload.apply_upload(c.ctx, c.app_id, c.params, secret_id=c.secret_id))
 
 
 def commit_upload(c: Call) -> Params:
-    return cos_upload.commit_upload(c.ctx, c.app_id, c.params)
+    return library_render.commit_upload(cos_upload.commit_upload(c.ctx, c.app_id, c.params))

@@ -1,8 +1,9 @@
 """Transcoding and events on the command line: ``presets``, ``tasks``, ``transcode``, ``events``.
 
-Same conventions as :mod:`openvod.cli`: ``--json`` output on stdout and nothing else there,
-progress and notes on stderr, ``error: CODE: message`` and exit status 1 on failure — also when a
-task that was waited for ends ``fail`` or ``canceled`` (its JSON is still printed first).
+Same conventions as the rest of :mod:`openvod.cli` (see :mod:`openvod.cli.output`): ``--json``
+output on stdout and nothing else there, progress and notes on stderr, ``error: CODE: message``
+and exit status 1 on failure — also when a task that was waited for ends ``fail`` or
+``canceled`` (its JSON is still printed first).
 
     openvod transcode clip.mp4 --preset system-720p-h264 --wait
     openvod tasks wait TASK_ID --timeout 600
@@ -21,7 +22,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openvod.cli import CliContext, _emit_json, _human, json_option, transfer_progress
+from openvod.cli.context import CliContext, json_option
+from openvod.cli.output import emit_json, fields_table, human, transfer_progress
 from openvod.client import Client, Event, Preset, Task, TaskState
 from openvod.errors import InvalidParameter
 
@@ -34,17 +36,6 @@ def register(main: click.Group) -> None:
     """Add this module's commands to the ``openvod`` group."""
     for command in (presets, tasks, transcode, events):
         main.add_command(command)
-
-
-def _cell(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _fields_table(raw: dict[str, Any]) -> Table:
-    table = Table("Field", "Value", show_header=False)
-    for key, value in raw.items():
-        table.add_row(key, _cell(value))
-    return table
 
 
 # -- presets -----------------------------------------------------------------------------------
@@ -98,9 +89,9 @@ def presets_ls(obj: CliContext, type_: str | None, names: str | None) -> None:
     with obj.client() as client:
         items = client.list_presets(type=type_, names=wanted)
     if obj.json:
-        _emit_json({"items": [p.raw for p in items]})
+        emit_json({"items": [p.raw for p in items]})
     else:
-        _human().print(_preset_table(items))
+        human().print(_preset_table(items))
 
 
 @presets.command("show")
@@ -112,9 +103,9 @@ def presets_show(obj: CliContext, name: str) -> None:
     with obj.client() as client:
         preset = client.preset(name)
     if obj.json:
-        _emit_json(preset.raw)
+        emit_json(preset.raw)
     else:
-        _human().print(_fields_table(preset.raw))
+        human().print(fields_table(preset.raw))
 
 
 @presets.command("create")
@@ -130,9 +121,9 @@ def presets_create(obj: CliContext, name: str, params_arg: str, description: str
     with obj.client() as client:
         preset = client.create_preset(name, params, type=type_, description=description)
     if obj.json:
-        _emit_json(preset.raw)
+        emit_json(preset.raw)
     else:
-        _human().print(_fields_table(preset.raw))
+        human().print(fields_table(preset.raw))
 
 
 @presets.command("rm")
@@ -144,9 +135,9 @@ def presets_rm(obj: CliContext, name: str) -> None:
     with obj.client() as client:
         client.delete_preset(name)
     if obj.json:
-        _emit_json({"name": name, "deleted": True})
+        emit_json({"name": name, "deleted": True})
     else:
-        _human().print(f"deleted preset {name}", markup=False)
+        human().print(f"deleted preset {name}", markup=False)
 
 
 # -- tasks -------------------------------------------------------------------------------------
@@ -186,9 +177,9 @@ def _follow(client: Client, task_id: str, timeout: float | None) -> Task:
 def _finish(obj: CliContext, task: Task) -> None:
     """Print the task; exit 1 with its error if it did not succeed."""
     if obj.json:
-        _emit_json(task.raw)
+        emit_json(task.raw)
     else:
-        _human().print(_fields_table(task.raw))
+        human().print(fields_table(task.raw))
     if task.state != TaskState.SUCC:
         code = task.error_code or f"FailedOperation.Task{task.state.capitalize()}"
         message = task.error_message or f"the task ended {task.state}"
@@ -246,9 +237,9 @@ def tasks_ls(
             items.extend(page.items)
             next_marker = page.next_marker if page.items else None
     if obj.json:
-        _emit_json({"items": [t.raw for t in items], "next_marker": next_marker, "total": page.total})
+        emit_json({"items": [t.raw for t in items], "next_marker": next_marker, "total": page.total})
         return
-    console = _human()
+    console = human()
     console.print(_tasks_table(items))
     console.print(f"{len(items)} of {page.total}", markup=False)
     if next_marker:
@@ -264,9 +255,9 @@ def tasks_show(obj: CliContext, task_id: str) -> None:
     with obj.client() as client:
         task = client.task(task_id)
     if obj.json:
-        _emit_json(task.raw)
+        emit_json(task.raw)
     else:
-        _human().print(_fields_table(task.raw))
+        human().print(fields_table(task.raw))
 
 
 @tasks.command("top")
@@ -278,9 +269,9 @@ def tasks_top(obj: CliContext, task_id: str) -> None:
     with obj.client() as client:
         task = client.top_task(task_id)
     if obj.json:
-        _emit_json(task.raw)
+        emit_json(task.raw)
     else:
-        _human().print(f"task {task.task_id}: {_status(task)}", markup=False)
+        human().print(f"task {task.task_id}: {_status(task)}", markup=False)
 
 
 @tasks.command("rm")
@@ -292,9 +283,9 @@ def tasks_rm(obj: CliContext, task_id: str) -> None:
     with obj.client() as client:
         result = client.delete_task(task_id)
     if obj.json:
-        _emit_json({"task_id": task_id, "result": result})
+        emit_json({"task_id": task_id, "result": result})
     else:
-        _human().print(f"task {task_id}: {result}", markup=False)
+        human().print(f"task {task_id}: {result}", markup=False)
 
 
 _timeout_option = click.option(
@@ -371,9 +362,9 @@ def transcode(
     if wait_:
         _finish(obj, task)
     elif obj.json:
-        _emit_json(task.raw)
+        emit_json(task.raw)
     else:
-        console = _human()
+        console = human()
         console.print(f"task {task.task_id}: {_status(task)}", markup=False)
         console.print(f"follow it: openvod tasks wait {task.task_id}", markup=False)
 
@@ -414,7 +405,7 @@ def events_pull(obj: CliContext, wait_: float, confirm: bool) -> None:
     with obj.client() as client:
         items = client.pull_events(wait=wait_)
         if obj.json:
-            _emit_json({"items": [e.raw for e in items]})
+            emit_json({"items": [e.raw for e in items]})
         else:
             table = Table()
             table.add_column("Handle", no_wrap=True)  # for: openvod events confirm HANDLE
@@ -424,7 +415,7 @@ def events_pull(obj: CliContext, wait_: float, confirm: bool) -> None:
             for e in items:
                 created = e.created_at.strftime("%Y-%m-%d %H:%M:%S") if e.created_at else "-"
                 table.add_row(e.handle, e.type, created, _event_summary(e))
-            _human().print(table)
+            human().print(table)
         # Confirm only once printed: if we die in between, the events come back (at least once).
         if confirm and items:
             confirmed = client.confirm_events(items)
@@ -440,6 +431,6 @@ def events_confirm(obj: CliContext, handles: tuple[str, ...]) -> None:
     with obj.client() as client:
         confirmed = client.confirm_events(handles)
     if obj.json:
-        _emit_json({"confirmed": confirmed})
+        emit_json({"confirmed": confirmed})
     else:
-        _human().print(f"confirmed {confirmed} of {len(handles)} events", markup=False)
+        human().print(f"confirmed {confirmed} of {len(handles)} events", markup=False)

@@ -1,4 +1,4 @@
-"""Request and response schemas of the native API (one family per resource)."""
+"""Schemas of ``/v1/media``: the media library."""
 
 from __future__ import annotations
 
@@ -7,25 +7,30 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = [
-    "DeleteResult",
-    "DescribeRequest",
-    "DescribeResult",
-    "KeyCreate",
-    "KeyList",
-    "KeyPublic",
-    "MediaList",
-    "MediaPublic",
-    "MediaUpdate",
-    "ObjectList",
-    "ObjectPublic",
-    "PullRequest",
-    "SourcePublic",
-]
+from openvod.domain.times import iso_s, iso_s_or_none
+from openvod.domain.views.media import MediaView, OutputsView, OutputView, SourceView
+
+__all__ = ["DeleteResult", "DescribeRequest", "DescribeResult", "MediaList", "MediaPublic", "MediaUpdate",
+           "PullRequest", "SourcePublic", "outputs_json"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _output(o: OutputView) -> dict[str, Any]:
+    item: dict[str, Any] = {**o.info, "url": o.url, "size": o.size, "definition": o.definition}
+    if o.sheets is not None:
+        item["sheets"] = list(o.sheets)
+    return item
+
+
+def outputs_json(outputs: OutputsView) -> dict[str, Any]:
+    """A media file's outputs as the native API lists them: ``{group: [item...], "cover": item}``,
+    each item the output's info fields with ``url``, ``size``, ``definition`` (and ``sheets``)."""
+    out: dict[str, Any] = {name: [_output(o) for o in items] for name, items in outputs.groups()}
+    out["cover"] = _output(outputs.cover) if outputs.cover is not None else None
+    return out
 
 
 class SourcePublic(BaseModel):
@@ -35,6 +40,10 @@ class SourcePublic(BaseModel):
     etag: str
     content_type: str
     url: str
+
+    @classmethod
+    def from_view(cls, v: SourceView) -> SourcePublic:
+        return cls(bucket=v.bucket, key=v.key, size=v.size, etag=v.etag, content_type=v.content_type, url=v.url)
 
 
 class MediaPublic(BaseModel):
@@ -58,6 +67,18 @@ class MediaPublic(BaseModel):
     expire_at: str | None
     outputs: dict[str, Any] | None = Field(default=None, description="processing outputs grouped by kind")
     play_url: str | None = Field(default=None, description="the player page (signed for private apps)")
+
+    @classmethod
+    def from_view(cls, v: MediaView) -> MediaPublic:
+        return cls(
+            file_id=v.file_id, name=v.name, description=v.description, class_id=v.class_id, state=v.state,
+            media_type=v.media_type, source=SourcePublic.from_view(v.source) if v.source is not None else None,
+            cover_url=v.cover_url, metadata=dict(v.metadata) if v.metadata is not None else None,
+            probe=dict(v.probe) if v.probe is not None else None, probe_error=v.probe_error,
+            procedure=v.procedure, source_context=v.source_context, session_context=v.session_context,
+            task_priority=v.task_priority, created_at=iso_s(v.created_at), updated_at=iso_s(v.updated_at),
+            expire_at=iso_s_or_none(v.expire_at), outputs=outputs_json(v.outputs), play_url=v.play_url,
+        )
 
 
 class MediaList(BaseModel):
@@ -93,33 +114,3 @@ class PullRequest(_Strict):
     procedure: str = Field(default="", max_length=128)
     source_context: str = Field(default="", max_length=250)
     session_context: str = Field(default="", max_length=1000)
-
-
-class ObjectPublic(BaseModel):
-    bucket: str
-    key: str
-    size: int
-    etag: str
-    content_type: str
-    created_at: str
-
-
-class ObjectList(BaseModel):
-    items: list[ObjectPublic]
-
-
-class KeyCreate(_Strict):
-    description: str = Field(default="", max_length=256)
-
-
-class KeyPublic(BaseModel):
-    secret_id: str
-    state: str
-    description: str
-    created_at: str
-    last_used_at: str | None
-    secret_key: str | None = Field(default=None, description="only in the answer that creates the key")
-
-
-class KeyList(BaseModel):
-    items: list[KeyPublic]

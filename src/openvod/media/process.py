@@ -10,6 +10,9 @@ Resource limits (:class:`Rlimits`) are set here too, in the child between fork a
 hold from the first instruction of FFmpeg or the probe worker: ``RLIMIT_AS`` bounds its memory,
 ``RLIMIT_CPU`` its CPU seconds (SIGXCPU, then SIGKILL a second later), and ``RLIMIT_CORE`` 0 keeps
 a crash on crafted input from writing a core file.
+
+:func:`die_with_parent` is the same ``PR_SET_PDEATHSIG`` request made by a process for itself
+(the executor's worker processes use it), so the Linux call lives in this one module.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["STOP_GRACE", "Rlimits", "spawn", "stop_group"]
+__all__ = ["PR_SET_PDEATHSIG", "STOP_GRACE", "Rlimits", "die_with_parent", "spawn", "stop_group"]
 
 STOP_GRACE = 2.0
 """Seconds a child gets to exit after SIGTERM before the group is sent SIGKILL."""
-_PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG = 1
+"""``prctl`` option: the signal the kernel sends a process when the thread that started it dies."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,14 @@ def _resolve_prctl() -> Callable[..., int] | None:
 _PRCTL = _resolve_prctl()
 
 
+def die_with_parent(sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent exits. Returns False where
+    ``prctl`` is unavailable (not Linux), so the caller can say what it falls back on."""
+    if _PRCTL is None:
+        return False
+    return _PRCTL(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+
+
 def _preexec(limits: Rlimits | None) -> Callable[[], None]:
     # Everything is resolved here, in the parent: between fork and exec the child only makes
     # the pre-resolved prctl call and setrlimit calls with pre-built tuples, nothing that locks.
@@ -75,7 +87,7 @@ def _preexec(limits: Rlimits | None) -> Callable[[], None]:
 
     def child_setup() -> None:
         if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
+            prctl(PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
         for which, values in pairs:
             setrlimit(which, values)
 
