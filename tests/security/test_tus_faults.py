@@ -15,7 +15,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from openvod.services import apps
 from openvod.services.context import build_context
 from openvod.storage.local import LocalStorage
 from tests.conftest import SECRET_ID, SECRET_KEY, ServerProc, make_server
+from tests.disks import fill, tmpfs
 from tests.tus import OCTET, TUS, create, head, patch
 
 MiB = 1 << 20
@@ -271,29 +271,10 @@ def test_sigterm_ends_a_slow_patch_and_a_long_poll_within_the_shutdown_timeout(t
 @pytest.fixture()
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 16 MiB tmpfs: the data directory of the server under test."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], check=True)
-    try:
+    with tmpfs(tmp_path / "disk", "16m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def _fill(path: Path) -> int:
-    """Write zeros to ``path`` until the disk is full; returns how many bytes fit."""
-    written = 0
-    with open(path, "wb", buffering=0) as f:
-        block = b"\0" * (64 * 1024)
-        while True:
-            try:
-                written += f.write(block) or 0
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                return written
-
-
-@pytest.mark.slow
 def test_full_disk_answers_507_keeps_whole_blocks_and_recovers(tmp_path: Path, small_disk: Path) -> None:
     srv = make_server(tmp_path, {"OPENVOD_DATA_DIR": str(small_disk / "data"), "OPENVOD_WORKERS": "0"})
     try:
@@ -322,7 +303,7 @@ def test_full_disk_answers_507_keeps_whole_blocks_and_recovers(tmp_path: Path, s
             assert c.get("/v1/media").json()["items"] == []
 
             # The database on the full disk: a clear 507, not a 500, and nothing half-written.
-            _fill(small_disk / "filler2")
+            fill(small_disk / "filler2")
             preset = {"name": "full-disk", "params": {"f": "mp4", "VIDEO": {"vcodec": "h264", "width": 320}}}
             r = c.post("/v1/presets", json=preset)
             assert r.status_code == 507 and r.json()["error"]["code"] == INSUFFICIENT, r.text

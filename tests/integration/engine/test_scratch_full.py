@@ -7,14 +7,13 @@ database and objects stay on the ordinary disk, so the failure is recorded.
 
 from __future__ import annotations
 
-import errno
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_server
+from tests.disks import fill, tmpfs
 from tests.integration.engine.test_engine import wait_state
 from tests.tus import upload_bytes
 
@@ -23,23 +22,8 @@ pytestmark = pytest.mark.slow  # a server of its own on a real tmpfs, filled by 
 
 @pytest.fixture()
 def scratch(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "scratch"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], check=True)
-    try:
+    with tmpfs(tmp_path / "scratch", "8m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _fill(path: Path) -> None:
-    with open(path, "wb", buffering=0) as f:
-        while True:
-            try:
-                f.write(b"\0" * 65536)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                return
 
 
 def test_full_scratch_disk_fails_the_step_as_insufficient_storage(tmp_path: Path, scratch: Path,
@@ -52,7 +36,7 @@ def test_full_scratch_disk_fails_the_step_as_insufficient_storage(tmp_path: Path
         with srv.client() as c:
             fid = upload_bytes(c, small_clip.read_bytes(), "clip.mp4")
             filler = scratch / "filler"
-            _fill(filler)
+            fill(filler)
             r = c.post("/v1/tasks", json={"preset": "system-360p-h264", "sources": [{"file_id": fid}],
                                           "dst_key": "full.mp4"})
             assert r.status_code == 201, r.text
