@@ -30,7 +30,9 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OpenVODError)
     async def _domain(request: Request, exc: OpenVODError) -> JSONResponse:
-        headers = {"Tus-Resumable": "1.0.0"} if request.url.path.startswith("/v1/uploads") else None
+        # tus: every reply names the protocol version; a 412 for a wrong one lists those served.
+        headers = ({"Tus-Resumable": "1.0.0", "Tus-Version": "1.0.0"}
+                   if request.url.path.startswith("/v1/uploads") else None)
         if exc.status == 401:
             headers = {**(headers or {}), "WWW-Authenticate": 'Basic realm="openvod"'}
         return error_response(exc.status, exc.code, exc.message, headers)

@@ -39,6 +39,7 @@ __all__ = [
     "parse_checksum",
     "parse_defer_length",
     "parse_length",
+    "format_metadata",
     "parse_metadata",
     "parse_offset",
     "router",
@@ -136,9 +137,16 @@ def _location(request: Request, ctx: Ctx, upload_id: str) -> str:
     return f"{base}/v1/uploads/{upload_id}"
 
 
+def format_metadata(metadata: dict[str, str]) -> str:
+    """``Upload-Metadata`` as tus writes it: ``key base64(value)`` pairs (a bare key for "")."""
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" if v else k for k, v in metadata.items())
+
+
 def _state_headers(info: UploadView) -> dict[str, str]:
     h = _base_headers(**{"Upload-Offset": str(info.offset),
                          "Upload-Expires": http_date(info.expires_at)})
+    if info.metadata:  # as created, less the upload signature (a credential, never echoed)
+        h["Upload-Metadata"] = format_metadata(info.metadata)
     if info.length is None:
         h["Upload-Defer-Length"] = "1"
     else:
@@ -253,6 +261,9 @@ async def create(request: Request, ctx: Ctx) -> Response:
     if length is None and not deferred:
         raise InvalidParameter("Upload-Length or Upload-Defer-Length: 1 is required",
                                code="InvalidParameter.UploadLength")
+    if length is not None and deferred:
+        raise InvalidParameter("send Upload-Length or Upload-Defer-Length: 1, not both",
+                               code="InvalidParameter.UploadLength")
     signature = request.headers.get("x-vod-signature") or metadata.pop("signature", None)
     creds = basic_credentials(request)
     grant = None
@@ -312,6 +323,21 @@ async def terminate(upload_id: str, request: Request, ctx: Ctx) -> Response:
     _check_version(request)
     await anyio.to_thread.run_sync(uploads.terminate, ctx, upload_id)
     return Response(status_code=204, headers=_base_headers())
+
+
+@router.post("/{upload_id}", include_in_schema=False)
+async def method_override(upload_id: str, request: Request, ctx: Ctx) -> Response:
+    """tus: a client behind a proxy that drops PATCH/DELETE sends POST with
+    ``X-HTTP-Method-Override``; it is answered as that method."""
+    verb = (request.headers.get("x-http-method-override") or "").upper()
+    if verb == "PATCH":
+        return await patch(upload_id, request, ctx)
+    if verb == "DELETE":
+        return await terminate(upload_id, request, ctx)
+    if verb == "HEAD":
+        return await head(upload_id, request, ctx)
+    raise _TusError(405, "UnsupportedOperation.Method",
+                    "POST to an upload URL needs X-HTTP-Method-Override: PATCH, DELETE or HEAD")
 
 
 @router.get("/{upload_id}", summary="Upload state as JSON")

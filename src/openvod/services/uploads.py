@@ -411,12 +411,13 @@ def _complete(ctx: Context, up: Upload) -> UploadInfo:
 
 
 def terminate(ctx: Context, upload_id: str) -> None:
-    """tus termination: drop the upload and its bytes (a finished upload's media stays)."""
+    """tus termination: drop the upload and its bytes. A finished upload's media stays: its
+    termination succeeds and changes nothing (tus-js-client's ``abort(true)`` after the last
+    PATCH relies on a 204; deleting the media is ``DELETE /v1/media/{FileId}``)."""
     with ctx.db.session() as s:
         up = _load(s, upload_id)
         if up.state == UploadState.DONE:
-            raise Conflict("a finished upload can't be terminated; delete the media instead",
-                           code="FailedOperation.UploadComplete")
+            return
         up.state = UploadState.TERMINATED
         handle = up.handle
     with _lock(upload_id):

@@ -1,0 +1,82 @@
+"""tus 1.0.0 MUSTs that real clients rely on (issue 12, part 3): HEAD echoes Upload-Metadata,
+terminating a finished upload is 204 (tus-js-client's ``abort(true)``), X-HTTP-Method-Override on
+POST, 412 with Tus-Version, and Upload-Length together with Upload-Defer-Length refused."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import make_app_server
+from tests.servers import InProcessServer
+from tests.tus import OCTET, TUS, metadata
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    server = make_app_server(tmp_path_factory.mktemp("tusproto"), {"OPENVOD_WORKERS": "0"})
+    yield server
+    server.stop()
+
+
+def _create(c: httpx.Client, length: int = 10, **meta: str) -> str:
+    r = c.post("/v1/uploads", headers={**TUS, "Upload-Length": str(length), "Upload-Metadata": metadata(**meta)})
+    assert r.status_code == 201, r.text
+    return str(r.headers["Location"])
+
+
+def test_head_returns_upload_metadata_as_created(srv: InProcessServer) -> None:
+    with srv.client() as c:
+        sent = f"{metadata(filename='clip 1.mp4', note='ünï')},empty"  # a key without a value too
+        r = c.post("/v1/uploads", headers={**TUS, "Upload-Length": "10", "Upload-Metadata": sent})
+        r = c.head(r.headers["Location"], headers=TUS)
+        assert r.status_code == 200
+        pairs = dict((p.split(" ") + [""])[:2] for p in r.headers["Upload-Metadata"].split(","))
+        assert r.headers["Upload-Metadata"].endswith(",empty")
+        assert {k: base64.b64decode(v).decode() for k, v in pairs.items()} == {
+            "filename": "clip 1.mp4", "note": "ünï", "empty": ""}
+
+
+def test_terminating_a_finished_upload_is_204_and_keeps_the_media(srv: InProcessServer) -> None:
+    with srv.client() as c:
+        url = _create(c, 5, filename="x.bin")
+        r = c.patch(url, content=b"12345", headers={**TUS, **OCTET, "Upload-Offset": "0"})
+        assert r.status_code == 204
+        file_id = r.headers["OpenVOD-File-Id"]
+        r = c.delete(url, headers=TUS)
+        assert r.status_code == 204, r.text
+        assert c.get(f"/v1/media/{file_id}").status_code == 200
+
+
+def test_x_http_method_override(srv: InProcessServer) -> None:
+    with srv.client() as c:
+        url = _create(c, 6, filename="o.bin")
+        r = c.post(url, content=b"abc", headers={**TUS, **OCTET, "Upload-Offset": "0",
+                                                   "X-HTTP-Method-Override": "PATCH"})
+        assert r.status_code == 204 and r.headers["Upload-Offset"] == "3"
+        r = c.post(url, headers={**TUS, "X-HTTP-Method-Override": "HEAD"})
+        assert r.status_code == 200 and r.headers["Upload-Offset"] == "3"
+        assert c.post(url, headers={**TUS, "X-HTTP-Method-Override": "DELETE"}).status_code == 204
+        assert c.head(url, headers=TUS).status_code == 404
+        r = c.post(url, headers=TUS)
+        assert r.status_code == 405 and r.json()["error"]["code"] == "UnsupportedOperation.Method"
+
+
+@pytest.mark.parametrize("version", ["0.2.2", "2.0.0", ""])
+def test_wrong_tus_resumable_is_412_with_tus_version(srv: InProcessServer, version: str) -> None:
+    with srv.client() as c:
+        url = _create(c, filename="v.bin")
+        r = c.head(url, headers={"Tus-Resumable": version})
+        assert r.status_code == 412
+        assert r.headers["Tus-Version"] == "1.0.0"
+        r = c.post("/v1/uploads", headers={"Tus-Resumable": version, "Upload-Length": "1"})
+        assert r.status_code == 412 and r.headers["Tus-Version"] == "1.0.0"
+
+
+def test_length_and_deferred_length_together_are_400(srv: InProcessServer) -> None:
+    with srv.client() as c:
+        r = c.post("/v1/uploads", headers={**TUS, "Upload-Length": "10", "Upload-Defer-Length": "1"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidParameter.UploadLength"
