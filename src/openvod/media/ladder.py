@@ -47,6 +47,7 @@ __all__ = [
     "Rendition",
     "Rung",
     "build_ladder",
+    "finish_ladder",
     "ladder_outputs",
     "plan_rungs",
 ]
@@ -57,6 +58,7 @@ AUDIO_NAME = "audio"
 _DEFAULT_FPS = 25.0
 _CODE = "InvalidParameter.AdaptiveStreaming"
 _TAG = re.compile(r"#(EXT[A-Z0-9-]+):?(.*)")
+_AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
 _ATTR = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 
 
@@ -116,6 +118,7 @@ class AdaptiveStreamingSpec:
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     segment_type: Literal["ts", "fmp4"] = "ts"
     audio_bitrate: int = 128_000
+    audio_sample_rate: int | None = None
     preset: str = "veryfast"
     encryption: HlsEncryption | None = None
     skip_higher: bool = True
@@ -138,6 +141,9 @@ class AdaptiveStreamingSpec:
         if not isinstance(self.audio_bitrate, int) or not 16_000 <= self.audio_bitrate <= 512_000:
             raise InvalidParameter(f"audio bitrate must be 16000-512000 bit/s, got {self.audio_bitrate!r}",
                                    code="InvalidParameter.AudioBitrate")
+        if self.audio_sample_rate is not None and self.audio_sample_rate not in _AAC_RATES:
+            raise InvalidParameter(f"audio sample rate must be one of {', '.join(map(str, _AAC_RATES))} Hz, "
+                                   f"got {self.audio_sample_rate!r}", code="InvalidParameter.AudioSampleRate")
         if self.preset not in X264_PRESETS:
             raise InvalidParameter(f"preset must be one of {', '.join(X264_PRESETS)}, got {self.preset!r}",
                                    code="InvalidParameter.Preset")
@@ -263,6 +269,8 @@ def build_ladder(spec: AdaptiveStreamingSpec, input_path: Path, source: SourceIn
                      f"-g:v:{i}", gop, f"-keyint_min:v:{i}", gop]
     if audio:
         args += ["-c:a", "aac", "-b:a", str(spec.audio_bitrate), "-ac", "2"]
+        if spec.audio_sample_rate:
+            args += ["-ar", str(spec.audio_sample_rate)]
     group = ",agroup:aud" if audio and rungs else ""
     streams = [f"v:{i},name:{r.name}{group}" for i, r in enumerate(rungs)]
     if audio:
@@ -395,3 +403,98 @@ def ladder_outputs(out_dir: Path) -> LadderOutputs:
                                     codecs=stream_inf.get("CODECS", "")))
             stream_inf = None
     return LadderOutputs(master=master, variants=tuple(variants), audio=audio)
+
+
+def _peak_rate(sizes: list[int], durations: tuple[float, ...], target: float) -> float:
+    """RFC 8216 §4.3.4.2's peak segment bit rate: the highest bit rate of any run of contiguous
+    segments lasting 0.5-1.5 target durations (the whole playlist when no run qualifies)."""
+    best = 0.0
+    for i in range(len(sizes)):
+        bits, dur = 0, 0.0
+        for j in range(i, len(sizes)):
+            bits, dur = bits + sizes[j] * 8, dur + durations[j]
+            if dur > 1.5 * target:
+                break
+            if dur >= 0.5 * target:
+                best = max(best, bits / dur)
+    total = sum(durations)
+    return best or (sum(sizes) * 8 / total if total > 0 else 0.0)
+
+
+def _rates(r: Rendition) -> tuple[float, float]:
+    """(peak, average) bit rate of a rendition, measured from its segment files (init included)."""
+    sizes = [p.stat().st_size for p in r.segments]
+    total = sum(r.durations)
+    if not sizes or total <= 0:
+        return 0.0, 0.0
+    init = r.init.stat().st_size if r.init else 0
+    target = max(1, max(math.floor(d + 0.5) for d in r.durations))
+    return _peak_rate(sizes, r.durations, target) + init * 8 / total, (sum(sizes) + init) * 8 / total
+
+
+def _fix_target_duration(r: Rendition) -> None:
+    """Raise ``EXT-X-TARGETDURATION`` to every segment's rounded duration (RFC 8216 §4.3.3.1)."""
+    need = max((math.floor(d + 0.5) for d in r.durations), default=1)
+    lines = r.playlist.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("#EXT-X-TARGETDURATION:") and int(line.split(":", 1)[1]) < need:
+            lines[i] = f"#EXT-X-TARGETDURATION:{need}"
+            r.playlist.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            return
+
+
+def _merge_short_tail(r: Rendition) -> None:
+    """Append a trailing segment under 100 ms (the AAC encoder's last frames past the video's end)
+    to the segment before it: MPEG-TS and fMP4 fragments both stay valid when concatenated. Not
+    for encrypted segments, which are padded and encrypted one by one."""
+    if len(r.segments) < 2 or r.durations[-1] >= 0.1 or r.key_uris:
+        return
+    prev, last = r.segments[-2], r.segments[-1]
+    with prev.open("ab") as f:
+        f.write(last.read_bytes())
+    lines = r.playlist.read_text(encoding="utf-8").splitlines()
+    i_last = max(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")
+                 and (r.playlist.parent / line.strip()) == last)
+    i_prev = max(i for i, line in enumerate(lines[:i_last]) if line.strip() and not line.startswith("#"))
+    inf_prev = max(i for i in range(i_prev) if lines[i].startswith("#EXTINF:"))
+    lines[inf_prev] = f"#EXTINF:{r.durations[-2] + r.durations[-1]:.6f},"
+    inf_last = max(i for i in range(i_prev + 1, i_last) if lines[i].startswith("#EXTINF:"))
+    del lines[inf_last:i_last + 1]
+    r.playlist.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    last.unlink()
+
+
+def finish_ladder(out_dir: Path) -> LadderOutputs:
+    """Make FFmpeg's ladder playlists hold RFC 8216 once it has run, then read it back.
+
+    Every media playlist's ``EXT-X-TARGETDURATION`` covers its longest rounded segment, and each
+    variant's ``BANDWIDTH``/``AVERAGE-BANDWIDTH`` in the master count its audio rendition too
+    (FFmpeg counts only the video when the audio is a separate ``EXT-X-MEDIA`` group): measured
+    from the segment files, peak video + peak audio, and average video + average audio.
+    """
+    ladder = ladder_outputs(out_dir)
+    for r in (*ladder.variants, *([ladder.audio] if ladder.audio else [])):
+        if r.width is None:  # an audio rendition (the group's, or an audio-only ladder's variant)
+            _merge_short_tail(r)
+    ladder = ladder_outputs(out_dir)
+    for r in (*ladder.variants, *([ladder.audio] if ladder.audio else [])):
+        _fix_target_duration(r)
+    audio_peak, audio_avg = _rates(ladder.audio) if ladder.audio else (0.0, 0.0)
+    rates = iter([_rates(v) for v in ladder.variants])
+    out: list[str] = []
+    for line in ladder.master.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            peak, avg = next(rates)
+            attrs = line.split(":", 1)[1]
+            own = _attrs(attrs)
+            bandwidth = max(int(own.get("BANDWIDTH", 0)), math.ceil(peak + audio_peak))
+            average = math.ceil(avg + audio_avg)
+            attrs = re.sub(r"(?<![A-Z-])BANDWIDTH=\d+", f"BANDWIDTH={bandwidth}", attrs)
+            if "AVERAGE-BANDWIDTH=" in attrs:
+                attrs = re.sub(r"AVERAGE-BANDWIDTH=\d+", f"AVERAGE-BANDWIDTH={average}", attrs)
+            else:
+                attrs = attrs.replace(f"BANDWIDTH={bandwidth}", f"BANDWIDTH={bandwidth},AVERAGE-BANDWIDTH={average}", 1)
+            line = f"#EXT-X-STREAM-INF:{attrs}"
+        out.append(line)
+    ladder.master.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return ladder_outputs(out_dir)

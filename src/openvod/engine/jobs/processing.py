@@ -25,7 +25,7 @@ from openvod.media.animated import AnimatedGraphicsSpec, build_animated
 from openvod.media.common import Plan
 from openvod.media.ffmpeg import run_ffmpeg
 from openvod.media.inputs import MediaLimits
-from openvod.media.ladder import AdaptiveStreamingSpec, HlsEncryption, Rung, build_ladder, ladder_outputs
+from openvod.media.ladder import AdaptiveStreamingSpec, HlsEncryption, Rung, build_ladder, finish_ladder
 from openvod.media.probe import metadata_summary, probe
 from openvod.media.snapshots import (
     CoverBySnapshotSpec,
@@ -291,7 +291,7 @@ def adaptive_dynamic_streaming(job: JobContext) -> dict[str, Any]:
     if tpl.get("Format") != "HLS":
         raise MediaError(f"AdaptiveDynamicStreaming format {tpl.get('Format')} is not supported; use HLS",
                          code="FailedOperation.UnsupportedFormat")
-    rungs, audio_kbps = [], 0
+    rungs, audio_kbps, sample_rate = [], 0, None
     for stream in tpl["StreamInfos"]:
         v = stream.get("Video")
         if v is not None:
@@ -302,20 +302,23 @@ def adaptive_dynamic_streaming(job: JobContext) -> dict[str, Any]:
         a = stream.get("Audio")
         if a is not None and a.get("Bitrate"):
             audio_kbps = max(audio_kbps, int(a["Bitrate"]))
+        if a is not None and a.get("SampleRate"):
+            sample_rate = sample_rate or int(a["SampleRate"])
     encryption = None
     if tpl.get("DrmType") == "SimpleAES":
         key, key_uri = job.hooks.create_hls_key(job.ctx, job.app_id, src.file_id)
         encryption = HlsEncryption(key=key, key_uri=key_uri)
     spec = AdaptiveStreamingSpec(rungs=tuple(rungs) or AdaptiveStreamingSpec().rungs,
                                  segment_type=cast(Literal["ts", "fmp4"], tpl.get("SegmentType", "ts")),
-                                 audio_bitrate=max(16, audio_kbps or 128) * 1000, encryption=encryption,
+                                 audio_bitrate=max(16, audio_kbps or 128) * 1000, audio_sample_rate=sample_rate,
+                                 encryption=encryption,
                                  skip_higher=bool(tpl.get("DisableHigherVideoResolution", 1)))
     out_dir = _out(job)
     key_dir = job.workdir / "keys"
     key_dir.mkdir(exist_ok=True)
     with _run(job, src, lambda p: build_ladder(spec, p, src.info, out_dir, key_dir=key_dir)):
         pass
-    ladder = ladder_outputs(out_dir)
+    ladder = finish_ladder(out_dir)
     base = f"{src.prefix}AdaptiveDynamicStreaming/{_definition(job)}/"
     parts = [p for p in ladder.files if p != ladder.master]
     files = [(p, base + p.relative_to(out_dir).as_posix()) for p in [*parts, ladder.master]]
