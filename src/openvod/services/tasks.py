@@ -85,7 +85,7 @@ def _resolve_source(ctx: Context, app_id: str, src: Source) -> dict[str, Any]:
     if not ctx.storage.exists(bucket, key):
         raise NotFound(f"source {src.path or src.file_id} does not exist", code="ResourceNotFound.Object")
     return {"bucket": bucket, "key": key, "name": name, "type": src.type, "index": src.index,
-            "file_id": src.file_id}
+            "file_id": src.file_id, "path": src.path or ""}
 
 
 def _check_callback(ctx: Context, app_id: str, url: str | None, method: str) -> tuple[str | None, str]:
@@ -128,7 +128,8 @@ def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> TaskVi
     pb, pk = physical(app_id, bucket, key)
     ctx.storage.ensure_bucket(pb)
     data = {"preset": preset.name, "params": preset.params, "sources": sources,
-            "dst": {"bucket": pb, "key": pk, "acl": req.dst_acl, "logical_bucket": bucket, "logical_key": key}}
+            "dst": {"bucket": pb, "key": pk, "acl": req.dst_acl, "logical_bucket": bucket, "logical_key": key,
+                    "dir": req.dst_dir or ""}}
     return _create(ctx, app_id, task_id, "transcode", data, req.priority, cb_url, cb_method, req.ext_param)
 
 
@@ -192,9 +193,9 @@ def _public(ctx: Context, task: Task, steps: list[TaskStep], position: int) -> T
         data = task.input
         d = data["dst"]
         preset = data["preset"]
-        sources = tuple(TaskSource(name=s["name"], type=s["type"], index=s["index"], file_id=s.get("file_id"))
-                        for s in data["sources"])
-        dst = TaskDestination(bucket=d["logical_bucket"], key=d["logical_key"], acl=d["acl"])
+        sources = tuple(TaskSource(name=s["name"], type=s["type"], index=s["index"], file_id=s.get("file_id"),
+                                   path=s.get("path") or "") for s in data["sources"])
+        dst = TaskDestination(bucket=d["logical_bucket"], key=d["logical_key"], acl=d["acl"], dir=d.get("dir") or "")
         if state == TaskState.SUCC and task.output:
             o = task.output
             output = TranscodeOutput(bucket=d["logical_bucket"], key=d["logical_key"], size=o.get("size"),

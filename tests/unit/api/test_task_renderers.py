@@ -68,18 +68,25 @@ def test_native_task_public_every_kind() -> None:
 
 
 def test_kingsoft_task_info() -> None:
-    assert kingsoft_render.task_info(TRANSCODE) == {
-        "taskid": "t1", "preset": "system-360p-h264", "state": "succ", "progress": 100.0, "queuePosition": None,
-        "topped": False, "srcInfo": [{"name": "a.mp4", "type": "video", "index": 0}], "dstBucket": "vod",
-        "dstObjectKey": "out/a.mp4", "dstAcl": "private", "cbUrl": None, "cbMethod": "POST", "extParam": "x",
-        "createTime": "2024-05-06T07:08:09Z", "startTime": "2024-05-06T07:08:09Z",
-        "endTime": "2024-05-06T07:09:00Z", "errorCode": "", "errorMessage": "",
-        "dstUrl": "http://h/vod/out/a.mp4?s=1", "dstSize": 1234}
+    """The manual's keys (issue 12) and, kept for existing callers, OpenVOD's own."""
+    assert kingsoft_render.task_info(replace(TRANSCODE, sources=(replace(TRANSCODE.sources[0], path="/in/a.mp4"),))) \
+        == {
+        "taskid": "t1", "preset": "system-360p-h264", "taskStatus": "succ", "state": "succ", "progress": 100.0,
+        "queuePosition": None, "isTop": "0", "topped": False,
+        "srcInfo": [{"path": "/in/a.mp4", "type": "video", "index": 0, "name": "a.mp4", "aaa": 1714979289123}],
+        "dstBucket": "vod", "dstDir": "", "dstObjectKey": "out/a.mp4", "dstAcl": "private", "cbUrl": "",
+        "cbMethod": "POST", "extParam": "x", "createTime": "2024-05-06 07:08:09",
+        "startTime": "2024-05-06T07:08:09Z", "endTime": "2024-05-06T07:09:00Z", "errorCode": "0", "errorMsg": "",
+        "errorMessage": "", "dstUrl": "http://h/vod/out/a.mp4?s=1", "dstSize": 1234}
     queued = kingsoft_render.task_info(QUEUED_NOOP)
-    assert queued["queuePosition"] == 4 and queued["srcInfo"] == [] and queued["dstBucket"] is None
+    assert queued["queuePosition"] == 4 and queued["srcInfo"] == [] and queued["dstBucket"] == ""
+    assert queued["taskStatus"] == "init" and queued["preset"] == ""
     assert "dstUrl" not in queued and queued["startTime"] is None
     failed = kingsoft_render.task_info(FAILED_PROCESSING)
-    assert (failed["errorCode"], failed["errorMessage"], failed["preset"]) == ("FailedOperation.FFmpeg", None, None)
+    assert (failed["errorCode"], failed["errorMsg"], failed["preset"]) == ("FailedOperation.FFmpeg", "", "")
+    assert kingsoft_render.task_info(replace(QUEUED_NOOP, state=TaskState.CANCELED, topped=True))[
+        "taskStatus"] == "fail"
+    assert kingsoft_render.task_info(replace(QUEUED_NOOP, topped=True))["isTop"] == "1"
     noop_done = kingsoft_render.task_info(replace(QUEUED_NOOP, state=TaskState.SUCC, queue_position=None,
                                                   result={"slept": 0}))
     assert (noop_done["dstUrl"], noop_done["dstSize"]) == (None, None)
@@ -87,8 +94,9 @@ def test_kingsoft_task_info() -> None:
 
 def test_meta_renderers() -> None:
     meta = TaskMetaView(task_id="t1", sources=[{"format": {"duration": "1.0"}}, {"error": "gone"}], output=None)
-    assert kingsoft_render.meta_info(meta) == {
-        "taskid": "t1", "meta_info": "", "src_meta_info": ['{"format":{"duration":"1.0"}}', '{"error":"gone"}']}
+    assert kingsoft_render.meta_info(meta, T0) == {
+        "taskid": "t1", "createTime": "2024-05-06 07:08:09", "meta_info": "",
+        "src_meta_info": ['{"format":{"duration":"1.0"}}', '{"error":"gone"}']}
     assert TaskMeta.from_view(meta).model_dump() == {"task_id": "t1", "sources": meta.sources, "output": None}
 
 
@@ -108,9 +116,10 @@ def test_presets() -> None:
     view = PresetView(name="web", type="avop", description="d", params={"f": "mp4"}, system=False, created_at=T0,
                       updated_at=T1)
     assert kingsoft_render.preset_info(view, detail=True) == {
-        "preset": "web", "presettype": "avop", "description": "d", "system": False,
-        "createTime": "2024-05-06T07:08:09Z", "updateTime": "2024-05-06T07:09:00Z", "param": {"f": "mp4"}}
+        "preset": "web", "presetType": "avop", "presettype": "avop", "description": "d", "system": False,
+        "createTime": "2024-05-06 07:08:09", "updateTime": "2024-05-06 07:09:00", "param": {"f": "mp4"}}
     assert "param" not in kingsoft_render.preset_info(view, detail=False)
+    assert kingsoft_render.preset_info(replace(view, updated_at=T0), detail=False)["updateTime"] == ""  # never
     assert PresetPublic.from_view(view).model_dump() == {
         "name": "web", "type": "avop", "description": "d", "params": {"f": "mp4"}, "system": False,
         "created_at": "2024-05-06T07:08:09Z", "updated_at": "2024-05-06T07:09:00Z"}

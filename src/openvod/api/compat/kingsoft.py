@@ -213,7 +213,7 @@ def _create_task(ctx: Context, app_id: str, p: Params) -> Params:
         priority=_int(p, "priority", 0),
     )
     task = tasks.create_transcode(ctx, app_id, req)
-    return _ok(TaskID=task.task_id)
+    return _ok(taskid=task.task_id, TaskID=task.task_id)  # the manual's key; TaskID kept for older callers
 
 
 def _taskid(p: Params) -> str:
@@ -262,20 +262,27 @@ def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[TaskVi
     return items, offset + len(items), total
 
 
+def _dates(p: Params) -> Params:
+    """``startdate`` and ``enddate`` echoed as the manual shows them: strings (``"20161101"``)."""
+    return {"startdate": _str(p, "startdate") or "", "enddate": _str(p, "enddate") or ""}
+
+
 def _get_task_list(ctx: Context, app_id: str, p: Params) -> Params:
     items, nxt, total = _page(ctx, app_id, p, _int(p, "limit", 100))
-    return _ok(taskInfo=[task_info(t) for t in items], count=len(items), total=total, marker=nxt)
+    return _ok(taskInfo=[task_info(t) for t in items], count=len(items), total=total, marker=nxt, **_dates(p))
 
 
 def _get_task_meta(ctx: Context, app_id: str, p: Params) -> Params:
     if _str(p, "taskid"):
-        return _ok(metaInfo=[meta_info(tasks.task_meta(ctx, app_id, _taskid(p)))])
+        task_id = _taskid(p)
+        one = meta_info(tasks.task_meta(ctx, app_id, task_id), tasks.get_task(ctx, app_id, task_id).created_at)
+        return _ok(metaInfo=[one], count=1, total=1, marker=1, **_dates(p))
     limit = _int(p, "limit", 10)
     if not 0 <= limit <= META_LIMIT:
         raise _bad(f"limit must be 0-{META_LIMIT} for GetTaskMetaInfo, got {limit}")
     items, nxt, total = _page(ctx, app_id, p, limit)
-    meta = [meta_info(tasks.task_meta(ctx, app_id, t.task_id)) for t in items]
-    return _ok(metaInfo=meta, count=len(meta), total=total, marker=nxt)
+    meta = [meta_info(tasks.task_meta(ctx, app_id, t.task_id), t.created_at) for t in items]
+    return _ok(metaInfo=meta, count=len(meta), total=total, marker=nxt, **_dates(p))
 
 
 OPERATIONS: dict[str, tuple[str, Handler]] = {

@@ -10,37 +10,54 @@ Kingsoft's key names (``taskid``, ``queuePosition``, ``presettype``, ...) live h
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from openvod.domain.times import iso_s, iso_s_or_none
+from openvod.domain.times import iso_s_or_none, utc
 from openvod.domain.views.presets import PresetView
 from openvod.domain.views.tasks import TaskMetaView, TaskView
 
-__all__ = ["meta_info", "preset_info", "task_info"]
+__all__ = ["ks_time", "meta_info", "preset_info", "task_info"]
+
+_STATUS = {"canceled": "fail"}  # the manual's taskStatus is init, exec, succ or fail
+
+
+def ks_time(t: datetime) -> str:
+    """The manual's time format, in UTC: ``2016-08-15 13:41:46``."""
+    return utc(t).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def preset_info(p: PresetView, *, detail: bool) -> dict[str, Any]:
     """An item of ``presetList`` (GetPresetList) or the ``presetdetail`` (GetPresetDetail)."""
-    out: dict[str, Any] = {"preset": p.name, "presettype": p.type, "description": p.description,
-                           "system": p.system, "createTime": iso_s(p.created_at), "updateTime": iso_s(p.updated_at)}
+    updated = ks_time(p.updated_at) if utc(p.updated_at) > utc(p.created_at) else ""  # "" when never updated
+    out: dict[str, Any] = {"preset": p.name, "presetType": p.type, "presettype": p.type,
+                           "description": p.description, "system": p.system, "createTime": ks_time(p.created_at),
+                           "updateTime": updated}
     if detail:
         out["param"] = p.params
     return out
 
 
 def task_info(t: TaskView) -> dict[str, Any]:
-    """A ``taskInfo`` (GetTaskByTaskID, GetTaskList): any kind of task, transcode fields empty for others."""
+    """A ``taskInfo`` (GetTaskByTaskID, GetTaskList): any kind of task, transcode fields empty for others.
+
+    The manual's keys (``taskStatus``, ``isTop`` "0"/"1", ``errorCode`` "0" when none, strings never
+    null) and, kept for existing callers, OpenVOD's own (``state``, ``topped``, ``errorMessage``, ...)."""
     dst, err = t.dst, t.error
+    created_ms = int(utc(t.created_at).timestamp() * 1000)
     out: dict[str, Any] = {
-        "taskid": t.task_id, "preset": t.preset, "state": t.state.value, "progress": t.progress,
-        "queuePosition": t.queue_position, "topped": t.topped,
-        "srcInfo": [{"name": s.name, "type": s.type, "index": s.index} for s in t.sources or ()],
-        "dstBucket": dst.bucket if dst else None, "dstObjectKey": dst.key if dst else None,
-        "dstAcl": dst.acl if dst else None,
-        "cbUrl": t.cb_url, "cbMethod": t.cb_method, "extParam": t.ext_param,
-        "createTime": iso_s(t.created_at), "startTime": iso_s_or_none(t.started_at),
+        "taskid": t.task_id, "preset": t.preset or "", "taskStatus": _STATUS.get(t.state.value, t.state.value),
+        "state": t.state.value, "progress": t.progress, "queuePosition": t.queue_position,
+        "isTop": "1" if t.topped else "0", "topped": t.topped,
+        "srcInfo": [{"path": s.path, "type": s.type, "index": s.index, "name": s.name, "aaa": created_ms}
+                    for s in t.sources or ()],
+        "dstBucket": dst.bucket if dst else "", "dstDir": dst.dir if dst else "",
+        "dstObjectKey": dst.key if dst else "", "dstAcl": dst.acl if dst else "",
+        "cbUrl": t.cb_url or "", "cbMethod": t.cb_method or "", "extParam": t.ext_param or "",
+        "createTime": ks_time(t.created_at), "startTime": iso_s_or_none(t.started_at),
         "endTime": iso_s_or_none(t.finished_at),
-        "errorCode": err.code if err else "", "errorMessage": err.message if err else "",
+        "errorCode": err.code if err else "0", "errorMsg": (err.message or "") if err else "",
+        "errorMessage": (err.message or "") if err else "",
     }
     if t.transcode_output is not None:
         out["dstUrl"], out["dstSize"] = t.transcode_output.url, t.transcode_output.size
@@ -49,10 +66,11 @@ def task_info(t: TaskView) -> dict[str, Any]:
     return out
 
 
-def meta_info(m: TaskMetaView) -> dict[str, Any]:
-    """An item of ``metaInfo`` (GetTaskMetaInfo): the probe JSON as compact strings."""
+def meta_info(m: TaskMetaView, created_at: datetime) -> dict[str, Any]:
+    """An item of ``metaInfo`` (GetTaskMetaInfo): the probe JSON as compact strings, and the task's
+    ``createTime``."""
     return {
-        "taskid": m.task_id,
+        "taskid": m.task_id, "createTime": ks_time(created_at),
         "meta_info": json.dumps(m.output, separators=(",", ":")) if m.output is not None else "",
         "src_meta_info": [json.dumps(s, separators=(",", ":")) for s in m.sources],
     }

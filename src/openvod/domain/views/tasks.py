@@ -35,6 +35,7 @@ class TaskSource:
     type: str
     index: int
     file_id: str | None
+    path: str = ""  # ``/bucket/key`` as submitted ("" for a fileId source, or a task stored before it was kept)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class TaskDestination:
     bucket: str
     key: str
     acl: str
+    dir: str = ""  # the dstDir the task was created with, "" when none
 
 
 @dataclass(frozen=True)
