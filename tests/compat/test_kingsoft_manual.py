@@ -25,7 +25,8 @@ from tests.servers import InProcessServer
 
 kscore_session = pytest.importorskip("kscore.session")
 
-MANUAL = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "003_834b2843e24e2d12.txt"
+# A copy of the seed document (shared/seeds/003_834b2843e24e2d12.txt), so a clean clone has it.
+MANUAL = Path(__file__).resolve().parent / "seeds" / "kingsoft_offline_sdk_manual.txt"
 CALLS = ("Preset", "UpdatePreset", "GetPresetList", "GetPresetDetail", "DelPreset", "CreateTask",
          "TopTaskByTaskID", "DelTaskByTaskID", "GetTaskList", "GetTaskByTaskID", "GetTaskMetaInfo")
 TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
