@@ -140,7 +140,7 @@ class LocalExecutor:
         for owner in owners:
             host, _, rest = (owner or "").partition(":")
             pid = rest.partition(":")[0]
-            if host == self.host and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            if host == self.host and pid.isascii() and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
                 n = queue.expire_leases(self.ctx.db, self.ctx.settings.max_attempts, owner_prefix=f"{host}:{pid}:")
                 log.info("recovered %d step(s) left running by dead process %s", n, pid)
 

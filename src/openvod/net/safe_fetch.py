@@ -169,7 +169,8 @@ def _save(
 
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     declared = response.headers.get("Content-Length", "")
-    if encoding == "identity" and declared.isdigit() and int(declared) > max_size:
+    # ASCII digits only ("²".isdigit() is true and int() refuses it); 20+ digits is over any limit.
+    if encoding == "identity" and re.fullmatch(r"[0-9]{1,30}", declared, re.ASCII) and int(declared) > max_size:
         raise too_large(f"Content-Length is {int(declared)} bytes")
     size = 0
     for chunk in response.iter_bytes(_CHUNK):

@@ -278,7 +278,7 @@ async def pull_events_async(ctx: Context, app_id: str, *, wait: float) -> list[E
 
 def _parse_handle(handle: str) -> str | None:
     event_id, sep, pulls = handle.rpartition(".")
-    if not sep or not event_id or not (pulls.isascii() and pulls.isdigit()) or len(event_id) > 40:
+    if not sep or not event_id or not (pulls.isascii() and pulls.isdigit() and len(pulls) <= 19) or len(event_id) > 40:
         return None
     return event_id
 
