@@ -124,7 +124,8 @@ def _delete_parts(stored: list[Any]) -> list[dict[str, Any]]:
     for part in stored:
         n, _, d = str(part).partition(":")
         if n in types:
-            parts.append({"Type": types[n], "Definition": int(d) if d.isascii() and d.isdigit() and len(d) <= 19 else 0})
+            definition = int(d) if d.isascii() and d.isdigit() and len(d) <= 19 else 0
+            parts.append({"Type": types[n], "Definition": definition})
     return parts
 
 
