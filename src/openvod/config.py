@@ -96,8 +96,12 @@ class Settings(BaseSettings):
 
     # engine
     # Which executor runs steps (engine/executor.py): "local", a process pool inside the server
-    # with ``workers`` processes (0: this server runs no steps). Celery plugs in here with scale-out.
-    executor: Literal["local"] = "local"
+    # with ``workers`` processes (0: this server runs no steps); "celery", `openvod worker`
+    # processes on any machine fed through the broker (docs/scaling.md; pip install openvod[scale]).
+    executor: Literal["local", "celery"] = "local"
+    # The Celery broker (executor=celery): redis://host:port/db, or rediss:// for TLS.
+    broker_url: str | None = None
+    celery_queue: str = Field(default="openvod", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     workers: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=0, le=256)
     lease_seconds: float = Field(default=30.0, ge=1.0)
     heartbeat_seconds: float = Field(default=5.0, gt=0)
@@ -146,6 +150,8 @@ class Settings(BaseSettings):
     def _s3_complete(self) -> Settings:
         if self.storage == "s3" and not self.s3_endpoint_url:
             raise ValueError("storage=s3 needs OPENVOD_S3_ENDPOINT_URL")
+        if self.executor == "celery" and not (self.broker_url or "").startswith(("redis://", "rediss://")):
+            raise ValueError("executor=celery needs OPENVOD_BROKER_URL=redis://host:port/db (or rediss://)")
         if bool(self.secret_id) != bool(self.secret_key):
             raise ValueError("set both OPENVOD_SECRET_ID and OPENVOD_SECRET_KEY, or neither")
         return self

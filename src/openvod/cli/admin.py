@@ -1,4 +1,4 @@
-"""Operator commands that work on the local data directory: ``serve``, ``keys``, ``apps``."""
+"""Operator commands that work on the local data directory: ``serve``, ``worker``, ``keys``, ``apps``."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def _emit(as_json: bool, data: Any, human: str) -> None:
 @click.option("--host", default=None, help="listen address (env OPENVOD_HOST, default 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="listen port (env OPENVOD_PORT, default 8080)")
 def serve(data_dir: Path | None, host: str | None, port: int | None) -> None:
-    """Run OpenVOD: API, uploads and (later) workers, with embedded defaults."""
+    """Run OpenVOD: API, console, uploads and events; with the default executor (local) also the
+    workers that encode. With OPENVOD_EXECUTOR=celery it encodes nothing itself: `openvod worker`
+    processes do (see docs/scaling.md)."""
     import uvicorn
 
     from openvod.api.app import create_app
@@ -63,6 +65,36 @@ def serve(data_dir: Path | None, host: str | None, port: int | None) -> None:
     # shutdown_timeout seconds, cancels what is left (no request outlives it), runs shutdown.
     uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, log_level="warning",
                 timeout_graceful_shutdown=settings.shutdown_timeout, access_log=False)
+
+
+@click.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="the worker's scratch space (env OPENVOD_DATA_DIR); it holds no media after a step")
+@click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=None,
+              help="steps run at once (pool processes); default: OPENVOD_WORKERS")
+@click.option("--queues", "-Q", default=None, help="Celery queues to consume (default: OPENVOD_CELERY_QUEUE)")
+@click.option("--loglevel", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--hostname", "-n", default=None, help="the Celery node name (default openvod-PID@HOST)")
+def worker(data_dir: Path | None, concurrency: int | None, queues: str | None, loglevel: str,
+           hostname: str | None) -> None:
+    """Run a Celery worker that encodes (OPENVOD_EXECUTOR=celery): it takes steps from the shared
+    database through the broker (OPENVOD_BROKER_URL), reads sources from and writes outputs to
+    the shared storage (OPENVOD_STORAGE=s3). SIGTERM finishes the running steps, then exits."""
+    from openvod.engine.celery_executor import run_worker
+    from openvod.services.context import worker_context
+
+    settings = _settings(data_dir=data_dir)
+    if settings.executor != "celery":
+        raise click.ClickException("`openvod worker` needs OPENVOD_EXECUTOR=celery and OPENVOD_BROKER_URL")
+    if settings.db_url.startswith("sqlite"):
+        click.echo("warning: a worker on SQLite must share the server's database file (one machine only); "
+                   "use OPENVOD_DATABASE_URL=postgresql://... across machines", err=True)
+    try:
+        run_worker(settings, worker_context, concurrency=concurrency or max(1, settings.workers), queues=queues,
+                   loglevel=loglevel.upper(), hostname=hostname)
+    except OpenVODError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -154,5 +186,6 @@ def _run(fn: Any, data_dir: Path | None) -> Any:
 
 def register(group: click.Group) -> None:
     group.add_command(serve)
+    group.add_command(worker)
     group.add_command(keys)
     group.add_command(apps_group, name="apps")

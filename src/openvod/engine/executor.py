@@ -8,8 +8,9 @@ it beyond its lifecycle. So the protocol is small: ``start``, ``stop``, ``wake``
 listener, also callable directly) and ``health``.
 
 ``local`` (:class:`openvod.engine.local.LocalExecutor`, a process pool inside the server) is the
-one implementation today; a Celery executor (scale-out) would implement the same protocol by
-leasing steps for its remote workers, and is chosen by the ``executor`` setting.
+default; ``celery`` (:class:`openvod.engine.celery_executor.CeleryExecutor`) runs no step in the
+server: it feeds ``openvod worker`` processes on any machine through a Redis broker, while leases,
+attempts and cancels stay in the database. The ``executor`` setting chooses.
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ def create_executor(ctx: Context, build_context: ContextFactory) -> Executor | N
     """The executor ``ctx.settings.executor`` names, or None when this process runs no steps
     (``workers`` 0). ``build_context`` makes each worker's context (see :data:`ContextFactory`)."""
     settings = ctx.settings
+    if settings.executor == "celery":  # steps run in `openvod worker` processes, never here
+        from openvod.engine.celery_executor import CeleryExecutor
+
+        return CeleryExecutor(ctx)
     if settings.workers <= 0:
         return None
     if settings.executor == "local":

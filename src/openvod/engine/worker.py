@@ -110,14 +110,16 @@ def _scratch_full(workdir: Path) -> bool:
         return False
 
 
-def run_step(ctx: Context, claim: queue.Claim, heartbeat: Heartbeat, next_owner: str | None = None,
-             ) -> queue.Claim | None:
+def run_step(ctx: Context, claim: queue.Claim, heartbeat: Heartbeat, next_owner: str | None = None, *,
+             cancel_event: threading.Event | None = None) -> queue.Claim | None:
     """Run one leased step to its end and record the outcome (never raises for job errors).
-    With ``next_owner``, lease the next runnable step in the same transaction and return it."""
+    With ``next_owner``, lease the next runnable step in the same transaction and return it.
+    ``cancel_event``: set by the caller to cancel the step (default: a new one, set by SIGUSR1
+    and by the heartbeat)."""
     global _current_cancel
     settings = ctx.settings
     step_id, owner, app_id, kind = claim.step_id, claim.owner, claim.app_id, claim.kind
-    cancel = threading.Event()
+    cancel = cancel_event if cancel_event is not None else threading.Event()
     _current_cancel = cancel
     heartbeat.watch(step_id, owner, cancel)
     workdir = settings.data_dir / "work" / f"{step_id}-{claim.attempt}"

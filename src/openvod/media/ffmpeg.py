@@ -58,6 +58,7 @@ PROGRESS_INTERVAL = 1.0
 """Minimum seconds between two progress callbacks (the final 100 is always reported)."""
 
 _CANCEL_POLL = 0.1  # how quickly a set cancel event is noticed
+CANCEL_GRACE = 0.3  # seconds a cancelled FFmpeg gets between SIGTERM and SIGKILL
 _LINE_LIMIT = 8192  # a "line" longer than this is split, so a newline-free stream cannot grow memory
 # -nostats keeps the stderr tail for diagnostics; progress comes from -progress on stdout instead.
 _GLOBAL_ARGS = ["-nostdin", "-hide_banner", "-y", "-nostats", "-progress", "pipe:1"]
@@ -220,8 +221,10 @@ def run_ffmpeg(
     try:
         outcome = _wait(proc, started + timeout, cancel)
     finally:
-        # Also reached on KeyboardInterrupt and the like: never leave an encoder running.
-        stop_group(proc)
+        # Also reached on KeyboardInterrupt and the like: never leave an encoder running. A
+        # cancelled run's output is thrown away, so it gets little grace: x264 flushing its
+        # lookahead on SIGTERM can take seconds on a busy machine, and a cancel must land fast.
+        stop_group(proc, grace=CANCEL_GRACE if outcome is _Outcome.CANCELLED else STOP_GRACE)
         for reader in readers:
             reader.join(timeout=STOP_GRACE)
         proc.stdout.close()
