@@ -10,6 +10,8 @@ with 413 from its ``Content-Length`` before a byte is read, or as soon as the st
 a storage failure stops the reader at once (its queued blocks are dropped); and when the server
 shuts down, the request stops reading, keeps what was written and ends with the server. The
 header parsers (``parse_*``) take the raw header text and raise only ``InvalidParameter``.
+
+``GET`` on the upload URL (no tus extension; tusd's download) serves a finished upload's bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -28,6 +31,7 @@ from starlette.requests import ClientDisconnect
 
 from openvod.api.deps import Ctx, basic_credentials
 from openvod.api.errors import error_response
+from openvod.api.serving import object_response
 from openvod.domain.numbers import parse_uint
 from openvod.domain.times import http_date, iso_s
 from openvod.domain.views.uploads import UploadView
@@ -43,6 +47,7 @@ __all__ = [
     "parse_metadata",
     "parse_offset",
     "router",
+    "wants_json",
 ]
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -340,13 +345,47 @@ async def method_override(upload_id: str, request: Request, ctx: Ctx) -> Respons
                     "POST to an upload URL needs X-HTTP-Method-Override: PATCH, DELETE or HEAD")
 
 
-@router.get("/{upload_id}", summary="Upload state as JSON")
-async def get(upload_id: str, ctx: Ctx) -> JSONResponse:
-    info = await anyio.to_thread.run_sync(uploads.get_upload, ctx, upload_id)
-    return JSONResponse(_state_json(info))
+@router.get("/{upload_id}", summary="A finished upload's bytes (Range supported), or its state as JSON")
+def get(upload_id: str, request: Request, ctx: Ctx) -> Response:
+    """The upload URL's ``GET``, as tusd answers it: the bytes of a finished upload, served as
+    every stored object is (``api.serving``: Range, ETag, ``nosniff``, a sandboxed attachment for
+    active types), and 409 ``FailedOperation.UploadNotFinished`` before the last byte is in. Like
+    HEAD it needs no credentials beyond the URL, nor ``Tus-Resumable``. A request whose ``Accept``
+    ranks ``application/json`` above ``*/*`` gets the upload's state as JSON instead."""
+    if wants_json(request.headers.get("accept")):
+        info = uploads.get_upload(ctx, upload_id)
+        return JSONResponse(_state_json(info), headers={"Cache-Control": "no-store", "Vary": "Accept"})
+    response = object_response(request, ctx.storage, uploads.finished_object(ctx, upload_id))
+    response.headers["Cache-Control"] = "private, no-cache"  # revalidated: the media may be deleted
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def wants_json(accept: str | None) -> bool:
+    """Whether ``Accept`` ranks ``application/json`` above ``*/*``: ``application/json`` alone
+    does; no header, ``*/*``, a browser's or axios's ``application/json, text/plain, */*`` don't."""
+    q = {"application/json": 0.0, "*/*": 0.0}
+    for part in (accept or "").split(","):
+        kind, _, params = part.partition(";")
+        kind = kind.strip().lower()
+        if kind in q:
+            q[kind] = max(q[kind], _quality(params))
+    return q["application/json"] > q["*/*"]
+
+
+def _quality(params: str) -> float:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            value = value.strip()
+            return float(value) if _QVALUE.fullmatch(value) else 0.0  # a malformed weight: not wanted
+    return 1.0
+
+
+_QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", re.ASCII)
 
 
 def _state_json(info: UploadView) -> dict[str, Any]:
-    """``GET /v1/uploads/{id}``: the upload's state as JSON."""
+    """``GET /v1/uploads/{id}`` with ``Accept: application/json``: the upload's state."""
     return {"id": info.id, "offset": info.offset, "length": info.length, "state": info.state,
             "file_id": info.file_id, "expires_at": iso_s(info.expires_at)}

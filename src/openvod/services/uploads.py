@@ -43,7 +43,7 @@ from openvod.ids import new_file_id, new_id
 from openvod.runtime import Context
 from openvod.services import apps
 from openvod.services.media import IngestOptions, ingest, physical
-from openvod.storage.base import AppendWriter
+from openvod.storage.base import AppendWriter, ObjectStat
 
 __all__ = [
     "ChecksumMismatch",
@@ -54,6 +54,7 @@ __all__ = [
     "body_limit",
     "create_upload",
     "expire_uploads",
+    "finished_object",
     "get_upload",
     "terminate",
     "too_long",
@@ -252,6 +253,25 @@ def get_upload(ctx: Context, upload_id: str) -> UploadInfo:
         if up.length is not None and offset >= up.length:
             return _complete(ctx, up)
         return _info(up, offset)
+
+
+def finished_object(ctx: Context, upload_id: str) -> ObjectStat:
+    """The object a finished upload stored, which ``GET`` on the upload URL serves. An open upload
+    is a ``Conflict`` (``FailedOperation.UploadNotFinished``): its bytes are still a staged write,
+    not an object; a finished one whose media source was deleted since is ``NotFound``."""
+    info = get_upload(ctx, upload_id)  # also finishes a completion that a crash interrupted
+    if info.state != UploadState.DONE:
+        of = "a deferred length" if info.length is None else f"{info.length} bytes"
+        raise Conflict(f"upload {upload_id!r} is not finished ({info.offset} of {of}): GET serves its bytes "
+                       "once the last one is in; HEAD tells its offset", code="FailedOperation.UploadNotFinished")
+    with ctx.db.session() as s:
+        up = _load(s, upload_id)
+        bucket, key = up.bucket, up.key
+    try:
+        return ctx.storage.stat(bucket, key)
+    except NotFound as exc:
+        raise NotFound(f"the bytes of upload {upload_id!r} are gone: the source of media {info.file_id} "
+                       "was deleted", code="ResourceNotFound.Object") from exc
 
 
 def _stored_size(ctx: Context, up: Upload) -> int:

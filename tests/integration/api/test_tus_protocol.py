@@ -1,6 +1,7 @@
 """tus 1.0.0 MUSTs that real clients rely on (issue 12, part 3): HEAD echoes Upload-Metadata,
 terminating a finished upload is 204 (tus-js-client's ``abort(true)``), X-HTTP-Method-Override on
-POST, 412 with Tus-Version, and Upload-Length together with Upload-Defer-Length refused."""
+POST, 412 with Tus-Version, Upload-Length together with Upload-Defer-Length refused; and GET on the
+upload URL, which serves a finished upload's bytes as every stored object is served."""
 
 from __future__ import annotations
 
@@ -80,3 +81,69 @@ def test_length_and_deferred_length_together_are_400(srv: InProcessServer) -> No
     with srv.client() as c:
         r = c.post("/v1/uploads", headers={**TUS, "Upload-Length": "10", "Upload-Defer-Length": "1"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidParameter.UploadLength"
+
+
+def _finish(c: httpx.Client, data: bytes, **meta: str) -> str:
+    url = _create(c, len(data), **meta)
+    r = c.patch(url, content=data, headers={**TUS, **OCTET, "Upload-Offset": "0"})
+    assert r.status_code == 204, r.text
+    return url
+
+
+def test_get_serves_a_finished_upload_and_409_before(srv: InProcessServer) -> None:
+    """GET on the upload URL (tusd's download): the URL is the capability, as for HEAD."""
+    with srv.client() as c:
+        url = _create(c, 10, filename="g.mp4", filetype="video/mp4")
+        r = httpx.get(url)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "FailedOperation.UploadNotFinished"
+        c.patch(url, content=b"01234", headers={**TUS, **OCTET, "Upload-Offset": "0"})
+        assert "5 of 10 bytes" in httpx.get(url).json()["error"]["message"]
+        c.patch(url, content=b"56789", headers={**TUS, **OCTET, "Upload-Offset": "5"})
+    r = httpx.get(url)  # no credentials, no Tus-Resumable
+    assert r.status_code == 200 and r.content == b"0123456789"
+    assert r.headers["Content-Type"] == "video/mp4" and r.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Disposition" not in r.headers and "Content-Security-Policy" not in r.headers  # passive: inline
+    assert "Accept" in r.headers["Vary"]
+    r = httpx.get(url, headers={"Range": "bytes=2-4"})
+    assert r.status_code == 206 and r.content == b"234" and r.headers["Content-Range"] == "bytes 2-4/10"
+    assert httpx.get(url, headers={"Range": "bytes=10-"}).status_code == 416
+    etag = httpx.get(url).headers["ETag"]
+    assert httpx.get(url, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_get_serves_active_types_as_sandboxed_attachments(srv: InProcessServer) -> None:
+    with srv.client() as c:
+        url = _finish(c, b"<script>alert(document.cookie)</script>", filename="x.html", filetype="text/html")
+    r = httpx.get(url)
+    assert r.status_code == 200 and r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Content-Disposition"].startswith("attachment")
+    assert r.headers["Content-Security-Policy"].startswith("sandbox")
+
+
+def test_get_gives_the_state_as_json_to_who_asks_for_it(srv: InProcessServer) -> None:
+    with srv.client() as c:
+        url = _finish(c, b"abc", filename="s.bin")
+    for accept, json_state in [
+        ("application/json", True),
+        ("application/json, */*;q=0.1", True),
+        (None, False),
+        ("*/*", False),
+        ("application/json, text/plain, */*", False),  # axios
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", False),  # a browser
+        ("application/json;q=2", False),  # a malformed weight
+    ]:
+        r = httpx.get(url, headers={"Accept": accept} if accept else None)
+        if json_state:
+            assert r.json()["state"] == "done" and r.json()["offset"] == 3, accept
+            assert r.headers["Cache-Control"] == "no-store"
+        else:
+            assert r.content == b"abc", accept
+
+
+def test_get_after_the_media_is_deleted_is_404(srv: InProcessServer) -> None:
+    with srv.client() as c:
+        url = _finish(c, b"gone", filename="d.bin")
+        file_id = c.head(url, headers=TUS).headers["OpenVOD-File-Id"]
+        assert c.delete(f"/v1/media/{file_id}").status_code == 200
+    r = httpx.get(url)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "ResourceNotFound.Object"
