@@ -12,7 +12,7 @@ the checks ``api.limits`` runs before a body is read), :func:`precheck` adds the
 
 What is checked, in order: the signature's form (header, or presigned query when the policy allows
 it); ``X-Amz-Date`` and that the credential date is its date; the time (header: within
-:data:`MAX_SKEW` either way; presigned: ``X-Amz-Expires`` 1..:data:`MAX_EXPIRES`, not starting
+:data:`MAX_SKEW` either way; presigned: ``X-Amz-Expires`` 0..:data:`MAX_EXPIRES` (0 is expired), not starting
 more than the skew in the future, not expired); the scope (service, and region unless the
 policy's is ``*``); the headers the policy requires to be signed; then the signature, computed
 for an unknown key with a random secret so the time taken does not tell which ids exist.
@@ -319,9 +319,10 @@ def parse_header(headers: Mapping[str, str], *, now: float, policy: Policy) -> C
 
 def parse_presigned(q: Mapping[str, str], *, now: float, policy: Policy) -> Credential:
     """The credential of a presigned URL's decoded ``X-Amz-*`` query parameters. Every malformed or
-    inconsistent parameter (expiry outside 1..:data:`MAX_EXPIRES`, another region) is
-    :data:`~openvod.auth.codes.BAD_QUERY`; a URL not valid yet or expired is
-    :data:`~openvod.auth.codes.NOT_YET_VALID` / :data:`~openvod.auth.codes.EXPIRED`."""
+    inconsistent parameter (expiry negative or over :data:`MAX_EXPIRES`, another region) is
+    :data:`~openvod.auth.codes.BAD_QUERY`; a URL not valid yet or expired (``X-Amz-Expires=0``
+    included, as S3 answers it) is :data:`~openvod.auth.codes.NOT_YET_VALID` /
+    :data:`~openvod.auth.codes.EXPIRED`."""
     bad = codes.BAD_QUERY
     if q.get("X-Amz-Algorithm") != ALGORITHM:
         raise _fail(bad, "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\".")
@@ -337,12 +338,13 @@ def parse_presigned(q: Mapping[str, str], *, now: float, policy: Policy) -> Cred
     if amz_date[:8] != date:
         raise _fail(bad, "Invalid credential date. Date is not the same as X-Amz-Date.")
     _check_scope(region, service, policy, bad)
+    raw_expires = q.get("X-Amz-Expires", "")
+    if raw_expires.startswith("-") and raw_expires[1:].isascii() and raw_expires[1:].isdigit():
+        raise _fail(bad, "X-Amz-Expires must be non-negative.")
     try:
-        expires = parse_uint(q.get("X-Amz-Expires", ""), "X-Amz-Expires")
+        expires = parse_uint(raw_expires, "X-Amz-Expires")
     except InvalidParameter as exc:
         raise _fail(bad, "X-Amz-Expires should be a number of seconds.") from exc
-    if expires < 1:
-        raise _fail(bad, "X-Amz-Expires must be at least 1 second.")
     if expires > MAX_EXPIRES:
         raise _fail(bad, f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}.")
     signed = q.get("X-Amz-SignedHeaders", "host")
@@ -354,7 +356,7 @@ def parse_presigned(q: Mapping[str, str], *, now: float, policy: Policy) -> Cred
     start = when.timestamp()
     if start > now + policy.max_skew:
         raise _fail(codes.NOT_YET_VALID, f"Request is not valid yet: X-Amz-Date {amz_date} is in the future")
-    if now > start + expires:
+    if expires == 0 or now > start + expires:
         raise _fail(codes.EXPIRED, f"Request has expired: it was valid for {expires} s from {amz_date}")
     return Credential(access_key, date, region, service, amz_date, tuple(signed.split(";")), sig,
                       UNSIGNED_PAYLOAD, presigned=True)

@@ -22,11 +22,12 @@ def validate_bucket(bucket: str) -> str:
     return bucket
 
 
-def validate_key(key: str) -> str:
+def validate_key(key: str, *, folder: bool = False) -> str:
     """Return ``key`` if it is a safe relative object key, else raise ``InvalidParameter.ObjectKey``.
 
     Refused: empty keys, absolute paths, ``.``/``..`` segments, empty segments, backslashes,
-    control characters and keys over 1024 UTF-8 bytes.
+    control characters and keys over 1024 UTF-8 bytes. With ``folder``, one trailing ``/`` is
+    allowed (an S3 folder marker such as ``photos/``): the stores and the S3 gateway pass it.
     """
 
     def bad(why: str) -> InvalidParameter:
@@ -45,7 +46,10 @@ def validate_key(key: str) -> str:
         raise bad("absolute paths are not allowed")
     if "\\" in key:
         raise bad("backslashes are not allowed")
-    for segment in key.split("/"):
+    segments = key.split("/")
+    if folder and len(segments) > 1 and segments[-1] == "":
+        segments.pop()
+    for segment in segments:
         if segment in ("", ".", ".."):
             raise bad("'.', '..' and empty path segments are not allowed")
     return key

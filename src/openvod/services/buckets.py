@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
 
 from openvod.db.models import Object
 from openvod.errors import Conflict
@@ -11,7 +13,7 @@ from openvod.runtime import Context
 from openvod.services.objects import register_object
 from openvod.storage.base import ObjectStat
 
-__all__ = ["MARKER_ROLE", "bucket_exists", "create_bucket", "delete_bucket", "list_buckets"]
+__all__ = ["MARKER_ROLE", "bucket_dates", "bucket_exists", "create_bucket", "delete_bucket", "list_buckets"]
 
 MARKER_ROLE = "bucket"
 
@@ -26,6 +28,14 @@ def list_buckets(ctx: Context, app_id: str) -> list[str]:
     """The names of the app's buckets, sorted."""
     with ctx.db.session() as s:
         return sorted(s.scalars(select(Object.bucket).where(Object.app_id == app_id).distinct()))
+
+
+def bucket_dates(ctx: Context, app_id: str) -> list[tuple[str, datetime]]:
+    """The app's buckets, sorted by name, each with the time of its oldest row (its creation)."""
+    with ctx.db.session() as s:
+        rows = s.execute(select(Object.bucket, func.min(Object.created_at)).where(Object.app_id == app_id)
+                         .group_by(Object.bucket).order_by(Object.bucket))
+        return [(name, created) for name, created in rows]
 
 
 def create_bucket(ctx: Context, app_id: str, bucket: str) -> None:

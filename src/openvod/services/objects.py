@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from openvod.db.models import Object
+from openvod.db.models import Object, utcnow
 from openvod.domain.views.objects import ObjectPage, ObjectView
 from openvod.runtime import Context
 from openvod.storage.base import ObjectStat
@@ -57,7 +57,8 @@ def list_page(ctx: Context, app_id: str, bucket: str, *, prefix: str = "", delim
               max_keys: int = 1000, hidden_roles: Collection[str] = ()) -> ObjectPage:
     """One page of a listing of the app's ``bucket`` in logical keys, as S3's ListObjects pages:
     keys after ``after`` that start with ``prefix``; with a ``delimiter``, keys with it past the
-    prefix are rolled up into common prefixes. Objects of ``hidden_roles`` are left out."""
+    prefix are rolled up into common prefixes, and a prefix at or before ``after`` is not listed
+    again. Objects of ``hidden_roles`` are left out."""
     base = f"{app_id}/"
     contents: list[ObjectView] = []
     prefixes: list[str] = []
@@ -71,8 +72,6 @@ def list_page(ctx: Context, app_id: str, bucket: str, *, prefix: str = "", delim
             q = q.where(Object.key > base + after)
         for row in s.scalars(q.execution_options(yield_per=500)):
             key = row.key[len(base):]
-            if after and (key <= after or (after.endswith(delimiter or "\0") and key.startswith(after))):
-                continue
             entry: str | None = None
             if delimiter:
                 i = key.find(delimiter, len(prefix))
@@ -80,6 +79,10 @@ def list_page(ctx: Context, app_id: str, bucket: str, *, prefix: str = "", delim
                     entry = key[: i + len(delimiter)]
                     if prefixes and prefixes[-1] == entry:
                         continue
+            # What a page ends on (a key, or a common prefix) is where the next one starts: keys
+            # rolled up into a prefix at or before ``after`` were listed with it.
+            if after and (entry or key) <= after:
+                continue
             if len(contents) + len(prefixes) >= max_keys:
                 truncated = True
                 break
@@ -112,14 +115,18 @@ def delete_object_rows(ctx: Context, app_id: str, bucket: str, *, keys: Collecti
 
 def register_object(ctx: Context, app_id: str, stat: ObjectStat, *, role: str, acl: str = "private",
                     media_id: str | None = None, definition: int | None = None,
-                    info: dict[str, Any] | None = None) -> None:
-    """Insert or update the row of a physical object (idempotent, so a retried job is harmless)."""
+                    info: dict[str, Any] | None = None, replaced: bool = False) -> None:
+    """Insert or update the row of a physical object (idempotent, so a retried job is harmless).
+    ``replaced``: the bytes were written anew (an S3 PUT over an object), so its time
+    (``created_at``, S3's Last-Modified) is now even when the row exists."""
     with ctx.db.session() as s:
         row = s.scalar(select(Object).where(Object.app_id == app_id, Object.bucket == stat.bucket,
                                             Object.key == stat.key))
         if row is None:
             row = Object(app_id=app_id, bucket=stat.bucket, key=stat.key)
             s.add(row)
+        elif replaced:
+            row.created_at = utcnow()
         row.size, row.etag, row.content_type = stat.size, stat.etag, stat.content_type
         row.role, row.acl, row.media_id = role, acl, media_id
         row.definition, row.info = definition, info

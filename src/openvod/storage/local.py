@@ -1,8 +1,18 @@
-"""``local`` storage: objects are files under ``root/bucket/key``."""
+"""``local`` storage: objects are files under ``root/bucket/``.
+
+Layout: the directories of a key are its segments as they are, and the object itself is a file
+named ``\\`` + its last segment, so ``a/b`` is ``a/\\b`` and ``a/b/c`` is ``a/b/\\c``: a key that
+is a prefix of another (``a/b`` beside ``a/b/c``), and a folder marker (``a/``, the file ``a/\\``
+beside ``a/\\x``) never collide with a directory. No key holds a backslash (``domain.keys``), so a
+directory is never taken for an object; the extension stays (``\\clip.mp4``) for tools that look
+at it. A data directory of the layout before (objects at ``root/bucket/key``) is upgraded once,
+by renaming its files, when a :class:`LocalStorage` first opens it (``root/.layout`` records it).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import mimetypes
@@ -24,6 +34,8 @@ __all__ = ["LocalStorage"]
 
 _CHUNK = 1 << 20
 _STAGING = ".staging"
+_LAYOUT = ".layout"  # holds "2" once every object file is named OBJECT_MARK + its last segment
+OBJECT_MARK = "\\"
 
 UrlSigner = Callable[[str, str, int, str], str]  # (bucket, key, expires_at, method) -> url
 
@@ -94,15 +106,40 @@ class LocalStorage:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / _STAGING).mkdir(exist_ok=True)
         self._signer = signer
+        self._upgrade_layout()
+
+    def _upgrade_layout(self) -> None:
+        """Rename the object files of a data directory of the first layout (``bucket/key``), once;
+        under a lock, so processes opening the same directory together do it once."""
+        marker = self.root / _LAYOUT
+        if marker.exists():
+            return
+        with disk_errors("upgrade the layout of the local object store"):
+            with open(self.root / f"{_LAYOUT}.lock", "a") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+                if marker.exists():
+                    return
+                for top in sorted(self.root.iterdir()):
+                    if top.name.startswith(".") or not top.is_dir():
+                        continue
+                    for dirpath, _dirs, files in os.walk(top):
+                        for name in files:
+                            if not name.startswith(OBJECT_MARK):
+                                os.replace(Path(dirpath) / name, Path(dirpath) / (OBJECT_MARK + name))
+                staged = self.root / f"{_LAYOUT}.tmp"
+                staged.write_text("2\n")
+                os.replace(staged, marker)
 
     # -- paths -------------------------------------------------------------------------------
     def _bucket_dir(self, bucket: str) -> Path:
         return self.root / validate_bucket(bucket)
 
     def _path(self, bucket: str, key: str) -> Path:
-        path = self._bucket_dir(bucket) / validate_key(key)
+        top = self._bucket_dir(bucket)
+        directory, _, name = validate_key(key, folder=True).rpartition("/")
+        path = (top / directory if directory else top) / (OBJECT_MARK + name)
         # Belt and braces: the validated key can't escape, but check the resolved path anyway.
-        if not path.resolve().is_relative_to(self._bucket_dir(bucket).resolve()):
+        if not path.resolve().is_relative_to(top.resolve()):
             raise StorageError(f"object key {key!r} resolves outside bucket {bucket!r}")
         return path
 
@@ -112,15 +149,8 @@ class LocalStorage:
 
     @staticmethod
     def _mkparent(path: Path) -> None:
-        try:
-            with disk_errors(f"create the directory of object {path.name!r}"):
-                path.parent.mkdir(parents=True, exist_ok=True)
-        except StorageError as exc:
-            if isinstance(exc.__cause__, FileExistsError | NotADirectoryError):
-                raise StorageError(f"object key {path.name!r} can't be stored: a parent of it is an object") from exc
-            raise
-        if path.is_dir():
-            raise StorageError(f"object key {path.name!r} can't be stored: other objects live under it")
+        with disk_errors(f"create the directory of object {path.name[1:]!r}"):
+            path.parent.mkdir(parents=True, exist_ok=True)
 
     # -- objects -----------------------------------------------------------------------------
     def ensure_bucket(self, bucket: str) -> None:
@@ -200,12 +230,14 @@ class LocalStorage:
         top = self._bucket_dir(bucket)
         if not top.is_dir():
             return
-        for dirpath, _dirs, files in os.walk(top):
+        for dirpath, dirs, files in os.walk(top):
+            dirs.sort()
+            directory = Path(dirpath).relative_to(top).as_posix()
+            base = "" if directory == "." else directory + "/"
             for name in sorted(files):
-                path = Path(dirpath) / name
-                key = path.relative_to(top).as_posix()
-                if key.startswith(prefix):
-                    yield self._stat(bucket, key, path)
+                key = base + name[len(OBJECT_MARK):]
+                if name.startswith(OBJECT_MARK) and key and key.startswith(prefix):
+                    yield self._stat(bucket, key, Path(dirpath) / name)
 
     def move(self, bucket: str, src_key: str, dst_key: str) -> ObjectStat:
         src, dst = self._path(bucket, src_key), self._path(bucket, dst_key)

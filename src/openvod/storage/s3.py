@@ -63,7 +63,7 @@ class S3Storage(S3Appends):
             self._client.create_bucket(**args)
 
     def put(self, bucket: str, key: str, stream: BinaryIO, *, content_type: str = DEFAULT_TYPE) -> ObjectStat:
-        physical, key = self._physical(bucket), validate_key(key)
+        physical, key = self._physical(bucket), validate_key(key, folder=True)
         extra = {"ContentType": resolve_content_type(key, content_type)}
         with self._boundary("PutObject", bucket, key):
             self._client.upload_fileobj(stream, physical, key, ExtraArgs=extra, Config=self._transfer)
@@ -72,7 +72,7 @@ class S3Storage(S3Appends):
     def open(
         self, bucket: str, key: str, *, start: int = 0, end: int | None = None, chunk_size: int = CHUNK
     ) -> Iterator[bytes]:
-        physical, key = self._physical(bucket), validate_key(key)
+        physical, key = self._physical(bucket), validate_key(key, folder=True)
         if start < 0:
             raise InvalidParameter(f"range start {start} of {bucket}/{key} is negative", code="InvalidParameter.Range")
         if end is not None and end < start:
@@ -106,7 +106,7 @@ class S3Storage(S3Appends):
         return True
 
     def delete(self, bucket: str, key: str) -> None:
-        physical, key = self._physical(bucket), validate_key(key)
+        physical, key = self._physical(bucket), validate_key(key, folder=True)
         with self._boundary("DeleteObject", bucket, key, ignore=frozenset({"NoSuchBucket"})):
             self._client.delete_object(Bucket=physical, Key=key)
 
@@ -148,7 +148,8 @@ class S3Storage(S3Appends):
                     yield ObjectStat(bucket, key, int(item["Size"]), etag, resolve_content_type(key, DEFAULT_TYPE))
 
     def move(self, bucket: str, src_key: str, dst_key: str) -> ObjectStat:
-        physical, src_key, dst_key = self._physical(bucket), validate_key(src_key), validate_key(dst_key)
+        physical = self._physical(bucket)
+        src_key, dst_key = validate_key(src_key, folder=True), validate_key(dst_key, folder=True)
         if src_key == dst_key:  # a copy onto itself would fail, and the delete would then lose it
             return self.stat(bucket, src_key)
         with self._boundary("CopyObject", bucket, src_key):
@@ -157,7 +158,7 @@ class S3Storage(S3Appends):
         return self.stat(bucket, dst_key)
 
     def signed_url(self, bucket: str, key: str, *, expires_in: int = 3600, method: str = "GET") -> str:
-        physical, key = self._physical(bucket), validate_key(key)
+        physical, key = self._physical(bucket), validate_key(key, folder=True)
         if not 0 < expires_in <= _MAX_PRESIGN:
             raise InvalidParameter(
                 f"a signed URL for {bucket}/{key} must expire within 1..{_MAX_PRESIGN} s, not {expires_in}",
@@ -177,7 +178,7 @@ class S3Storage(S3Appends):
 
     @contextmanager
     def local_path(self, bucket: str, key: str) -> Iterator[Path]:
-        physical, key = self._physical(bucket), validate_key(key)
+        physical, key = self._physical(bucket), validate_key(key, folder=True)
         suffix = Path(key).suffix  # kept: tools such as FFmpeg look at the extension
         fd, name = tempfile.mkstemp(
             prefix="get-", suffix=suffix if _SUFFIX.fullmatch(suffix) else "", dir=self.spool_dir

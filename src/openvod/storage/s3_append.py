@@ -67,7 +67,7 @@ class _Handle:
         if not _HANDLE_ID.fullmatch(parsed.id):
             raise StorageError(f"malformed append handle {handle!r}")
         validate_bucket(parsed.bucket)
-        validate_key(parsed.key)
+        validate_key(parsed.key, folder=True)
         return parsed
 
     def dump(self) -> str:
@@ -272,7 +272,7 @@ class S3Appends(S3ClientBase):
                 path.unlink(missing_ok=True)
 
     def begin_append(self, bucket: str, key: str) -> str:
-        physical, key = self._physical(bucket), validate_key(key)
+        physical, key = self._physical(bucket), validate_key(key, folder=True)
         with self._boundary("CreateMultipartUpload", bucket, key):
             response = self._client.create_multipart_upload(
                 Bucket=physical, Key=key, ContentType=resolve_content_type(key, DEFAULT_TYPE)

@@ -144,7 +144,7 @@ class S3ClientBase:
 
     # -- the one read both halves need ------------------------------------------------------
     def stat(self, bucket: str, key: str) -> ObjectStat:
-        physical, key = self._physical(bucket), validate_key(key)
+        physical, key = self._physical(bucket), validate_key(key, folder=True)
         with self._boundary("HeadObject", bucket, key):
             head = self._client.head_object(Bucket=physical, Key=key)
         etag = str(head.get("ETag", "")).strip('"')

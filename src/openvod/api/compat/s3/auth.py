@@ -1,8 +1,8 @@
 """SigV4 authentication of S3 requests (``Authorization`` header or presigned URL), at the edge.
 
 The checks are :func:`openvod.auth.sigv4.verify`'s (service ``s3``, the gateway's region
-``s3_gateway_region`` or ``*`` for any, presigned URLs with ``X-Amz-Expires`` 1..604800 that are
-neither expired nor dated more than the skew in the future); this module only builds the request's
+``s3_gateway_region`` or ``*`` for any, presigned URLs with ``X-Amz-Expires`` 0..604800 that are
+neither expired, 0 included, nor dated more than the skew in the future); this module only builds the request's
 parts, looks the key up and maps the verifier's :class:`~openvod.errors.AuthFailure` codes to S3's
 error names (:func:`s3_error_of`).
 """

@@ -11,18 +11,53 @@ from fastapi.responses import Response
 from openvod.domain.numbers import parse_uint
 from openvod.errors import InvalidParameter, ProtocolError
 
-__all__ = ["HIDDEN_ROLES", "MP_DIR", "XMLNS", "S3Error", "el", "error_response", "part_number",
-           "xml_response"]
+__all__ = ["HIDDEN_ROLES", "MIN_PART_SIZE", "MP_DIR", "XMLNS", "S3Error", "el", "error_response", "not_implemented",
+           "owner", "parse_xml", "part_number", "precondition_failed", "xml_response"]
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 MP_DIR = ".s3mp"
 HIDDEN_ROLES = ("bucket", "s3-multipart", "s3-part")
+MIN_PART_SIZE = 5 << 20  # S3's smallest part but the last (COS: 1 MiB, cos.py)
 
 
 class S3Error(ProtocolError):
     """An S3 error: answered as an ``<Error>`` document with ``code`` (S3's error name, e.g.
-    ``NoSuchKey``) and HTTP ``status``. Native :class:`~openvod.errors.OpenVODError` raised under the
-    gateway are mapped to S3 names by status at its edge (``gateway.serve``)."""
+    ``NoSuchKey``) and HTTP ``status``, plus ``headers`` (e.g. ``Content-Range`` of an
+    ``InvalidRange``). Native :class:`~openvod.errors.OpenVODError` raised under the gateway are
+    mapped to S3 names by status at its edge (``gateway.serve``)."""
+
+    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, code, message)
+        self.headers = dict(headers or {})
+
+
+def not_implemented(what: str) -> S3Error:
+    """501 NotImplemented for a request naming ``what`` (a sub-resource, header or value) the
+    gateway does not implement: refused, never served as another operation."""
+    return S3Error(501, "NotImplemented", f"A header or query you provided implies functionality that is not "
+                   f"implemented: {what}.")
+
+
+def precondition_failed() -> S3Error:
+    return S3Error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+
+
+def parse_xml(body: bytes) -> ET.Element:
+    """A request's XML document (bounded by ``bodies.small_body``); 400 MalformedXML otherwise."""
+    try:
+        # Bounded body (1 MiB); expat >= 2.4.1 limits entity amplification, no external entities.
+        return ET.fromstring(body)  # noqa: S314
+    except ET.ParseError as exc:
+        raise S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate "
+                      "against our published schema.") from exc
+
+
+def owner(parent: ET.Element, app_id: str, tag: str = "Owner") -> ET.Element:
+    """An ``<Owner>`` (or ``tag``) of the app: its id is the app id."""
+    e = el(parent, tag)
+    el(e, "ID", app_id)
+    el(e, "DisplayName", app_id)
+    return e
 
 
 def part_number(raw: str) -> int:
@@ -43,7 +78,7 @@ def _request_id() -> str:
 def error_response(exc: S3Error, resource: str, method: str) -> Response:
     """The S3 ``<Error>`` reply to ``exc`` (headers only for HEAD)."""
     rid = _request_id()
-    headers = {"x-amz-request-id": rid}
+    headers = {**exc.headers, "x-amz-request-id": rid}
     if method == "HEAD":
         return Response(status_code=exc.status, headers=headers)
     root = ET.Element("Error")

@@ -24,6 +24,7 @@ __all__ = ["CosAuthorization", "CosGateway", "is_cos_request", "parse_cos_author
 _COS_HOST = re.compile(
     r"^(?P<bucket>[a-z0-9][a-z0-9.-]*[a-z0-9])\.cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com(?::\d+)?$", re.ASCII)
 COS_MAX_SKEW = cos.MAX_SKEW
+COS_MIN_PART_SIZE = 1 << 20  # COS's smallest part but the last (S3's is 5 MiB)
 MAX_COS_AUTHORIZATION = cos.MAX_AUTHORIZATION
 
 # The verifier's codes as COS (its S3-compatible error names) answers them.
@@ -120,7 +121,8 @@ class CosGateway:
             m = _COS_HOST.match(Headers(scope=scope).get("host", "").lower())
             if m is not None:
                 request = Request(scope, receive)
-                response = await serve(request, _cos_authenticate, m["bucket"], scope["path"].lstrip("/"))
+                response = await serve(request, _cos_authenticate, m["bucket"], scope["path"].lstrip("/"),
+                                       min_part_size=COS_MIN_PART_SIZE)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

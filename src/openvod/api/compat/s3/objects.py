@@ -1,4 +1,5 @@
-"""Object operations other than upload: GetObject/HeadObject, CopyObject, UploadPartCopy, DeleteObject."""
+"""Object writes other than multipart: PutObject's checks and bookkeeping, CopyObject,
+UploadPartCopy, DeleteObject and DeleteObjects (GetObject/HeadObject: ``reading``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import io
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import BinaryIO, cast
 from urllib.parse import unquote
@@ -14,38 +16,43 @@ from urllib.parse import unquote
 from fastapi import Request
 from fastapi.responses import Response
 
-from openvod.api.compat.s3.buckets import bucket_exists, object_row, phys, require_bucket
-from openvod.api.compat.s3.common import HIDDEN_ROLES, XMLNS, S3Error, el, xml_response
+from openvod.api.compat.s3 import conditions
+from openvod.api.compat.s3.buckets import missing, object_row, phys, require_bucket
+from openvod.api.compat.s3.common import HIDDEN_ROLES, XMLNS, S3Error, el, not_implemented, parse_xml, xml_response
+from openvod.api.compat.s3.metadata import Metadata
 from openvod.api.compat.s3.multipart import mp_keys, upload_row
-from openvod.api.serving import object_response
-from openvod.domain.times import http_date, iso_s_zero_ms
+from openvod.domain.times import iso_s_zero_ms
 from openvod.domain.views.objects import ObjectView
-from openvod.errors import NotFound
 from openvod.runtime import Context
-from openvod.services.objects import register_object, unregister_object
+from openvod.services.objects import delete_object_rows, register_object, unregister_object
 from openvod.storage.base import ObjectStat
 
-__all__ = ["copy_object", "copy_part", "delete_object", "get_object"]
+__all__ = ["MAX_DELETE", "check_put", "copy_object", "copy_part", "delete_object", "delete_objects",
+           "register_put", "visible_etag"]
+
+MAX_DELETE = 1000  # keys in one DeleteObjects
 
 
-def get_object(ctx: Context, request: Request, app_id: str, bucket: str, key: str) -> Response:
-    """GetObject and HeadObject (ranges and conditionals as ``api.serving`` answers them)."""
-    pb, pk = phys(app_id, bucket, key)
+def visible_etag(ctx: Context, app_id: str, pb: str, pk: str) -> str | None:
+    """The ETag of the object at (pb, pk) as the gateway shows it, None when there is none."""
     row = object_row(ctx, app_id, pb, pk)
-    try:
-        stat = ctx.storage.stat(pb, pk)
-    except NotFound:
-        stat = None
-    if stat is None or (row is not None and row.role in HIDDEN_ROLES):
-        if not bucket_exists(ctx, app_id, bucket):
-            raise S3Error(404, "NoSuchBucket", "The specified bucket does not exist")
-        raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
-    if row is not None and row.size == stat.size:
-        stat = dataclasses.replace(stat, etag=row.etag or stat.etag, content_type=row.content_type)
-    resp = object_response(request, ctx.storage, stat)
-    if row is not None:
-        resp.headers["Last-Modified"] = http_date(row.created_at)
-    return resp
+    return row.etag if row is not None and row.role not in HIDDEN_ROLES else None
+
+
+def check_put(ctx: Context, headers: Mapping[str, str], app_id: str, bucket: str, key: str) -> tuple[str, str]:
+    """What PutObject checks before it reads the body: the bucket, and its conditional headers.
+    Returns the physical (bucket, key)."""
+    pb, pk = phys(app_id, bucket, key)
+    require_bucket(ctx, app_id, bucket)
+    if "if-none-match" in headers or "if-match" in headers:
+        conditions.check_write(headers, visible_etag(ctx, app_id, pb, pk))
+    return pb, pk
+
+
+def register_put(ctx: Context, app_id: str, stat: ObjectStat, meta: Metadata, **more: object) -> None:
+    """Record an object the gateway wrote, with its metadata (``more``: multipart's ``parts``...)."""
+    register_object(ctx, app_id, dataclasses.replace(stat, content_type=meta.row_type), role="upload",
+                    info=meta.to_info(**more), replaced=True)
 
 
 def _copy_source(header: str) -> tuple[str, str]:
@@ -53,7 +60,7 @@ def _copy_source(header: str) -> tuple[str, str]:
     path, _, query = header.partition("?")
     version = dict(p.partition("=")[::2] for p in query.split("&") if p).get("versionId")
     if version not in (None, "", "null"):
-        raise S3Error(501, "NotImplemented", "Object versions are not kept: copy without a versionId.")
+        raise not_implemented("a copy source versionId (object versions are not kept)")
     bucket, _, key = unquote(path).lstrip("/").partition("/")
     if not bucket or not key:
         raise S3Error(400, "InvalidArgument", "x-amz-copy-source must be /bucket/key.")
@@ -81,14 +88,14 @@ class _HashingSlice(io.RawIOBase):
 
 
 def _source(ctx: Context, app_id: str, request: Request) -> tuple[str, str, ObjectView]:
-    """The physical source of a copy and its row, in the caller's own namespace."""
+    """The physical source of a copy and its row, in the caller's own namespace, once its
+    ``x-amz-copy-source-if-*`` conditions hold."""
     sb, sk = _copy_source(request.headers["x-amz-copy-source"])
     spb, spk = phys(app_id, sb, sk)
     row = object_row(ctx, app_id, spb, spk)
     if row is None or row.role in HIDDEN_ROLES or not ctx.storage.exists(spb, spk):
-        if not bucket_exists(ctx, app_id, sb):
-            raise S3Error(404, "NoSuchBucket", "The specified bucket does not exist")
-        raise S3Error(404, "NoSuchKey", "The specified key does not exist.")
+        raise missing(ctx, app_id, sb)
+    conditions.check_copy_source(request.headers, row.etag, row.created_at)
     return spb, spk, row
 
 
@@ -109,8 +116,9 @@ def _copy_result(tag: str, etag: str) -> Response:
 
 
 def copy_object(ctx: Context, request: Request, app_id: str, bucket: str, key: str) -> Response:
-    """CopyObject within the app (any of its buckets). ``x-amz-metadata-directive: REPLACE`` takes
-    the request's Content-Type; ``COPY`` (the default) keeps the source's."""
+    """CopyObject within the app (any of its buckets). ``x-amz-metadata-directive: COPY`` (the
+    default) keeps the source's Content-Type, standard headers and user metadata; ``REPLACE``
+    takes the request's."""
     pb, pk = phys(app_id, bucket, key)
     require_bucket(ctx, app_id, bucket)
     directive = request.headers.get("x-amz-metadata-directive", "COPY").upper()
@@ -120,10 +128,9 @@ def copy_object(ctx: Context, request: Request, app_id: str, bucket: str, key: s
     if (spb, spk) == (pb, pk) and directive == "COPY":
         raise S3Error(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object "
                                              "to itself without changing the object's metadata.")
-    content_type = (request.headers.get("content-type") or "application/octet-stream") if directive == "REPLACE" \
-        else row.content_type
-    stat = _copy(ctx, (spb, spk), (pb, pk), content_type)
-    register_object(ctx, app_id, stat, role="upload")
+    meta = Metadata.of_request(request.headers) if directive == "REPLACE" else Metadata.of_row(row)
+    stat = _copy(ctx, (spb, spk), (pb, pk), meta.row_type)
+    register_put(ctx, app_id, stat, meta)
     return _copy_result("CopyObjectResult", stat.etag)
 
 
@@ -156,3 +163,63 @@ def delete_object(ctx: Context, app_id: str, bucket: str, key: str) -> Response:
     ctx.storage.delete(pb, pk)
     unregister_object(ctx, app_id, pb, pk)
     return Response(status_code=204)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _delete_request(body: bytes) -> tuple[bool, list[tuple[str, str | None]]]:
+    doc = parse_xml(body)
+    malformed = S3Error(400, "MalformedXML", f"The XML you provided was not well-formed or did not validate "
+                        f"against our published schema: a <Delete> of 1 to {MAX_DELETE} <Object> with a <Key>.")
+    if _local(doc.tag) != "Delete":
+        raise malformed
+    quiet, entries = False, []
+    for child in doc:
+        if _local(child.tag) == "Quiet":
+            quiet = (child.text or "").strip().lower() == "true"
+        elif _local(child.tag) == "Object":
+            fields = {_local(c.tag): c.text or "" for c in child}
+            if "Key" not in fields:
+                raise malformed
+            entries.append((fields["Key"], fields.get("VersionId")))
+    if not 1 <= len(entries) <= MAX_DELETE:
+        raise malformed
+    return quiet, entries
+
+
+def delete_objects(ctx: Context, app_id: str, bucket: str, body: bytes) -> Response:
+    """DeleteObjects: each key deleted (a missing one too, as S3) or reported in an ``<Error>`` of
+    its own; ``<Quiet>`` leaves out the deleted ones. The body's integrity header is the caller's
+    to check (``bodies.check_integrity``)."""
+    require_bucket(ctx, app_id, bucket)
+    quiet, entries = _delete_request(body)
+    root = ET.Element("DeleteResult", xmlns=XMLNS)
+    doomed: list[tuple[str, str, str | None]] = []
+    pb = ""
+    for key, version in entries:
+        try:
+            if version not in (None, "", "null"):
+                raise not_implemented("a versionId (object versions are not kept)")
+            pb, pk = phys(app_id, bucket, key)
+        except S3Error as exc:
+            e = el(root, "Error")
+            el(e, "Key", key)
+            if version is not None:
+                el(e, "VersionId", version)
+            el(e, "Code", exc.code)
+            el(e, "Message", exc.message)
+            continue
+        doomed.append((key, pk, version))
+    for _key, pk, _version in doomed:
+        ctx.storage.delete(pb, pk)
+    if doomed:
+        delete_object_rows(ctx, app_id, pb, keys=[pk for _, pk, _ in doomed])
+    if not quiet:
+        for key, _pk, version in doomed:
+            d = el(root, "Deleted")
+            el(d, "Key", key)
+            if version is not None:
+                el(d, "VersionId", version)
+    return xml_response(root)
