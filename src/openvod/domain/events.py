@@ -1,10 +1,11 @@
-"""Event types and push-delivery states: the words stored in ``event.type`` and ``delivery.state``."""
+"""Event types, push-delivery states and callback formats: the words stored in ``event.type``,
+``delivery.state`` and ``task.cb_format`` / ``delivery.format``."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["DeliveryState", "EventType"]
+__all__ = ["CallbackFormat", "DeliveryState", "EventType"]
 
 
 class EventType(StrEnum):
@@ -23,3 +24,10 @@ class DeliveryState(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+
+
+class CallbackFormat(StrEnum):
+    """How a task's own callback (``cb_url``) is pushed, and what a push's body is."""
+
+    EVENT = "event"  # the signed event envelope, on every state change (the native API)
+    KINGSOFT = "kingsoft"  # Kingsoft's GetTaskByTaskID answer, once, when the task ends (CreateTask's cbUrl)

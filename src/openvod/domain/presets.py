@@ -31,8 +31,8 @@ from openvod.errors import InvalidParameter
 __all__ = [
     "DEFAULT_PRESET_TYPE", "MAX_DESCRIPTION", "PARAM_CODE", "PRESET_CODE", "PRESET_TYPES", "SYSTEM_PREFIX",
     "X264_PRESETS", "AudioCodec", "AudioSpec", "Container", "TranscodeSpec", "VideoCodec", "VideoSpec",
-    "normalize_params", "parse_params", "spec_to_params", "validate_description", "validate_preset_name",
-    "validate_preset_type",
+    "normalize_params", "params_object", "parse_params", "spec_to_params", "validate_description",
+    "validate_preset_name", "validate_preset_type",
 ]
 
 PARAM_CODE = "InvalidParameter.PresetParam"
@@ -378,12 +378,9 @@ def _audio(container: Container, a: dict[str, Any]) -> AudioSpec | None:
 # --- public API --------------------------------------------------------------------------------
 
 
-def parse_params(params: Any) -> TranscodeSpec:
-    """Validate Kingsoft ``param`` JSON (a dict, or its JSON text) into a :class:`TranscodeSpec`.
-
-    Raises :class:`~openvod.errors.InvalidParameter` with code ``InvalidParameter.PresetParam``
-    and a message naming the offending setting.
-    """
+def params_object(params: Any) -> dict[str, Any]:
+    """``param`` as the JSON object it is (its JSON text parsed), values untouched: what a preset
+    shows back "as saved". Raises ``InvalidParameter.PresetParam`` for anything but an object."""
     if isinstance(params, str):
         try:
             params = json.loads(params)
@@ -391,6 +388,16 @@ def parse_params(params: Any) -> TranscodeSpec:
             raise _bad(f"param is not valid JSON: {exc}") from exc
     if not isinstance(params, dict):
         raise _bad(f"param must be an object like {{\"f\": \"mp4\", ...}}, got {type(params).__name__}")
+    return params
+
+
+def parse_params(params: Any) -> TranscodeSpec:
+    """Validate Kingsoft ``param`` JSON (a dict, or its JSON text) into a :class:`TranscodeSpec`.
+
+    Raises :class:`~openvod.errors.InvalidParameter` with code ``InvalidParameter.PresetParam``
+    and a message naming the offending setting.
+    """
+    params = params_object(params)
     unknown = sorted(str(k) for k in params if k not in _TOP_KEYS)
     if unknown:
         raise _bad(f"param has unknown key(s) {', '.join(unknown)}; allowed: {_one_of(_TOP_KEYS)}")

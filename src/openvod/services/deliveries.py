@@ -6,6 +6,12 @@ rows with a short lease (``next_attempt_at = now + 2 × push_timeout``): a proce
 mid-send leaves a row that becomes due again when the lease runs out — a late retry, never a loss.
 Receivers therefore see at-least-once delivery and dedupe on ``OpenVOD-Event-Id``.
 
+Bodies: a delivery of format ``event`` carries the signed event envelope (``event_id``, ``type``,
+``created_at``, ``app_id``, ``payload``). Another format (a Kingsoft task's ``cbUrl``: see
+:class:`~openvod.domain.events.CallbackFormat`) is rendered, when it is sent, by the
+:data:`BodyRenderer` the transport that owns the format hands to the :class:`Dispatcher`; the
+headers (signature included) are the same.
+
 Target policy: http(s) only; loopback and private addresses are allowed for the default app
 (self-hosted users call their own services) and, only when ``callback_allow_private`` is set, for
 other apps (tenants must not aim the server at its internal network); link-local and
@@ -21,7 +27,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -37,10 +43,10 @@ from openvod import __version__
 from openvod.client.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from openvod.config import Settings
 from openvod.db.models import App, Delivery, Event, utcnow
-from openvod.domain.events import DeliveryState
+from openvod.domain.events import CallbackFormat, DeliveryState
 from openvod.domain.times import iso_ms
 from openvod.domain.views.events import CallbackView, DeliveryAttemptView, DeliveryView
-from openvod.errors import InvalidParameter, NotFound
+from openvod.errors import InvalidParameter, NotFound, OpenVODError
 from openvod.net.addresses import ALWAYS_REFUSED, classify_address, is_allowed
 from openvod.net.transport import GuardedBackend, GuardedTransport, Resolver, system_resolver
 from openvod.runtime import Context, Topic
@@ -58,6 +64,7 @@ __all__ = [
     "BACKOFF_CAP",
     "CODE_CALLBACK_METHOD",
     "CODE_CALLBACK_URL",
+    "BodyRenderer",
     "DeliveryState",
     "Dispatcher",
     "backoff_delay",
@@ -80,6 +87,11 @@ _RESOLVE_TIMEOUT = 3.0
 _MIN_IDLE = 0.05  # floor of the dispatcher's wait, so a row it cannot claim never makes it spin
 _resolve_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="openvod-callback-dns")
 
+BodyRenderer = Callable[[Context, str, dict[str, Any]], dict[str, Any]]
+"""``render(ctx, app_id, event payload) -> JSON body`` of a push in a format other than ``event``,
+called as the push is sent. An :class:`~openvod.errors.OpenVODError` (the task was deleted, say)
+fails the delivery for good; any other exception is retried."""
+
 
 def backoff_delay(attempt: int, base: float, cap: float = BACKOFF_CAP, rng: random.Random | None = None) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based): "full jitter", uniform in
@@ -100,6 +112,10 @@ def host_allowlisted(settings: Settings, host: str) -> bool:
         if host == entry or (entry.startswith("*.") and host.endswith(entry[1:])):
             return True
     return False
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _forbidden(url: str, why: str) -> InvalidParameter:
@@ -269,10 +285,13 @@ class _Job:
     event_id: str
     url: str
     method: str
-    body: bytes
+    body: bytes | None  # None: rendered in ``format`` from the event's payload as it is sent
     secret: str
     attempt: int
     allow_private: bool  # may connect to loopback/private addresses (see private_callbacks_allowed)
+    format: str = CallbackFormat.EVENT.value
+    app_id: str = ""
+    payload: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -288,11 +307,15 @@ class Dispatcher:
 
     The thread sleeps until the next delivery falls due, a commit records an event (through
     ``ctx.signals``, topic ``events``), a send finishes, or :data:`RECHECK_SECONDS` pass
-    (rows written by other processes). ``start()`` once, ``stop()`` at shutdown.
+    (rows written by other processes). ``start()`` once, ``stop()`` at shutdown. ``formats``
+    renders the bodies of deliveries in formats other than ``event``; a delivery in a format it
+    lacks fails, naming the format.
     """
 
-    def __init__(self, ctx: Context, *, concurrency: int = 4, resolver: Resolver = system_resolver) -> None:
+    def __init__(self, ctx: Context, *, concurrency: int = 4, resolver: Resolver = system_resolver,
+                 formats: Mapping[str, BodyRenderer] | None = None) -> None:
         self._ctx = ctx
+        self._formats = dict(formats or {})
         self._concurrency = concurrency
         self._resolver = resolver
         self._wake = threading.Event()
@@ -389,23 +412,39 @@ class Dispatcher:
                 if d.attempts == 0:  # record() could not know push_retry_hours; see events.py
                     d.deadline_at = d.created_at + timedelta(hours=settings.push_retry_hours)
                 secret = _signing_secret(self._ctx, s, app)
-                body = json.dumps(
-                    {"event_id": ev.id, "type": ev.type, "created_at": iso_ms(ev.created_at),
-                     "app_id": ev.app_id, "payload": render(self._ctx, ev.app_id, ev.payload)},
-                    separators=(",", ":"), ensure_ascii=False,
-                ).encode()
+                body = None
+                if d.format == CallbackFormat.EVENT:
+                    body = _json({"event_id": ev.id, "type": ev.type, "created_at": iso_ms(ev.created_at),
+                                  "app_id": ev.app_id, "payload": render(self._ctx, ev.app_id, ev.payload)})
                 allow_private = app.is_default or settings.callback_allow_private
-                jobs.append(_Job(d.id, ev.id, d.url, d.method, body, secret, d.attempts + 1, allow_private))
+                jobs.append(_Job(d.id, ev.id, d.url, d.method, body, secret, d.attempts + 1, allow_private,
+                                 d.format, ev.app_id, dict(ev.payload or {})))
         return jobs
 
+    def _body(self, job: _Job) -> bytes | _Outcome:
+        """The job's body, or the outcome of an attempt that could not render one."""
+        if job.body is not None:
+            return job.body
+        renderer = self._formats.get(job.format)
+        if renderer is None:
+            return _Outcome(None, f"this server renders no {job.format!r} callbacks (Dispatcher formats)", True, 0)
+        try:
+            return _json(renderer(self._ctx, job.app_id, job.payload or {}))
+        except OpenVODError as exc:  # the task is gone: no later attempt can render it either
+            return _Outcome(None, f"{exc.code}: {exc.message}", True, 0)
+        except Exception as exc:  # the database, say: retried like a failed send
+            log.exception("rendering the %s body of delivery %d failed", job.format, job.delivery_id)
+            return _Outcome(None, f"rendering the {job.format} body failed: {type(exc).__name__}", False, 0)
+
     def _attempt(self, job: _Job) -> None:
-        outcome = self._send(job)
+        body = self._body(job)
+        outcome = body if isinstance(body, _Outcome) else self._send(job, body)
         try:
             self._record(job, outcome)
         except Exception:  # the lease runs out and the delivery is tried again
             log.exception("recording push attempt %d of delivery %d failed", job.attempt, job.delivery_id)
 
-    def _send(self, job: _Job) -> _Outcome:
+    def _send(self, job: _Job, body: bytes) -> _Outcome:
         timeout = self._ctx.settings.push_timeout
         started = time.monotonic()
         status: int | None = None
@@ -421,7 +460,7 @@ class Dispatcher:
                 "User-Agent": f"OpenVOD-Webhook/{__version__}",
                 EVENT_ID_HEADER: job.event_id,
                 TIMESTAMP_HEADER: str(timestamp),
-                SIGNATURE_HEADER: sign(job.secret, timestamp, job.body),
+                SIGNATURE_HEADER: sign(job.secret, timestamp, body),
                 "OpenVOD-Delivery-Id": str(job.delivery_id),
                 "OpenVOD-Delivery-Attempt": str(job.attempt),
             }
@@ -430,7 +469,7 @@ class Dispatcher:
             with (
                 httpx.Client(transport=GuardedTransport(backend), timeout=httpx.Timeout(timeout),
                              follow_redirects=False, trust_env=False) as client,
-                client.stream(job.method, job.url, content=job.body, headers=headers) as response,
+                client.stream(job.method, job.url, content=body, headers=headers) as response,
             ):
                 status = response.status_code  # the body is never read: only the status counts
             if not 200 <= status < 300:

@@ -5,7 +5,8 @@
     specs = resolve_chain(ctx, app_id, "system-hls-360p|system-hls-720p")
 
 Params are validated by :mod:`openvod.domain.presets` and stored in their canonical form, so what
-``get_preset`` shows is exactly what a transcode will do.
+``get_preset`` shows as ``params`` is exactly what a transcode will do. They are also kept as the
+user sent them (``raw_params``), which Kingsoft's GetPresetDetail shows back.
 
 System presets live in this module, not in the database: every app sees them in lists and can
 resolve them, nobody can create, change or delete them (``FailedOperation.SystemPreset``), and a
@@ -37,6 +38,7 @@ from openvod.domain.presets import (
     SYSTEM_PREFIX,
     TranscodeSpec,
     normalize_params,
+    params_object,
     parse_params,
     validate_description,
     validate_preset_name,
@@ -112,9 +114,10 @@ SYSTEM_PRESETS: dict[str, SystemPreset] = _system_presets()
 
 
 def _public(p: Preset, *, detail: bool = True) -> PresetView:
+    raw = dict(p.raw_params) if detail and p.raw_params is not None else None
     return PresetView(name=p.name, type=p.type, description=p.description,
                       params=dict(p.params) if detail else None, system=False,
-                      created_at=p.created_at, updated_at=p.updated_at)
+                      created_at=p.created_at, updated_at=p.updated_at, raw_params=raw)
 
 
 def _system_public(p: SystemPreset, *, detail: bool = True) -> PresetView:
@@ -142,7 +145,7 @@ def _own(s: Session, app_id: str, name: str) -> Preset | None:
 def create_preset(
     ctx: Context, app_id: str, name: str, type: str | None, description: str | None, params: Any
 ) -> PresetView:
-    """Create the app's preset ``name``; returns it (``params`` canonical).
+    """Create the app's preset ``name``; returns it (``params`` canonical, ``raw_params`` as sent).
 
     Raises ``InvalidParameter.Preset`` (name, type, description; names starting with ``system-``
     are reserved), ``InvalidParameter.PresetParam``, or a 409 ``FailedOperation.PresetExists``.
@@ -153,13 +156,15 @@ def create_preset(
         raise InvalidParameter(f"preset name {name!r} is invalid: names starting with {SYSTEM_PREFIX!r} "
                                "are reserved for built-in presets", code=PRESET_CODE)
     kind, text, canonical = validate_preset_type(type), validate_description(description), normalize_params(params)
+    raw = params_object(params)
     exists = Conflict(f"preset {name!r} already exists in this app; update it or choose another name",
                       code="FailedOperation.PresetExists")
     try:
         with ctx.db.session() as s:
             if _own(s, app_id, name) is not None:
                 raise exists
-            row = Preset(app_id=app_id, name=name, type=kind, description=text, params=canonical, system=False)
+            row = Preset(app_id=app_id, name=name, type=kind, description=text, params=canonical, raw_params=raw,
+                         system=False)
             s.add(row)
             s.flush()
             return _public(row)
@@ -178,14 +183,16 @@ def update_preset(
 ) -> PresetView:
     """Change an app preset's type, description or params (``None`` leaves one as it is).
 
-    ``params`` replaces the old ones as a whole. The name cannot change. System presets refuse
-    with ``FailedOperation.SystemPreset``; a missing preset is ``ResourceNotFound.Preset``.
+    ``params`` replaces the old ones (canonical and as sent) as a whole. The name cannot change.
+    System presets refuse with ``FailedOperation.SystemPreset``; a missing preset is
+    ``ResourceNotFound.Preset``.
     """
     name = validate_preset_name(name)
     _refuse_system(name, "changed")
     kind = validate_preset_type(type) if type is not None else None
     text = validate_description(description) if description is not None else None
     canonical = normalize_params(params) if params is not None else None
+    raw = params_object(params) if params is not None else None
     with ctx.db.session() as s:
         row = _own(s, app_id, name)
         if row is None:
@@ -195,7 +202,7 @@ def update_preset(
         if text is not None:
             row.description = text
         if canonical is not None:
-            row.params = canonical
+            row.params, row.raw_params = canonical, raw
         s.flush()
         return _public(row)
 

@@ -16,6 +16,10 @@ Replies:
   SDK raises as ``ClientError``.
 
 A request to ``/`` without ``X-Action``/``X-Amz-Target`` gets the native 404.
+
+A task's ``cbUrl`` hears once, when the task ends (succ, fail, or cancelled: ``fail``): a
+``cbMethod`` request (POST or PUT) whose JSON body is GetTaskByTaskID's answer for the task
+(:func:`callback_body`), signed like every OpenVOD push (``OpenVOD-Signature``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -40,6 +44,7 @@ from openvod.api.compat.kingsoft_render import meta_info, preset_info, task_info
 from openvod.api.errors import error_response
 from openvod.auth import codes, sigv4
 from openvod.domain.api_keys import KeyState
+from openvod.domain.events import CallbackFormat
 from openvod.domain.numbers import parse_int, parse_uint
 from openvod.domain.views.tasks import TaskView
 from openvod.errors import AuthFailure, InvalidParameter, OpenVODError, ProtocolError
@@ -47,8 +52,8 @@ from openvod.runtime import Context
 from openvod.services import apps, presets, tasks
 from openvod.services.tasks import Source, TranscodeRequest
 
-__all__ = ["API_VERSION", "MAX_BODY", "MAX_SKEW", "OPERATIONS", "SERVICE", "KingsoftError", "gate", "is_kingsoft",
-           "refuse", "router"]
+__all__ = ["API_VERSION", "MAX_BODY", "MAX_SKEW", "OPERATIONS", "SERVICE", "KingsoftError", "callback_body", "gate",
+           "is_kingsoft", "refuse", "router"]
 
 log = logging.getLogger("openvod.api.kingsoft")
 
@@ -148,6 +153,11 @@ def _param(p: Params) -> Any:
     return v
 
 
+def _tz(ctx: Context) -> tzinfo:
+    """The zone of the manual's times and of the days ``startdate``/``enddate`` name (``compat_timezone``)."""
+    return ctx.settings.compat_zone
+
+
 # ---------------------------------------------------------------- operations
 
 def _preset(ctx: Context, app_id: str, p: Params) -> Params:
@@ -168,13 +178,13 @@ def _get_preset_list(ctx: Context, app_id: str, p: Params) -> Params:
     raw = _str(p, "presets")
     names = [n.strip() for n in raw.split(",") if n.strip()] if raw else None
     found = presets.list_presets(ctx, app_id, type=_str(p, "presettype"), names=names or None, with_detail=detail)
-    items = [preset_info(x, detail=detail) for x in found]
+    items = [preset_info(x, detail=detail, tz=_tz(ctx)) for x in found]
     return _ok(presetList=items, count=len(items))
 
 
 def _get_preset_detail(ctx: Context, app_id: str, p: Params) -> Params:
     found = presets.get_preset(ctx, app_id, _str(p, "preset", required=True) or "")
-    return _ok(presetdetail=preset_info(found, detail=True))
+    return _ok(presetdetail=preset_info(found, detail=True, tz=_tz(ctx)))
 
 
 def _del_preset(ctx: Context, app_id: str, p: Params) -> Params:
@@ -209,6 +219,7 @@ def _create_task(ctx: Context, app_id: str, p: Params) -> Params:
         dst_acl=_str(p, "dstAcl") or "private",
         cb_url=_str(p, "cbUrl"),
         cb_method=_str(p, "cbMethod") or "POST",
+        cb_format=CallbackFormat.KINGSOFT,
         ext_param=_str(p, "extParam") or "",
         priority=_int(p, "priority", 0),
     )
@@ -231,7 +242,20 @@ def _del_task(ctx: Context, app_id: str, p: Params) -> Params:
 
 
 def _get_task(ctx: Context, app_id: str, p: Params) -> Params:
-    return _ok(taskInfo=task_info(tasks.get_task(ctx, app_id, _taskid(p))))
+    return _task_reply(ctx, app_id, _taskid(p))
+
+
+def _task_reply(ctx: Context, app_id: str, task_id: str) -> Params:
+    return _ok(taskInfo=task_info(tasks.get_task(ctx, app_id, task_id), _tz(ctx)))
+
+
+def callback_body(ctx: Context, app_id: str, payload: dict[str, Any]) -> Params:
+    """The body pushed to a task's ``cbUrl`` when it ends (a ``TaskStateChanged`` event's
+    ``payload`` names the task): GetTaskByTaskID's answer, ``{"taskInfo", "errNum": 0, "errMsg"}``,
+    for the task as it is when the push is sent. Hand it to
+    ``services.deliveries.Dispatcher(formats={CallbackFormat.KINGSOFT: callback_body})``; a task
+    deleted before then raises ``ResourceNotFound.Task``."""
+    return _task_reply(ctx, app_id, str(payload.get("TaskId", "")))
 
 
 def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[TaskView], int | str, int]:
@@ -242,23 +266,24 @@ def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[TaskVi
     non-numeric marker (a task id, from a raw HTTP client) pages by task id instead and returns the
     next task id, or ``""`` at the end.
     """
-    start, end = _str(p, "startdate"), _str(p, "enddate")
+    start, end, tz = _str(p, "startdate"), _str(p, "enddate"), _tz(ctx)
     raw = _str(p, "marker") or "0"
     if not raw.isdigit():  # Unicode digits too: "²" is a malformed number, not a task id
-        items, nxt, total = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=raw, limit=limit)
+        items, nxt, total = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=raw, limit=limit, tz=tz)
         return items, nxt or "", total
     if not 0 <= limit <= 1000:
         raise InvalidParameter(f"limit must be 0-1000, got {limit}", code="InvalidParameter.Limit")
     offset = parse_uint(raw, "marker", code="InvalidParameter.Marker", maximum=_INT64 - 1)
     skip, key, exhausted = offset, None, False
     while skip > 0:  # walk the keyset pages up to the offset
-        skipped, key, _ = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key, limit=min(skip, 1000))
+        skipped, key, _ = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key, limit=min(skip, 1000),
+                                           tz=tz)
         skip -= len(skipped)
         if key is None:
             exhausted = True
             break
-    items, _, total = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key, limit=0 if exhausted
-                                       else limit)
+    items, _, total = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key,
+                                       limit=0 if exhausted else limit, tz=tz)
     return items, offset + len(items), total
 
 
@@ -269,19 +294,21 @@ def _dates(p: Params) -> Params:
 
 def _get_task_list(ctx: Context, app_id: str, p: Params) -> Params:
     items, nxt, total = _page(ctx, app_id, p, _int(p, "limit", 100))
-    return _ok(taskInfo=[task_info(t) for t in items], count=len(items), total=total, marker=nxt, **_dates(p))
+    return _ok(taskInfo=[task_info(t, _tz(ctx)) for t in items], count=len(items), total=total, marker=nxt,
+               **_dates(p))
 
 
 def _get_task_meta(ctx: Context, app_id: str, p: Params) -> Params:
     if _str(p, "taskid"):
         task_id = _taskid(p)
-        one = meta_info(tasks.task_meta(ctx, app_id, task_id), tasks.get_task(ctx, app_id, task_id).created_at)
+        one = meta_info(tasks.task_meta(ctx, app_id, task_id), tasks.get_task(ctx, app_id, task_id).created_at,
+                        _tz(ctx))
         return _ok(metaInfo=[one], count=1, total=1, marker=1, **_dates(p))
     limit = _int(p, "limit", 10)
     if not 0 <= limit <= META_LIMIT:
         raise _bad(f"limit must be 0-{META_LIMIT} for GetTaskMetaInfo, got {limit}")
     items, nxt, total = _page(ctx, app_id, p, limit)
-    meta = [meta_info(tasks.task_meta(ctx, app_id, t.task_id), t.created_at) for t in items]
+    meta = [meta_info(tasks.task_meta(ctx, app_id, t.task_id), t.created_at, _tz(ctx)) for t in items]
     return _ok(metaInfo=meta, count=len(meta), total=total, marker=nxt, **_dates(p))
 
 

@@ -4,13 +4,14 @@
     _ok(presetdetail=preset_info(view, detail=True))
 
 Kingsoft's key names (``taskid``, ``queuePosition``, ``presettype``, ...) live here and nowhere else;
-:mod:`openvod.api.compat.kingsoft` parses, authenticates and calls the services.
+:mod:`openvod.api.compat.kingsoft` parses, authenticates and calls the services. Times are written
+in ``tz``, the server's ``compat_timezone`` (UTC unless set).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from openvod.domain.times import iso_s_or_none, utc
@@ -22,23 +23,25 @@ __all__ = ["ks_time", "meta_info", "preset_info", "task_info"]
 _STATUS = {"canceled": "fail"}  # the manual's taskStatus is init, exec, succ or fail
 
 
-def ks_time(t: datetime) -> str:
-    """The manual's time format, in UTC: ``2016-08-15 13:41:46``."""
-    return utc(t).strftime("%Y-%m-%d %H:%M:%S")
+def ks_time(t: datetime, tz: tzinfo = UTC) -> str:
+    """The manual's time format, in time zone ``tz``: ``2016-08-15 13:41:46``."""
+    return utc(t).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def preset_info(p: PresetView, *, detail: bool) -> dict[str, Any]:
-    """An item of ``presetList`` (GetPresetList) or the ``presetdetail`` (GetPresetDetail)."""
-    updated = ks_time(p.updated_at) if utc(p.updated_at) > utc(p.created_at) else ""  # "" when never updated
+def preset_info(p: PresetView, *, detail: bool, tz: tzinfo = UTC) -> dict[str, Any]:
+    """An item of ``presetList`` (GetPresetList) or the ``presetdetail`` (GetPresetDetail); its
+    ``param`` is the one the user saved, values as they were sent (the canonical one for presets
+    saved before OpenVOD kept them, and for system presets)."""
+    updated = ks_time(p.updated_at, tz) if utc(p.updated_at) > utc(p.created_at) else ""  # "" when never updated
     out: dict[str, Any] = {"preset": p.name, "presetType": p.type, "presettype": p.type,
-                           "description": p.description, "system": p.system, "createTime": ks_time(p.created_at),
-                           "updateTime": updated}
+                           "description": p.description, "system": p.system,
+                           "createTime": ks_time(p.created_at, tz), "updateTime": updated}
     if detail:
-        out["param"] = p.params
+        out["param"] = p.params_as_saved
     return out
 
 
-def task_info(t: TaskView) -> dict[str, Any]:
+def task_info(t: TaskView, tz: tzinfo = UTC) -> dict[str, Any]:
     """A ``taskInfo`` (GetTaskByTaskID, GetTaskList): any kind of task, transcode fields empty for others.
 
     The manual's keys (``taskStatus``, ``isTop`` "0"/"1", ``errorCode`` "0" when none, strings never
@@ -54,7 +57,7 @@ def task_info(t: TaskView) -> dict[str, Any]:
         "dstBucket": dst.bucket if dst else "", "dstDir": dst.dir if dst else "",
         "dstObjectKey": dst.key if dst else "", "dstAcl": dst.acl if dst else "",
         "cbUrl": t.cb_url or "", "cbMethod": t.cb_method or "", "extParam": t.ext_param or "",
-        "createTime": ks_time(t.created_at), "startTime": iso_s_or_none(t.started_at),
+        "createTime": ks_time(t.created_at, tz), "startTime": iso_s_or_none(t.started_at),
         "endTime": iso_s_or_none(t.finished_at),
         "errorCode": err.code if err else "0", "errorMsg": (err.message or "") if err else "",
         "errorMessage": (err.message or "") if err else "",
@@ -66,11 +69,11 @@ def task_info(t: TaskView) -> dict[str, Any]:
     return out
 
 
-def meta_info(m: TaskMetaView, created_at: datetime) -> dict[str, Any]:
+def meta_info(m: TaskMetaView, created_at: datetime, tz: tzinfo = UTC) -> dict[str, Any]:
     """An item of ``metaInfo`` (GetTaskMetaInfo): the probe JSON as compact strings, and the task's
     ``createTime``."""
     return {
-        "taskid": m.task_id, "createTime": ks_time(created_at),
+        "taskid": m.task_id, "createTime": ks_time(created_at, tz),
         "meta_info": json.dumps(m.output, separators=(",", ":")) if m.output is not None else "",
         "src_meta_info": [json.dumps(s, separators=(",", ":")) for s in m.sources],
     }

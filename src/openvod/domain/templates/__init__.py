@@ -43,12 +43,18 @@ from openvod.domain.templates.names import (
     validate_name,
     validate_procedure_name,
 )
-from openvod.domain.templates.params import TemplateKind, merge_params, parse_kind, validate_params
+from openvod.domain.templates.params import (
+    AUDIO_ONLY_CONTAINERS,
+    TemplateKind,
+    merge_params,
+    parse_kind,
+    validate_params,
+)
 from openvod.domain.templates.system import SYSTEM_TEMPLATES, SystemTemplate
 
 __all__ = [
-    "MAX_COMMENT", "MAX_NAME", "MAX_PROCEDURE_NAME", "MAX_STEPS", "MAX_TIME_POINTS", "SYSTEM_TEMPLATES", "TASK_SETS",
-    "USER_DEFINITION_BASE", "StepKind", "StepSpec", "SystemTemplate", "TemplateKind", "TimePoint", "expand_steps",
-    "merge_params", "normalize_task", "parse_kind", "template_refs", "time_points", "validate_comment",
-    "validate_definition", "validate_name", "validate_procedure_name", "validate_params",
+    "AUDIO_ONLY_CONTAINERS", "MAX_COMMENT", "MAX_NAME", "MAX_PROCEDURE_NAME", "MAX_STEPS", "MAX_TIME_POINTS",
+    "SYSTEM_TEMPLATES", "TASK_SETS", "USER_DEFINITION_BASE", "StepKind", "StepSpec", "SystemTemplate", "TemplateKind",
+    "TimePoint", "expand_steps", "merge_params", "normalize_task", "parse_kind", "template_refs", "time_points",
+    "validate_comment", "validate_definition", "validate_name", "validate_procedure_name", "validate_params",
 ]

@@ -24,7 +24,8 @@ from typing import Any
 
 from openvod.domain.templates._fields import JsonObject, bad_value, type_name
 
-__all__ = ["TemplateKind", "merge_params", "parse_kind", "validate_params", "validate_system_params"]
+__all__ = ["AUDIO_ONLY_CONTAINERS", "TemplateKind", "merge_params", "parse_kind", "validate_params",
+           "validate_system_params"]
 
 
 class TemplateKind(StrEnum):
@@ -50,7 +51,8 @@ _SYSTEM = _Limits(min_side=16, audio_kbps=(8, 320))
 _ADAPTIVE = ("open", "close")
 _FILL = ("stretch", "black", "white", "gauss")
 _PICTURE = ("jpg", "png", "webp")
-_AUDIO_ONLY = ("mp3", "flac", "ogg", "m4a", "wav")
+AUDIO_ONLY_CONTAINERS = ("mp3", "flac", "ogg", "m4a", "wav")
+"""Transcode ``Container``s that hold audio only (Tencent's ``ContainerType`` ``PureAudio``)."""
 _VIDEO_CODECS = {"mp4": ("libx264", "libx265", "av1"), "flv": ("libx264",), "hls": ("libx264", "libx265")}
 _AUDIO_CODECS = {
     "mp4": ("libfdk_aac", "libmp3lame", "mp2"), "flv": ("libfdk_aac", "libmp3lame", "mp2"),
@@ -105,8 +107,8 @@ def _audio(where: str, raw: Any, codecs: tuple[str, ...], lim: _Limits, *, audio
 def _transcode(raw: Any, lim: _Limits) -> dict[str, Any]:
     keys = ("Container", "RemoveVideo", "RemoveAudio", "VideoTemplate", "AudioTemplate", "SegmentType")
     o = JsonObject("Transcode", raw, keys, "Transcode")
-    container = o.choice("Container", None, (*_VIDEO_CODECS, *_AUDIO_ONLY))
-    audio_only = container in _AUDIO_ONLY
+    container = o.choice("Container", None, (*_VIDEO_CODECS, *AUDIO_ONLY_CONTAINERS))
+    audio_only = container in AUDIO_ONLY_CONTAINERS
     remove_video = 1 if audio_only else o.flag("RemoveVideo")
     remove_audio = o.flag("RemoveAudio")
     if remove_video and remove_audio:

@@ -18,3 +18,11 @@ class PresetView:
     system: bool  # built in: usable by every app, never changed or deleted
     created_at: datetime
     updated_at: datetime
+    # The params as the user sent them (Kingsoft shows them back as saved: "vb": "300000" stays a
+    # string); None without detail, for system presets and for presets saved before OpenVOD kept them.
+    raw_params: dict[str, Any] | None = None
+
+    @property
+    def params_as_saved(self) -> dict[str, Any] | None:
+        """``raw_params`` where kept, else the canonical ``params``."""
+        return self.raw_params if self.raw_params is not None else self.params

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openvod.api.compat.tencent import shapes
 from openvod.domain.times import iso_s, iso_s_or_none
 from openvod.domain.views.events import EventView
 from openvod.domain.views.media import MediaView, OutputView
@@ -84,7 +85,7 @@ def media_info(m: MediaView, filters: set[str] | None) -> dict[str, Any]:
     if want("basicInfo"):
         info["BasicInfo"] = _basic_info(m)
     if want("metaData"):
-        info["MetaData"] = dict(m.metadata) if m.metadata is not None else None
+        info["MetaData"] = shapes.metadata(dict(m.metadata)) if m.metadata is not None else None
     if want("transcodeInfo"):
         info["TranscodeInfo"] = {"TranscodeSet": [_transcode_item(o) for o in out.transcodes]}
     if want("animatedGraphicsInfo"):
@@ -113,7 +114,8 @@ def media_info(m: MediaView, filters: set[str] | None) -> dict[str, Any]:
     if want("adaptiveDynamicStreamingInfo"):
         info["AdaptiveDynamicStreamingInfo"] = {"AdaptiveDynamicStreamingSet": [
             {"Definition": o.definition, "Package": o.info.get("format") or "HLS",
-             "DrmType": o.info.get("drm_type") or "", "Url": o.url, "Size": _num(o.size)}
+             "DrmType": o.info.get("drm_type") or o.info.get("drm") or "", "Url": o.url, "Size": _num(o.size),
+             "SubStreamSet": shapes.sub_streams(o.info.get("rungs"))}
             for o in out.adaptive_streams]}
     return info
 
@@ -129,16 +131,33 @@ def _delete_parts(stored: list[Any]) -> list[dict[str, Any]]:
     return parts
 
 
-def event_content(e: EventView) -> dict[str, Any]:
-    """An item of PullEvents' ``EventSet``: the handle, the type and the payload under its Tencent key."""
+def _uploaded_basic_info(payload: dict[str, Any]) -> dict[str, Any]:
+    """A ``MediaBasicInfo`` from what the NewFileUpload event stored, for a file deleted since."""
+    basic = payload.get("MediaBasicInfo") or {}
+    return {
+        "Name": basic.get("Name") or "", "Description": "", "CreateTime": "", "UpdateTime": "",
+        "ExpireTime": _NO_EXPIRY, "ClassId": basic.get("ClassId") or 0, "ClassName": "", "ClassPath": "",
+        "CoverUrl": "", "Type": "", "MediaUrl": "",
+        "SourceInfo": {"SourceType": "Upload", "SourceContext": payload.get("SourceContext") or ""},
+        "StorageRegion": "", "StoragePath": "", "TagSet": [], "Vid": "",
+        "Category": {"video": "Video", "audio": "Audio", "image": "Image"}.get(str(basic.get("Type")).lower(), "Video"),
+        "Status": "Normal", "StorageClass": "STANDARD",
+    }
+
+
+def event_content(e: EventView, media: MediaView | None = None) -> dict[str, Any]:
+    """An item of PullEvents' ``EventSet``: the handle, the type and the payload under its Tencent key.
+
+    A ``NewFileUpload``'s ``MediaBasicInfo`` is the file's, as DescribeMediaInfos shows it, when
+    ``media`` (the uploaded file, as it is now) is given; else what the event stored."""
     etype, payload = e.type, dict(e.payload or {})
     if etype == "NewFileUpload":
-        basic = payload.get("MediaBasicInfo") or {}
-        payload = {"FileId": payload.get("FileId"), "MediaBasicInfo": {
-            "Name": basic.get("Name", ""), "ClassId": basic.get("ClassId", 0),
-            "SourceInfo": {"SourceType": "Upload", "SourceContext": payload.get("SourceContext") or ""}},
-            "ProcedureTaskId": payload.get("ProcedureTaskId") or "", "ReviewAudioVideoTaskId": "",
-            "MetaData": payload.get("MetaData")}
+        payload = {"FileId": payload.get("FileId"),
+                   "MediaBasicInfo": _basic_info(media) if media is not None else _uploaded_basic_info(payload),
+                   "ProcedureTaskId": payload.get("ProcedureTaskId") or "", "ReviewAudioVideoTaskId": "",
+                   "MetaData": shapes.metadata(payload.get("MetaData"))}
+    elif etype == "ProcedureStateChanged":
+        payload = shapes.procedure_task(payload)
     elif etype == "FileDeleted":
         parts = _delete_parts(payload.get("DeleteParts") or [])
         payload = {"FileIdSet": payload.get("FileIdSet") or [], "FileDeleteResultInfo": [

@@ -2,17 +2,21 @@
 
 Tencent's key names (``TaskId``, ``Status``, ``CreateTime``, ...) for these resources live here; the
 task detail and its status maps are :mod:`openvod.domain.procedure_task` (the same shape is the
-payload of stored ``ProcedureStateChanged`` events, written below the transports).
+payload of stored ``ProcedureStateChanged`` events, written below the transports), cut to Tencent's
+models by :mod:`openvod.api.compat.tencent.shapes`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from openvod.domain.procedure_task import TASK_STATUS, task_detail
+from openvod.api.compat.tencent import shapes
+from openvod.domain import procedure_task
+from openvod.domain.procedure_task import TASK_STATUS
+from openvod.domain.templates import AUDIO_ONLY_CONTAINERS
 from openvod.domain.times import iso_s, iso_s_or_none
 from openvod.domain.views.procedures import ProcedureView
-from openvod.domain.views.tasks import TaskView
+from openvod.domain.views.tasks import ProcessingTaskView, TaskView
 from openvod.domain.views.templates import TemplateView
 from openvod.services.processing import PROCESSING_KINDS
 
@@ -20,9 +24,20 @@ __all__ = ["procedure_out", "task_detail", "task_item", "template_out", "templat
 
 
 def template_out(t: TemplateView) -> dict[str, Any]:
-    """An item of ``<Kind>TemplateSet``: the params flat, then the template's own fields."""
-    return {**t.params, "Definition": t.definition, "Type": t.type, "Name": t.name, "Comment": t.comment,
-            "CreateTime": iso_s(t.created_at), "UpdateTime": iso_s(t.updated_at)}
+    """An item of ``<Kind>TemplateSet``: the params flat, then the template's own fields (and a
+    transcode template's ``ContainerType``: ``PureAudio`` for an audio-only container, else ``Video``)."""
+    out = {**t.params, "Definition": t.definition, "Type": t.type, "Name": t.name, "Comment": t.comment,
+           "CreateTime": iso_s(t.created_at), "UpdateTime": iso_s(t.updated_at)}
+    if t.kind == "Transcode":
+        out["ContainerType"] = "PureAudio" if t.params.get("Container") in AUDIO_ONLY_CONTAINERS else "Video"
+    return out
+
+
+def task_detail(view: ProcessingTaskView) -> dict[str, Any]:
+    """DescribeTaskDetail's answer (URL markers unsigned): the shared detail, its ``ProcedureTask``
+    cut to Tencent's model."""
+    detail = procedure_task.task_detail(view)
+    return {**detail, "ProcedureTask": shapes.procedure_task(detail["ProcedureTask"])}
 
 
 def template_set_key(kind: str) -> str:
