@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
+    from tests.pg import PgServer
     from tests.servers import InProcessServer
 
 SECRET_ID = "AKIDtestdefault000000000000000000001"
@@ -185,3 +186,29 @@ def small_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.media import make_clip
 
     return make_clip(tmp_path_factory.mktemp("media") / "small.mp4", seconds=2, width=320, height=240)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The PostgreSQL server of the tests (tests/pg.py); an error, never a skip, when none runs."""
+    from tests.pg import PgServer
+
+    server = PgServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture()
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """A fresh PostgreSQL database, migrated, dropped after the test: its ``postgresql://`` URL."""
+    with pg_server.database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Runs the test twice: on SQLite (None: the default file in the data dir) and on a fresh
+    PostgreSQL database (its URL). Give it to ``Settings(database_url=...)``."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("pg_url"))

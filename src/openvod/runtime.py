@@ -6,10 +6,19 @@ importing each other. It builds nothing: ``services.context.build_context`` make
 of a process (the server, a worker, a CLI command) and hands it down.
 
 Signals are wake-ups, never data: a listener that hears one re-reads the database, and every
-waiter also re-reads on a bounded timer, since other processes (workers, other servers) change
-the database without telling this one. :class:`LocalSignals` reaches the listeners of this
-process; a cross-process implementation (PostgreSQL ``LISTEN/NOTIFY``, Redis pub/sub) plugs into
-the same :class:`Signals` protocol when OpenVOD scales out.
+waiter also re-reads on a bounded timer (:attr:`Signals.recheck_seconds`), since a signal may be
+lost. Two implementations:
+
+* :class:`LocalSignals` reaches the listeners of this process only. Other processes (the local
+  executor's workers, a CLI command) change the database without telling this one, so waiters
+  re-read every second. The embedded default, on SQLite.
+* :class:`SharedSignals` also reaches every other process on the same database through a
+  :class:`Relay` (on PostgreSQL, ``LISTEN/NOTIFY``: :mod:`openvod.db.notify`): workers on other
+  machines, other API servers. Every writer signals, so the timer is only a safety net (15 s).
+
+A change is best signalled after the commit that makes it visible: :func:`signal_on_commit`
+marks a session, and the signals found in its ``info`` (:data:`SIGNALS_INFO_KEY`) are sent once
+it commits (nothing if it rolls back).
 """
 
 from __future__ import annotations
@@ -22,11 +31,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from openvod.config import Settings
 from openvod.db.session import Database
 from openvod.storage.base import Storage
 
-__all__ = ["SIGNALS_INFO_KEY", "Context", "Listener", "LocalSignals", "Signals", "Topic"]
+__all__ = ["SIGNALS_INFO_KEY", "Context", "Listener", "LocalSignals", "Relay", "SharedSignals", "Signals", "Topic",
+           "signal_on_commit"]
 
 log = logging.getLogger("openvod.signals")
 
@@ -50,7 +63,16 @@ Listener = Callable[[str | None], None]
 
 class Signals(Protocol):
     """Wake-ups between the parts of OpenVOD: "work is available", "task X changed", "events for
-    app Y". A signal may be lost or arrive more than once; it is a hint to re-read, not a fact."""
+    app Y". A signal may be lost or arrive more than once; it is a hint to re-read, not a fact.
+
+    A waiter reads, then waits for a signal of its topic (or ``recheck_seconds``), then reads
+    again; it subscribes before its first read, so a change committed in between still wakes it."""
+
+    @property
+    def recheck_seconds(self) -> float:
+        """The longest a waiter should go without re-reading: short when changes made by other
+        processes are not signalled here, a safety net when they are."""
+        ...
 
     def notify(self, topic: Topic, key: str | None = None) -> None:
         """Tell the listeners of ``topic``; ``key`` narrows it (a task id, an app id)."""
@@ -76,9 +98,16 @@ class Signals(Protocol):
         """Wake event pullers of ``app_id`` and the push dispatcher."""
         ...
 
+    def close(self) -> None:
+        """Release what carries signals to other processes (threads, connections), if anything."""
+        ...
+
 
 class LocalSignals:
-    """:class:`Signals` within one process: listeners are called on the notifying thread."""
+    """:class:`Signals` within one process: listeners are called on the notifying thread. Other
+    processes' changes go unheard, so waiters re-read every second."""
+
+    recheck_seconds: float = 1.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -128,6 +157,88 @@ class LocalSignals:
         with self._lock:
             return len(self._listeners[topic])
 
+    def close(self) -> None:
+        """Nothing to release in one process (see :meth:`SharedSignals.close`)."""
+
+
+class Relay(Protocol):
+    """Carries signals between the processes sharing a database (:class:`openvod.db.notify.PgRelay`
+    on PostgreSQL). Topics and keys travel as strings; what they mean is this module's business."""
+
+    def send(self, topic: str, key: str | None) -> None:
+        """Queue a message for every other process; must return at once and never raise."""
+        ...
+
+    def listen(self, deliver: Callable[[str | None, str | None], None]) -> None:
+        """Start calling ``deliver(topic, key)`` with other processes' messages (``(None, None)``:
+        messages may have been lost), if not started yet in this process; returns when listening."""
+        ...
+
+    def close(self) -> None:
+        """Stop sending and listening."""
+        ...
+
+
+class SharedSignals(LocalSignals):
+    """:class:`Signals` across processes: a signal reaches this process's listeners at once (on the
+    notifying thread) and, through ``relay``, those of every other process on the database (on
+    their relay's thread, a few milliseconds later). The relay starts listening when the first
+    listener subscribes, so a process that only notifies (a worker) holds no listening connection."""
+
+    recheck_seconds: float = 15.0
+
+    def __init__(self, relay: Relay) -> None:
+        super().__init__()
+        self._relay = relay
+
+    def notify(self, topic: Topic, key: str | None = None) -> None:
+        super().notify(topic, key)
+        self._relay.send(topic.value, key)
+
+    def subscribe(self, topic: Topic, listener: Listener) -> Callable[[], None]:
+        unsubscribe = super().subscribe(topic, listener)
+        self._relay.listen(self._heard)  # the first time in this process: from here on, hear the others
+        return unsubscribe
+
+    def _heard(self, topic: str | None, key: str | None) -> None:
+        if topic is None:  # the relay was away: everything may have changed
+            for each in Topic:
+                super().notify(each, None)
+            return
+        try:
+            known = Topic(topic)
+        except ValueError:  # a newer process's topic: nothing here listens for it
+            log.debug("ignoring signal of unknown topic %r", topic)
+            return
+        super().notify(known, key)  # locally only: it came from elsewhere
+
+    def close(self) -> None:
+        """Stop the relay (its threads and connections); signals then reach this process only."""
+        self._relay.close()
+
+
+_ON_COMMIT_KEY = "openvod.signals.on_commit"
+
+
+def signal_on_commit(s: Session, topic: Topic, key: str | None = None) -> None:
+    """Send ``topic``/``key`` through the signals in ``s.info`` once ``s`` commits (each distinct
+    signal once); nothing is sent if it rolls back, or if the session carries no signals."""
+    s.info.setdefault(_ON_COMMIT_KEY, set()).add((topic, key))
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(s: Session) -> None:
+    marked = s.info.pop(_ON_COMMIT_KEY, None)
+    signals: Signals | None = s.info.get(SIGNALS_INFO_KEY)
+    if marked and signals is not None:
+        for topic, key in sorted(marked, key=lambda m: (m[0].value, m[1] or "")):
+            signals.notify(topic, key)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(s: Session) -> None:
+    s.info.pop(_ON_COMMIT_KEY, None)
+
 
 @dataclass
 class Context:
@@ -142,6 +253,7 @@ class Context:
     def __post_init__(self) -> None:
         # Sessions carry the signals, so a commit that recorded events can wake their waiters.
         self.db.info[SIGNALS_INFO_KEY] = self.signals
+        self.db.on_dispose(self.signals.close)  # its relay's connections go with the pool's
 
     def object_url(self, bucket: str, key: str, *, expires_in: int = 3600) -> str:
         """A signed URL for a physical object, fetchable as returned."""

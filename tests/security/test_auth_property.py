@@ -100,12 +100,16 @@ def test_presigned_query_raises_only_s3_errors(q: dict[str, str], now: float, re
 def test_presigned_limits_exactly() -> None:
     start = 1_749_999_600.0  # 2025-06-15T15:00:00Z
     assert parse_presigned({**PRESIGNED, "X-Amz-Expires": "604800"}, now=start + 10, region="us-east-1")
-    for bad, status in (("604801", 400), ("0", 400), ("²", 400)):
+    # Out of 0..604800 (or not a number) is a malformed query; 0 is well-formed but expired at
+    # once, as S3 answers it.
+    for bad, status, code in (("604801", 400, "AuthorizationQueryParametersError"),
+                              ("-1", 400, "AuthorizationQueryParametersError"),
+                              ("²", 400, "AuthorizationQueryParametersError"), ("0", 403, "AccessDenied")):
         try:
             parse_presigned({**PRESIGNED, "X-Amz-Expires": bad}, now=start + 10, region="us-east-1")
             raise AssertionError(bad)
         except S3Error as exc:
-            assert (exc.status, exc.code) == (status, "AuthorizationQueryParametersError")
+            assert (exc.status, exc.code) == (status, code), bad
 
 
 # --- TC3 (Tencent API 3.0) --------------------------------------------------------------------

@@ -22,13 +22,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from openvod.domain.api_keys import KeyState
-from openvod.domain.events import DeliveryState
+from openvod.domain.events import CallbackFormat, DeliveryState
 from openvod.domain.media import MediaState
 from openvod.domain.tasks import StepState, TaskState
 from openvod.domain.uploads import UploadState
 
 __all__ = [
-    "ApiKey", "App", "Base", "Delivery", "Event", "HlsKey", "Media", "Object", "Preset", "Procedure", "Task",
+    "BIG_ID", "ApiKey", "App", "Base", "Delivery", "Event", "HlsKey", "Media", "Object", "Preset", "Procedure", "Task",
     "TaskStep", "Template", "Upload", "UsedSignature", "utcnow",
 ]
 
@@ -37,8 +37,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Ids of the tables that grow with the work done (steps, deliveries, objects): 64-bit on PostgreSQL
+# (BIGSERIAL; a busy queue passes 2**31 steps in months); SQLite's INTEGER PRIMARY KEY is 64-bit.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC, always returns aware UTC datetimes (SQLite drops the zone)."""
+    """Stores naive UTC, always returns aware UTC datetimes (SQLite drops the zone). On PostgreSQL
+    the column is ``timestamp without time zone`` holding UTC, so the server's and the session's
+    ``TimeZone`` never shift a value."""
 
     impl = DateTime
     cache_ok = True
@@ -90,10 +97,11 @@ class ApiKey(Base):
 class Object(Base):
     __tablename__ = "object"
     __table_args__ = (UniqueConstraint("app_id", "bucket", "key"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"), index=True)
-    bucket: Mapped[str] = mapped_column(String(63))
-    key: Mapped[str] = mapped_column(String(1024))
+    # Byte order on PostgreSQL too (COLLATE "C", migration 0001), as SQLite and S3 listings sort.
+    bucket: Mapped[str] = mapped_column(String(63).with_variant(String(63, collation="C"), "postgresql"))
+    key: Mapped[str] = mapped_column(String(1024).with_variant(String(1024, collation="C"), "postgresql"))
     size: Mapped[int] = mapped_column(BigInteger)
     etag: Mapped[str] = mapped_column(String(128), default="")
     content_type: Mapped[str] = mapped_column(String(128), default="application/octet-stream")
@@ -184,11 +192,14 @@ class Delivery(Base):
     """One push of one event to one URL, retried with backoff until a 2xx or the deadline."""
 
     __tablename__ = "delivery"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     url: Mapped[str] = mapped_column(String(1024))
     method: Mapped[str] = mapped_column(String(8), default="POST")
+    # The body: the event envelope, or another wire format's rendering (domain.events.CallbackFormat)
+    format: Mapped[str] = mapped_column(String(16), default=CallbackFormat.EVENT.value,
+                                        server_default=CallbackFormat.EVENT.value)
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -210,7 +221,9 @@ class Preset(Base):
     name: Mapped[str] = mapped_column(String(128))
     type: Mapped[str] = mapped_column(String(32), default="avop")
     description: Mapped[str] = mapped_column(String(1024), default="")
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)  # canonical: what a transcode does
+    # As the user sent them, shown back by Kingsoft's GetPresetDetail; NULL before migration 0005.
+    raw_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     system: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -232,6 +245,9 @@ class Task(Base):
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     cb_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     cb_method: Mapped[str] = mapped_column(String(8), default="POST")
+    # How cb_url is pushed (domain.events.CallbackFormat): every change as an event, or Kingsoft's end
+    cb_format: Mapped[str] = mapped_column(String(16), default=CallbackFormat.EVENT.value,
+                                           server_default=CallbackFormat.EVENT.value)
     ext_param: Mapped[str] = mapped_column(Text, default="")
     error_code: Mapped[str | None] = mapped_column(String(128), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -299,7 +315,7 @@ class TaskStep(Base):
     __table_args__ = (Index("ix_step_app_queue", "state", "app_id", text("topped_at DESC"), text("priority DESC"),
                             "created_at", "id"),
                       Index("ix_step_app_started", "app_id", "started_at"))
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     idx: Mapped[int] = mapped_column(Integer, default=0)

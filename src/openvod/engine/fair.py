@@ -86,7 +86,7 @@ def position_query(topped: bool) -> Select[int]:
     interleaved fairly, whatever their number."""
     t = _S
     p_topped, p_prio = bindparam("topped", type_=t.c.topped_at.type), bindparam("prio", type_=Integer)
-    p_created, p_id = bindparam("created", type_=t.c.created_at.type), bindparam("id", type_=Integer)
+    p_created, p_id = bindparam("created", type_=t.c.created_at.type), bindparam("id", type_=t.c.id.type)
     if topped:
         ahead_topped, same_topped = t.c.topped_at > p_topped, t.c.topped_at == p_topped
     else:

@@ -10,6 +10,27 @@ The hot path (claim, settle, the task state that follows) is a handful of precom
 statements per step with no ORM identity map or unit of work: a worker that settles a step can
 lease its next one in the same transaction (:func:`settle` with ``next_owner``). Task kinds with
 event hooks of their own (processing tasks) are synced through the ORM, as the hooks need it.
+
+**Lock order.** On PostgreSQL writers run at once, and every transaction that writes a task and
+its steps takes its row locks in one order, so none can wait for another in a cycle (a deadlock):
+
+1. **steps before tasks** — a transaction locks every step row it will write before any task row;
+2. **steps in id order** where it waits for several (a cancel, a put-back); a claim never waits
+   (``FOR UPDATE SKIP LOCKED``: it passes locked steps), and a settle waits for its own step only;
+3. **tasks in id order** (:func:`_sync_all` derives each task's state with its row locked), with
+   ``FOR NO KEY UPDATE``, not ``FOR UPDATE``. Writing a step twice in one transaction (a retry its
+   own worker leases again at once) makes PostgreSQL check its foreign key, which takes ``KEY
+   SHARE`` on the task row during the step phase; two such settles of one task would each wait
+   for the other's share under ``FOR UPDATE``. ``NO KEY UPDATE`` does not conflict with it.
+4. the one exception, a task's **waiting steps after its row**: deriving the task's state releases
+   them once the rest has succeeded (``_RELEASE``). No cycle: a waiting step is created after
+   the steps it waits for, so ``lock_task`` reaches it last, and the releasing transaction
+   already holds the step it settled, which ``lock_task`` needs first.
+
+The engine's statements do so by construction; services that change a task and its steps (cancel,
+delete, move to top, rerun) call :func:`lock_task` first. SQLite serializes writers and ignores
+row locks, so there the order costs nothing. Each task whose state changes is signalled
+(``task_changed``) once its transaction commits, in every process: the executor need not.
 """
 
 from __future__ import annotations
@@ -43,17 +64,21 @@ from openvod.domain.tasks import (
     FINAL,
     FINISH,
     PUT_BACK,
+    RELEASE,
     RUNNING,
     SETTLE_FAILURE,
     TERMINAL,
     StepState,
     TaskState,
+    releasable,
+    task_output_of,
     task_state_of,
 )
 from openvod.domain.times import iso_s_or_none as _iso
 from openvod.engine import fair
 from openvod.engine import hooks as engine_hooks
 from openvod.engine.guards import state_in
+from openvod.runtime import Topic, signal_on_commit
 
 __all__ = [
     "ORDER",
@@ -63,6 +88,7 @@ __all__ = [
     "expire_leases",
     "fail_step",
     "finish_step",
+    "lock_task",
     "queue_position",
     "release",
     "renew",
@@ -103,13 +129,26 @@ class Failure:
 
 # -- the task's state, derived from its steps -------------------------------------------------
 
-# FOR UPDATE (PostgreSQL; SQLite serializes writers anyway): two workers settling two steps of
-# one task must not both read the other's step as still running and leave the task in ``exec``.
+# Locked (PostgreSQL; SQLite serializes writers anyway): two workers settling two steps of one
+# task must not both read the other's step as still running and leave the task in ``exec``. FOR NO
+# KEY UPDATE, the lock an UPDATE of the row takes, not FOR UPDATE: see "Lock order" above.
 _TASK_ROW = (select(_T.c.id, _T.c.app_id, _T.c.kind, _T.c.state, _T.c.ext_param, _T.c.cb_url, _T.c.cb_method,
                     _T.c.error_code, _T.c.error_message, _T.c.output, _T.c.created_at, _T.c.started_at,
-                    _T.c.finished_at).where(_T.c.id == bindparam("task_id")).with_for_update())
-_STEP_STATES = (select(_S.c.state, _S.c.output, _S.c.error_code, _S.c.error_message)
+                    _T.c.finished_at).where(_T.c.id == bindparam("task_id")).with_for_update(key_share=True))
+_STEP_STATES = (select(_S.c.state, _S.c.kind, _S.c.output, _S.c.error_code, _S.c.error_message)
                 .where(_S.c.task_id == bindparam("task_id")).order_by(_S.c.idx))
+
+# A task's waiting steps (a join) become runnable once every other step of it has succeeded; run
+# with the task row locked, so of two steps settling at once the second sees the first's result.
+# Locks the waiting rows after the task row: no cycle with ``lock_task`` (steps in id order, then
+# the task), as a waiting step is created after the steps it waits for (a higher id), which the
+# settling transaction holds first.
+_OTHER = _S.alias("other")
+_RELEASE = (update(_S).where(_S.c.task_id == bindparam("tid"), state_in(_S.c.state, RELEASE.sources),
+                             ~select(_OTHER.c.id).where(_OTHER.c.task_id == bindparam("tid"),
+                                                        _OTHER.c.state.not_in([StepState.SUCC.value,
+                                                                               StepState.WAIT.value])).exists())
+            .values(state=RELEASE.target))
 
 
 # Sets every derived column (unchanged ones to what was read), so one compiled statement serves;
@@ -138,8 +177,7 @@ def _changes(task: Any, steps: Sequence[Any], now: datetime) -> dict[str, Any] |
     elif new == TaskState.INIT:
         values["error_code"] = values["error_message"] = None
     if new == TaskState.SUCC:
-        values["output"] = {"steps": [st.output for st in steps]} if len(steps) > 1 else (
-            steps[0].output if steps else None)
+        values["output"] = task_output_of([(st.kind, st.output) for st in steps])
     return values
 
 
@@ -150,6 +188,11 @@ def sync_task(s: Session, task_id: str) -> Task | None:
     if task is None:
         return None
     steps = list(s.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.idx)))
+    if task.state not in FINAL and releasable([st.state for st in steps]):
+        for st in steps:
+            if st.state in RELEASE.sources:
+                st.state = RELEASE.target
+        signal_on_commit(s, Topic.WORK)
     values = _changes(task, steps, utcnow())
     if values is None:
         hook = engine_hooks.current().task_events.get(task.kind)
@@ -159,14 +202,23 @@ def sync_task(s: Session, task_id: str) -> Task | None:
     for name, value in values.items():
         setattr(task, name, value)
     record_task_event(s, task)
+    signal_on_commit(s, Topic.TASK, task_id)
     return task
 
 
+def lock_task(s: Session, task_id: str) -> Task | None:
+    """Lock a task and its steps for a change to them, in the order every writer takes (see
+    "Lock order" above): its steps in id order, then the task. Returns the task as it is now that
+    no one else can change it (re-read, whatever the session held), or None if it is gone. Call
+    it before changing a task's steps or state outside the engine."""
+    s.execute(select(TaskStep.id).where(TaskStep.task_id == task_id).order_by(TaskStep.id).with_for_update())
+    return s.get(Task, task_id, with_for_update={"key_share": True}, populate_existing=True)
+
+
 def _sync_all(s: Session, task_ids: Sequence[str]) -> None:
-    """Sync each task once, after the transaction has written its steps, in id order: task rows
-    are locked after step rows and in one order, so two transactions can't deadlock on them. A
-    task that changed and changed back in between (a retry its own worker took again at once)
-    records nothing: no one could have seen the state in between."""
+    """Sync each task once, after the transaction has written (and so locked) its steps, in id
+    order: the lock order above. A task that changed and changed back in between (a retry its own
+    worker took again at once) records nothing: no one could have seen the state in between."""
     for task_id in sorted(set(task_ids)):
         _sync(s, task_id)
 
@@ -184,7 +236,12 @@ def _sync(s: Session, task_id: str) -> None:
         sync_task(s, task_id)
         s.flush()  # so the Core statements that follow in this transaction see it
         return
-    values = _changes(task, conn.execute(_STEP_STATES, {"task_id": task_id}).all(), utcnow())
+    steps = conn.execute(_STEP_STATES, {"task_id": task_id}).all()
+    if task.state not in FINAL and releasable([st.state for st in steps]):
+        if conn.execute(_RELEASE, {"tid": task_id}).rowcount:
+            signal_on_commit(s, Topic.WORK)  # a step became runnable: executors elsewhere may take it
+        steps = conn.execute(_STEP_STATES, {"task_id": task_id}).all()
+    values = _changes(task, steps, utcnow())
     if values is None:
         return
     t = SimpleNamespace(**{**task._asdict(), **values})
@@ -194,6 +251,7 @@ def _sync(s: Session, task_id: str) -> None:
     if not changed.rowcount:
         return  # changed meanwhile (PostgreSQL: a cancel committed since the read); it has its event
     hooks.record_event(s, t.app_id, TASK_STATE_CHANGED, _payload(t), cb_url=t.cb_url, cb_method=t.cb_method)
+    signal_on_commit(s, Topic.TASK, task_id)
 
 
 def _payload(task: Any) -> dict[str, Any]:
@@ -332,8 +390,10 @@ def release(db: Database, step_id: int, owner: str, *, reason: str, max_attempts
 def _put_back(db: Database, owned: Any) -> int:
     """Steps matching ``owned`` go back to ``init`` as if never taken (no attempt counted)."""
     with db.session() as s:
+        # Locked in id order first (the lock order above): a bare UPDATE locks in scan order.
+        mine = select(_S.c.id).where(owned, state_in(_S.c.state, PUT_BACK.sources)).order_by(_S.c.id).with_for_update()
         rows = s.connection().execute(
-            update(_S).where(owned, state_in(_S.c.state, PUT_BACK.sources))
+            update(_S).where(_S.c.id.in_(mine), state_in(_S.c.state, PUT_BACK.sources))
             .values(state=PUT_BACK.target, progress=0.0, lease_owner=None, lease_expires_at=None,
                     attempts=case((_S.c.attempts > 0, _S.c.attempts - 1), else_=0))
             .returning(_S.c.task_id)).all()

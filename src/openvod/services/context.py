@@ -1,7 +1,12 @@
 """The wiring of a process: builds its :class:`~openvod.runtime.Context` (settings, database
 migrated and its secrets sealed, storage, URL secret, signals) and installs the engine's hooks
 (:mod:`openvod.engine.hooks`), the services' functions the engine calls without importing
-services. Built once per process (the server, each worker, a CLI command), then handed down."""
+services. Built once per process (the server, each worker, a CLI command), then handed down.
+
+Signals: on PostgreSQL every process shares them (:class:`~openvod.runtime.SharedSignals` over
+``LISTEN/NOTIFY``, :mod:`openvod.db.notify`), so a step settled by a worker on another machine
+wakes this server's long-polls at once; on SQLite they stay in the process
+(:class:`~openvod.runtime.LocalSignals`)."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from openvod.db.migrate import upgrade
 from openvod.db.session import Database
 from openvod.domain.urlsign import sign_object
 from openvod.engine import hooks as engine_hooks
-from openvod.runtime import Context
+from openvod.runtime import Context, LocalSignals, SharedSignals, Signals
 from openvod.services import events, hls_keys, objects, outputs, processing, stored_secrets
 from openvod.storage.base import Storage
 from openvod.storage.local import LocalStorage
@@ -109,4 +114,12 @@ def build_context(settings: Settings, *, migrate: bool = True) -> Context:
             return f"{base}/objects/{bucket}/{quote(key)}?expires={expires}&signature={sig}"
 
         storage = LocalStorage(settings.data_dir / "objects", signer=signer)
-    return Context(settings=settings, db=db, storage=storage, url_secret=secret)
+    return Context(settings=settings, db=db, storage=storage, url_secret=secret, signals=_signals(db))
+
+
+def _signals(db: Database) -> Signals:
+    if not db.is_postgresql:
+        return LocalSignals()
+    from openvod.db.notify import PgRelay  # psycopg: installed with PostgreSQL support only
+
+    return SharedSignals(PgRelay(db.url))

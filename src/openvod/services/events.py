@@ -2,14 +2,20 @@
 
 Recording. :func:`record` adds the event *and* its push deliveries (one to the app's callback URL
 if set, one to a task's own ``cb_url`` if given) to the caller's session, so they exist iff the
-change they report commits.
+change they report commits. A task's own callback follows the task's ``cb_format``
+(:class:`~openvod.domain.events.CallbackFormat`): ``event`` pushes every state change as the event;
+``kingsoft`` (Kingsoft's CreateTask ``cbUrl``) pushes only the end (succ, fail, canceled), with a
+body the dispatcher has rendered in that format (``deliveries.Dispatcher(formats=...)``).
 
 Waking waiters. A global SQLAlchemy ``after_commit`` listener sends "events for app Y" through
 the committing context's signals (``ctx.signals``, found in the session's ``info``) after any
 commit of a session that recorded an event (or called :func:`notify_on_commit`); callers need do
 nothing. Long-pollers and the push dispatcher wake at once. Other processes (job runners) write
-events too and cannot poke this process, so every waiter also re-checks the database at least
-every :data:`RECHECK_SECONDS` — a bounded wait, not a spin.
+events too: with signals shared between processes (PostgreSQL) their commits wake this one's
+waiters as well, and a puller re-checks the database every ``ctx.signals.recheck_seconds`` as a
+safety net; with signals local to the process (SQLite) every :data:`RECHECK_SECONDS` — a bounded
+wait, not a spin. Either way no later than a handed-out event becomes visible again (no signal
+says so).
 
 Pulling. :func:`pull_events` hands out up to :data:`PULL_BATCH` visible, unconfirmed events,
 oldest first, and hides each for ``pull_redeliver_seconds``; unless confirmed by then it is handed
@@ -35,12 +41,13 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, event, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from openvod.config import Settings
-from openvod.db.models import App, Delivery, Event, utcnow
-from openvod.domain.events import DeliveryState, EventType
+from openvod.db.models import App, Delivery, Event, Task, utcnow
+from openvod.domain.events import CallbackFormat, DeliveryState, EventType
+from openvod.domain.tasks import TERMINAL
 from openvod.domain.views.events import EventView, RecentEventView
 from openvod.errors import InvalidParameter
 from openvod.ids import new_id
@@ -155,27 +162,41 @@ def record_core(
     conn.execute(insert(Event), {"id": event_id, "app_id": app_id, "type": type_, "payload": payload,
                                  "created_at": now, "visible_at": now, "pulls": 0})
     app = conn.execute(_APP_CALLBACK, {"app_id": app_id}).first()
+    own = _own_callback(conn, type_, payload, cb_url) if cb_url else None
     # The app's signing secret, if it has none yet, is made (sealed) when the first push is sent.
-    targets, _own = _targets(app, cb_url, method)
+    targets = _targets(app, (cb_url, method, own) if cb_url and own else None)
     if targets:
-        conn.execute(insert(Delivery), [_delivery(event_id, app_id, url, verb, now) for url, verb in targets])
+        conn.execute(insert(Delivery), [_delivery(event_id, app_id, url, verb, fmt, now) for url, verb, fmt in targets])
     return event_id
 
 
-def _targets(app: Any, cb_url: str | None, method: str) -> tuple[list[tuple[str, str]], bool]:
-    """Where an event is pushed: the app's callback (``app`` is a row or an ``App``, or None),
-    then a task's own ``cb_url`` unless it is the same. The flag tells whether the task's was added."""
-    targets: list[tuple[str, str]] = []
+_TASK_CB_FORMAT = select(Task.__table__.c.cb_format).where(Task.__table__.c.id == bindparam("task_id"))
+
+
+def _own_callback(conn: Connection, type_: str, payload: dict[str, Any], cb_url: str) -> CallbackFormat | None:
+    """The format of the push to a task's own ``cb_url`` for this event, or None for no push: a
+    ``kingsoft`` task's callback hears only of its end."""
+    if type_ != EventType.TASK_STATE_CHANGED:
+        return CallbackFormat.EVENT
+    found = conn.execute(_TASK_CB_FORMAT, {"task_id": str(payload.get("TaskId"))}).scalar()
+    if found != CallbackFormat.KINGSOFT:
+        return CallbackFormat.EVENT
+    return CallbackFormat.KINGSOFT if payload.get("State") in TERMINAL else None
+
+
+def _targets(app: Any, own: tuple[str, str, CallbackFormat] | None) -> list[tuple[str, str, CallbackFormat]]:
+    """Where an event is pushed: the app's callback (``app`` is a row or an ``App``, or None), then
+    a task's own callback ``(url, method, format)`` unless it is the same push as the app's."""
+    targets: list[tuple[str, str, CallbackFormat]] = []
     if app is not None and app.callback_url:
-        targets.append((app.callback_url, app.callback_method or "POST"))
-    if cb_url and (cb_url, method) not in targets:
-        targets.append((cb_url, method))
-        return targets, True
-    return targets, False
+        targets.append((app.callback_url, app.callback_method or "POST", CallbackFormat.EVENT))
+    if own is not None and own not in targets:
+        targets.append(own)
+    return targets
 
 
-def _delivery(event_id: str, app_id: str, url: str, verb: str, now: datetime) -> dict[str, Any]:
-    d: dict[str, Any] = {"event_id": event_id, "app_id": app_id, "url": url, "method": verb,
+def _delivery(event_id: str, app_id: str, url: str, verb: str, fmt: CallbackFormat, now: datetime) -> dict[str, Any]:
+    d: dict[str, Any] = {"event_id": event_id, "app_id": app_id, "url": url, "method": verb, "format": fmt.value,
                          "state": DeliveryState.PENDING, "attempts": 0, "next_attempt_at": now,
                          "deadline_at": now + _PLACEHOLDER_RETRY, "log": [], "last_error": None, "created_at": now,
                          "updated_at": now}
@@ -227,6 +248,20 @@ def _bounded_wait(settings: Settings, wait: float) -> float:
     return max(0.0, min(float(wait), settings.pull_wait_seconds))
 
 
+def _recheck(ctx: Context, app_id: str) -> float:
+    """How long an empty pull may wait before looking again: ``ctx.signals.recheck_seconds``, or
+    less when an event handed out earlier becomes visible again before that (unsignalled)."""
+    recheck = ctx.signals.recheck_seconds
+    if recheck <= RECHECK_SECONDS:
+        return recheck
+    with ctx.db.session() as s:
+        due = s.scalar(select(func.min(Event.visible_at))
+                       .where(Event.app_id == app_id, Event.confirmed_at.is_(None), Event.visible_at > utcnow()))
+    if due is None:
+        return recheck
+    return min(recheck, max((due - utcnow()).total_seconds(), 0.0) + 0.01)
+
+
 def pull_events(ctx: Context, app_id: str, *, wait: float) -> list[EventView]:
     """Blocking pull: events at once if any wait, else block up to ``wait`` seconds (clamped to
     ``pull_wait_seconds``) for one to appear. Returns at most 16 events, oldest first; an empty
@@ -245,7 +280,7 @@ def pull_events(ctx: Context, app_id: str, *, wait: float) -> list[EventView]:
             remaining = deadline - time.monotonic()
             if items or remaining <= 0:
                 return items
-            woken.wait(min(remaining, RECHECK_SECONDS))
+            woken.wait(min(remaining, _recheck(ctx, app_id)))
 
 
 async def pull_events_async(ctx: Context, app_id: str, *, wait: float) -> list[EventView]:
@@ -270,8 +305,11 @@ async def pull_events_async(ctx: Context, app_id: str, *, wait: float) -> list[E
             remaining = deadline - loop.time()
             if items or remaining <= 0:
                 return items
+            recheck = ctx.signals.recheck_seconds
+            if recheck > RECHECK_SECONDS:  # a query to bound it: off the loop
+                recheck = await asyncio.to_thread(_recheck, ctx, app_id)
             try:
-                await asyncio.wait_for(woken.wait(), timeout=min(remaining, RECHECK_SECONDS))
+                await asyncio.wait_for(woken.wait(), timeout=min(remaining, recheck))
             except TimeoutError:
                 pass
 

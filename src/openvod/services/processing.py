@@ -156,6 +156,7 @@ def rerun_step(ctx: Context, app_id: str, task_id: str, index: int) -> Processin
         task = s.get(Task, task_id)
         if task is None or task.app_id != app_id:
             raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+        queue.lock_task(s, task_id)  # the engine's lock order (steps, then the task); refreshes ``task``
         st = s.scalar(select(TaskStep).where(TaskStep.task_id == task_id, TaskStep.idx == index))
         if st is None:
             raise NotFound(f"task {task_id} has no step {index}", code="ResourceNotFound.Step")

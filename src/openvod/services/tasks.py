@@ -6,15 +6,16 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openvod.db.models import Media, Task, TaskStep, utcnow
+from openvod.domain.events import CallbackFormat
 from openvod.domain.keys import validate_bucket, validate_key
-from openvod.domain.tasks import TERMINAL, TaskState, new_task_id
+from openvod.domain.tasks import TERMINAL, StepState, TaskState, new_task_id
 from openvod.domain.views.tasks import (
     TaskDestination,
     TaskError,
@@ -26,7 +27,7 @@ from openvod.domain.views.tasks import (
 from openvod.engine import queue
 from openvod.errors import Conflict, InvalidParameter, NotFound, OpenVODError, TooManyRequests
 from openvod.runtime import Context, Topic
-from openvod.services import deliveries, presets
+from openvod.services import chunking, deliveries, presets
 from openvod.services.media import physical
 
 __all__ = ["Source", "TranscodeRequest", "create_noop", "create_transcode", "delete_task", "ensure_queue_room",
@@ -55,6 +56,7 @@ class TranscodeRequest:
     dst_acl: str = "private"
     cb_url: str | None = None
     cb_method: str = "POST"
+    cb_format: CallbackFormat = CallbackFormat.EVENT  # what cb_url is sent, and when
     ext_param: str = ""
     priority: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -99,7 +101,8 @@ def _check_callback(ctx: Context, app_id: str, url: str | None, method: str) -> 
 
 
 def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> TaskView:
-    """Validate everything first (preset, sources, destination), then queue one step."""
+    """Validate everything first (preset, sources, destination), then queue one step (or, for a
+    long source with ``chunk_seconds`` set, its chunks, its audio and their join: services.chunking)."""
     if "|" in req.preset:
         raise _bad(f"preset chains ({req.preset!r}) are not supported; create one task per preset",
                    "InvalidParameter.PresetChain")
@@ -130,7 +133,11 @@ def create_transcode(ctx: Context, app_id: str, req: TranscodeRequest) -> TaskVi
     data = {"preset": preset.name, "params": preset.params, "sources": sources,
             "dst": {"bucket": pb, "key": pk, "acl": req.dst_acl, "logical_bucket": bucket, "logical_key": key,
                     "dir": req.dst_dir or ""}}
-    return _create(ctx, app_id, task_id, "transcode", data, req.priority, cb_url, cb_method, req.ext_param)
+    chunked = chunking.plan(ctx, app_id, task_id, data)  # None: one step (chunk_seconds=0, short, VFR...)
+    if chunked is not None:
+        data = {**data, "chunked": chunked.info}
+    return _create(ctx, app_id, task_id, "transcode", data, req.priority, cb_url, cb_method, req.ext_param,
+                   cb_format=req.cb_format, steps=chunked.steps if chunked is not None else None)
 
 
 def create_noop(ctx: Context, app_id: str, *, sleep: float = 0.0, priority: int = 0,
@@ -142,16 +149,19 @@ def create_noop(ctx: Context, app_id: str, *, sleep: float = 0.0, priority: int 
 
 
 def _create(ctx: Context, app_id: str, task_id: str, kind: str, data: dict[str, Any], priority: int,
-            cb_url: str | None, cb_method: str, ext_param: str) -> TaskView:
+            cb_url: str | None, cb_method: str, ext_param: str,
+            cb_format: CallbackFormat = CallbackFormat.EVENT,
+            steps: list[chunking.PlannedStep] | None = None) -> TaskView:
     if len(ext_param) > 4096:
         raise _bad("extParam is over 4096 characters", "InvalidParameter.ExtParam")
     with ctx.db.session() as s:
         ensure_queue_room(s, ctx, app_id)
         task = Task(id=task_id, app_id=app_id, kind=kind, state=TaskState.INIT, priority=priority, input=data,
-                    cb_url=cb_url, cb_method=cb_method, ext_param=ext_param)
+                    cb_url=cb_url, cb_method=cb_method, cb_format=cb_format.value, ext_param=ext_param)
         s.add(task)
-        s.add(TaskStep(task_id=task_id, app_id=app_id, idx=0, kind=kind, state=TaskState.INIT,
-                       priority=priority, input=data, created_at=task.created_at or utcnow()))
+        for idx, st in enumerate(steps or [chunking.PlannedStep(kind, data)]):
+            s.add(TaskStep(task_id=task_id, app_id=app_id, idx=idx, kind=st.kind, state=st.state,
+                           priority=priority, input=st.input, created_at=task.created_at or utcnow()))
         s.flush()
         queue.record_task_event(s, task)
     ctx.signals.work_available()  # after commit: the scheduler may take it at once
@@ -237,28 +247,28 @@ def get_task(ctx: Context, app_id: str, task_id: str) -> TaskView:
         return _public(ctx, task, steps, position)  # type: ignore[arg-type]
 
 
-def _day(value: str | int | None, name: str) -> datetime | None:
+def _day(value: str | int | None, name: str, tz: tzinfo) -> datetime | None:
     if value in (None, "", 0, "0"):
         return None
     try:
-        return datetime.strptime(str(value), "%Y%m%d").replace(tzinfo=UTC)
+        return datetime.strptime(str(value), "%Y%m%d").replace(tzinfo=tz)  # midnight there
     except ValueError as exc:
         raise _bad(f"{name} must be a date YYYYMMDD, got {value!r}", "InvalidParameter.Date") from exc
 
 
 def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end: str | int | None = None,
                marker: str | None = None, limit: int = 100, state: str | None = None,
-               file_id: str | None = None, newest_first: bool = False,
+               file_id: str | None = None, newest_first: bool = False, tz: tzinfo = UTC,
                ) -> tuple[list[TaskView], str | None, int]:
-    """Tasks created between the days ``start`` and ``end`` (inclusive, UTC), oldest first (or
-    newest first), keyset paged by task id (ids sort by creation), with the total in the range.
-    ``file_id`` keeps the processing tasks of one media file."""
+    """Tasks created between the days ``start`` and ``end`` (inclusive, days of time zone ``tz``),
+    oldest first (or newest first), keyset paged by task id (ids sort by creation), with the total
+    in the range. ``file_id`` keeps the processing tasks of one media file."""
     if not 0 <= limit <= 1000:
         raise _bad(f"limit must be 0-1000, got {limit}", "InvalidParameter.Limit")
     conds = [Task.app_id == app_id]
-    if (lo := _day(start, "startdate")) is not None:
+    if (lo := _day(start, "startdate", tz)) is not None:
         conds.append(Task.created_at >= lo)
-    if (hi := _day(end, "enddate")) is not None:
+    if (hi := _day(end, "enddate", tz)) is not None:
         conds.append(Task.created_at < hi + timedelta(days=1))
     if state:
         if state not in {s.value for s in TaskState}:
@@ -289,15 +299,14 @@ def top_task(ctx: Context, app_id: str, task_id: str) -> TaskView:
     """Move a queued task to the top of its app's queue (newest topped first). It then starts
     before the app's other work, never before other apps' (see engine/fair.py)."""
     with ctx.db.session() as s:
-        task = s.get(Task, task_id)
-        if task is None or task.app_id != app_id:
-            raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+        task = _locked(s, app_id, task_id)
         if task.state != TaskState.INIT:
             raise Conflict(f"task {task_id} is {task.state}; only a queued task can be moved to the top",
                            code="FailedOperation.TaskNotQueued")
         now = utcnow()
         task.topped_at = now
-        for st in s.scalars(select(TaskStep).where(TaskStep.task_id == task_id, TaskStep.state == TaskState.INIT)):
+        waiting = (TaskState.INIT, StepState.WAIT)  # a chunked task's join starts as soon as it may, too
+        for st in s.scalars(select(TaskStep).where(TaskStep.task_id == task_id, TaskStep.state.in_(waiting))):
             st.topped_at = now
     ctx.signals.work_available()
     return get_task(ctx, app_id, task_id)
@@ -307,15 +316,14 @@ def delete_task(ctx: Context, app_id: str, task_id: str) -> str:
     """A queued task is cancelled before it runs; a running one is cancelled and its worker told
     to kill FFmpeg at once; a finished one is removed. Returns what happened."""
     with ctx.db.session() as s:
-        task = s.get(Task, task_id)
-        if task is None or task.app_id != app_id:
-            raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+        task = _locked(s, app_id, task_id)
         if task.state in TERMINAL:
-            s.delete(task)
+            chunking.remove_intermediates(ctx, task.input)  # a failed or cancelled chunked task's pieces
+            s.delete(task)  # its steps go with it (ON DELETE CASCADE), locked already
             return "deleted"
         now = utcnow()
         for st in s.scalars(select(TaskStep).where(TaskStep.task_id == task_id)):
-            if st.state == TaskState.INIT:
+            if st.state in (TaskState.INIT, StepState.WAIT):
                 st.state, st.finished_at = TaskState.CANCELED, now
             elif st.state == TaskState.EXEC:
                 st.cancel_requested = True
@@ -323,13 +331,27 @@ def delete_task(ctx: Context, app_id: str, task_id: str) -> str:
         task.error_code, task.error_message = "FailedOperation.Canceled", "the task was cancelled by a user"
         s.flush()
         queue.record_task_event(s, task)
-    ctx.signals.work_available()
+    ctx.signals.work_available()  # the executor delivers the cancel to a running step
+    ctx.signals.task_changed(task_id)
     return "canceled"
 
 
+def _locked(s: Session, app_id: str, task_id: str) -> Task:
+    """The app's task, locked with its steps for a change (the engine's lock order:
+    ``engine.queue.lock_task``), as it is now; NotFound if it is not there."""
+    task = s.get(Task, task_id) if isinstance(task_id, str) and len(task_id) <= 40 else None
+    if task is None or task.app_id != app_id:  # checked before locking anything of another app's
+        raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+    locked = queue.lock_task(s, task_id)
+    if locked is None:  # deleted since it was read
+        raise NotFound(f"task {task_id!r} does not exist", code="ResourceNotFound.Task")
+    return locked
+
+
 def wait_task(ctx: Context, app_id: str, task_id: str, timeout: float) -> TaskView:
-    """Return the task once it is finished, or as it is after ``timeout`` seconds. Wakes on this
-    process's step completions and re-reads at least once a second otherwise (bounded, no spin)."""
+    """Return the task once it is finished, or as it is after ``timeout`` seconds. Wakes when the
+    task changes (``task_changed``; from every process when the signals are shared) and re-reads
+    every ``ctx.signals.recheck_seconds`` anyway (bounded, no spin)."""
     deadline = time.monotonic() + max(0.0, min(timeout, 60.0))
     changed = threading.Event()
 
@@ -344,7 +366,7 @@ def wait_task(ctx: Context, app_id: str, task_id: str, timeout: float) -> TaskVi
             left = deadline - time.monotonic()
             if task.state in TERMINAL or left <= 0:
                 return task
-            changed.wait(min(1.0, left))
+            changed.wait(min(ctx.signals.recheck_seconds, left))
 
 
 def task_meta(ctx: Context, app_id: str, task_id: str) -> TaskMetaView:

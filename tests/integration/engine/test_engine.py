@@ -1,10 +1,11 @@
-"""The job engine end to end: a real server with its worker pool, real FFmpeg."""
+"""The job engine end to end: a real server with its worker pool, real FFmpeg. The tests on
+``engine_each_db`` run twice, on SQLite and on PostgreSQL (where the server and its worker
+processes wake each other through LISTEN/NOTIFY); the rest, on SQLite."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from openvod.db.models import Event
+from openvod.db.session import Database
 from tests.conftest import ServerProc, make_app_server, make_server
 from tests.procs import all_ffmpegs_with, ffmpegs_under
 from tests.tus import upload_bytes
@@ -27,6 +31,18 @@ def engine(tmp_path: Path) -> Iterator[ServerProc]:
     srv = make_server(tmp_path, FAST)
     yield srv
     srv.stop()
+
+
+@pytest.fixture()
+def engine_each_db(tmp_path: Path, database_url: str | None) -> Iterator[ServerProc]:
+    """:func:`engine` on SQLite, then on a fresh PostgreSQL database."""
+    srv = make_server(tmp_path, {**FAST, **({"OPENVOD_DATABASE_URL": database_url} if database_url else {})})
+    yield srv
+    srv.stop()
+
+
+def _database(srv: ServerProc) -> Database:
+    return Database(srv.env.get("OPENVOD_DATABASE_URL") or f"sqlite:///{srv.data_dir / 'openvod.db'}")
 
 
 def wait_state(c: httpx.Client, task_id: str, states: set[str], timeout: float = 60) -> dict[str, Any]:
@@ -45,17 +61,20 @@ def noop(c: httpx.Client, sleep: float = 0.0, **kw: Any) -> str:
 
 
 @pytest.mark.slow
-def test_noop_lifecycle_and_events(engine: ServerProc) -> None:
-    with engine.client() as c:
+def test_noop_lifecycle_and_events(engine_each_db: ServerProc) -> None:
+    with engine_each_db.client() as c:
         tid = noop(c, ext_param="hello")
         assert len(tid) == 40
         t = c.get(f"/v1/tasks/{tid}/wait", params={"timeout": 30}).json()
         assert t["state"] == "succ" and t["progress"] == 100 and t["ext_param"] == "hello"
         assert t["started_at"] and t["finished_at"]
-    with sqlite3.connect(engine.data_dir / "openvod.db") as db:
-        states = [p for (p,) in db.execute(
-            "SELECT json_extract(payload, '$.State') FROM event WHERE type='TaskStateChanged' "
-            "AND json_extract(payload, '$.TaskId')=? ORDER BY id", (tid,))]
+    db = _database(engine_each_db)
+    try:
+        with db.session() as s:
+            payloads = s.scalars(select(Event.payload).where(Event.type == "TaskStateChanged").order_by(Event.id))
+            states = [p["State"] for p in payloads if p["TaskId"] == tid]
+    finally:
+        db.dispose()
     assert states == ["init", "exec", "succ"]
 
 
@@ -78,8 +97,8 @@ def test_top_runs_next(engine: ServerProc) -> None:
 
 
 @pytest.mark.slow
-def test_cancel_queued_and_delete_finished(engine: ServerProc) -> None:
-    with engine.client() as c:
+def test_cancel_queued_and_delete_finished(engine_each_db: ServerProc) -> None:
+    with engine_each_db.client() as c:
         busy = noop(c, 1.0)
         queued = noop(c)
         assert c.delete(f"/v1/tasks/{queued}").json()["result"] == "canceled"
@@ -127,8 +146,8 @@ def test_listing_pages_each_task_once_while_tasks_are_created(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_list_long_poll_answers_on_change_newest_first(engine: ServerProc) -> None:
-    with engine.client() as c:
+def test_list_long_poll_answers_on_change_newest_first(engine_each_db: ServerProc) -> None:
+    with engine_each_db.client() as c:
         first = c.get("/v1/tasks", params={"order": "desc"}).json()
         assert first["items"] == [] and first["version"] and first["now"].endswith("Z")
         # Nothing changes: the long-poll holds for its timeout, then answers the same version.
@@ -141,7 +160,7 @@ def test_list_long_poll_answers_on_change_newest_first(engine: ServerProc) -> No
                                                               "timeout": 30})
             time.sleep(0.3)
             t0 = time.monotonic()
-            with engine.client() as c2:
+            with engine_each_db.client() as c2:
                 a = noop(c2, 1.0)
             page = waiting.result(timeout=30).json()
         assert time.monotonic() - t0 < 5
@@ -157,8 +176,8 @@ def test_list_long_poll_answers_on_change_newest_first(engine: ServerProc) -> No
         assert r.status_code == 400, r.text
 
 
-def test_transcode_task_succeeds_with_meta(engine: ServerProc, small_clip: Path) -> None:
-    with engine.client() as c:
+def test_transcode_task_succeeds_with_meta(engine_each_db: ServerProc, small_clip: Path) -> None:
+    with engine_each_db.client() as c:
         fid = upload_bytes(c, small_clip.read_bytes(), "src.mp4")
         r = c.post("/v1/tasks", json={"preset": "system-360p-h264", "sources": [{"file_id": fid}],
                                       "dst_key": "out/t1.mp4", "ext_param": "x"})
@@ -218,10 +237,10 @@ def _wait_ffmpeg(srv: ServerProc, timeout: float = 30) -> list[int]:
 
 
 @pytest.mark.slow
-def test_delete_running_task_kills_ffmpeg(engine: ServerProc, clip10: Path) -> None:
-    with engine.client() as c:
+def test_delete_running_task_kills_ffmpeg(engine_each_db: ServerProc, clip10: Path) -> None:
+    with engine_each_db.client() as c:
         tid = _long_transcode(c, clip10, "killed.mp4")
-        pids = _wait_ffmpeg(engine)
+        pids = _wait_ffmpeg(engine_each_db)
         t0 = time.monotonic()
         assert c.delete(f"/v1/tasks/{tid}").json()["result"] == "canceled"
         while any(os.path.exists(f"/proc/{p}") and "ffmpeg" in Path(f"/proc/{p}/cmdline").read_text(errors="ignore")

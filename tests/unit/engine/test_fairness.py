@@ -1,6 +1,7 @@
-"""Fair scheduling across apps (engine/fair.py) and the per-app limits, against a real SQLite
-database: tasks are created and topped through services.tasks, and a worker is played by the
-claim/settle calls the real worker makes (each settle leases the next step in its transaction)."""
+"""Fair scheduling across apps (engine/fair.py) and the per-app limits, against real SQLite and
+PostgreSQL databases (each test runs on both): tasks are created and topped through
+services.tasks, and a worker is played by the claim/settle calls the real worker makes (each
+settle leases the next step in its transaction)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,13 @@ from openvod.services.context import build_context
 LEASE = 30.0
 
 
-def _context(tmp_path: Path, **settings: Any) -> Context:
-    return build_context(Settings(data_dir=tmp_path, workers=0, **settings))
+def _context(tmp_path: Path, database_url: str | None, **settings: Any) -> Context:
+    return build_context(Settings(data_dir=tmp_path, database_url=database_url, workers=0, **settings))
 
 
 @pytest.fixture()
-def ctx(tmp_path: Path) -> Iterator[Context]:
-    c = _context(tmp_path)
+def ctx(tmp_path: Path, database_url: str | None) -> Iterator[Context]:
+    c = _context(tmp_path, database_url)
     yield c
     c.db.dispose()
 
@@ -116,8 +117,8 @@ def test_priority_orders_an_apps_queue_but_not_across_apps(ctx: Context) -> None
     assert order[1] == b_tasks[0] and order[3] == b_tasks[1]
 
 
-def test_per_app_running_cap_holds_while_others_wait(tmp_path: Path) -> None:
-    ctx = _context(tmp_path, app_max_running_steps=2)
+def test_per_app_running_cap_holds_while_others_wait(tmp_path: Path, database_url: str | None) -> None:
+    ctx = _context(tmp_path, database_url, app_max_running_steps=2)
     try:
         a, b = _app(ctx, "a"), _app(ctx, "b")
         a_tasks, b_tasks = _enqueue(ctx, a, 20), _enqueue(ctx, b, 3)
@@ -154,8 +155,8 @@ def test_a_single_app_keeps_all_workers_without_a_cap(ctx: Context) -> None:
     assert _running(ctx) == {a: 4}
 
 
-def test_queued_task_limit_is_per_app(tmp_path: Path) -> None:
-    ctx = _context(tmp_path, app_max_queued_tasks=3)
+def test_queued_task_limit_is_per_app(tmp_path: Path, database_url: str | None) -> None:
+    ctx = _context(tmp_path, database_url, app_max_queued_tasks=3)
     try:
         a, b = _app(ctx, "a"), _app(ctx, "b")
         first = _enqueue(ctx, a, 3)

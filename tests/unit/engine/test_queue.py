@@ -1,5 +1,6 @@
-"""engine/queue.py against a real SQLite database: claim order, settling (with the next claim in
-the same transaction), retries, cancels, lease recovery, task state and its events."""
+"""engine/queue.py against real SQLite and PostgreSQL databases (each test runs on both): claim
+order, settling (with the next claim in the same transaction), retries, cancels, lease recovery,
+task state and its events. Concurrency on PostgreSQL: test_queue_concurrency.py."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ LEASE = 30.0
 
 
 @pytest.fixture()
-def ctx(tmp_path: Path) -> Iterator[Context]:
-    c = build_context(Settings(data_dir=tmp_path))
+def ctx(tmp_path: Path, database_url: str | None) -> Iterator[Context]:
+    c = build_context(Settings(data_dir=tmp_path, database_url=database_url))
     yield c
     c.db.dispose()
 

@@ -1,9 +1,10 @@
 """The queue's statements make only the step moves domain/tasks.py allows: each operation is tried
-on a step in every state, against a real SQLite database."""
+on a step in every state, against real SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from sqlalchemy import select, update
@@ -30,11 +31,15 @@ from openvod.services.context import build_context
 OWNER = "guard-test"
 
 
-@pytest.fixture(scope="module")
-def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    c = build_context(Settings(data_dir=tmp_path_factory.mktemp("guards")))
-    yield c
-    c.db.dispose()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ctx(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    with ExitStack() as stack:
+        url = None
+        if request.param == "postgresql":
+            url = stack.enter_context(request.getfixturevalue("pg_server").database())
+        c = build_context(Settings(data_dir=tmp_path_factory.mktemp("guards"), database_url=url))
+        yield c
+        c.db.dispose()
 
 
 def _step_in(ctx: Context, state: StepState) -> tuple[str, int]:

@@ -116,13 +116,23 @@ class _Waiters:
                 while True:
                     event.clear()
                     value = await read()
-                    left = deadline - time.monotonic()
+                    read_at = time.monotonic()
+                    left = deadline - read_at
                     if done(value) or left <= 0 or (gone is not None and await gone()):
                         return value
-                    # Woken by this process's scheduler; re-read at least once a second anyway, since
-                    # workers elsewhere (other processes, another server, Celery) change tasks too.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(event.wait(), timeout=min(1.0, left))
+                    # Woken by a signal (this process's, or another's through the database's
+                    # LISTEN/NOTIFY); re-read every ``signals.recheck_seconds`` anyway (1 s on
+                    # SQLite, where other processes cannot signal), and look for a client that
+                    # left once a second.
+                    while (left := deadline - time.monotonic()) > 0:
+                        try:
+                            await asyncio.wait_for(event.wait(), timeout=min(1.0, left))
+                            break
+                        except TimeoutError:
+                            if gone is not None and await gone():
+                                return value
+                            if time.monotonic() - read_at >= signals.recheck_seconds:
+                                break
         finally:
             self._events.discard(entry)
 
