@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -38,6 +40,10 @@ class Settings(BaseSettings):
     # Seconds `serve` lets requests in flight finish after SIGTERM/SIGINT; then the rest (slow
     # uploads, long-polls) are cancelled: a tus PATCH keeps what it has written, and the process exits.
     shutdown_timeout: int = Field(default=10, ge=1, le=3600)
+    # Log lines of `serve` and `worker` (openvod/logs.py): "text" to read, "json" (one object a line) to collect.
+    log_format: Literal["text", "json"] = "text"
+    # GET /metrics answers `Authorization: Bearer <this>` (docs/operations.md); unset: no /metrics.
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
     public_url: str | None = None
     # A second origin (another host name pointing at this server) for user objects: signed
     # /files and /objects URLs and HLS key grants are made on it. Recommended in production.
@@ -111,6 +117,12 @@ class Settings(BaseSettings):
     # engine/fair.py); the cap also keeps workers free for apps whose work arrives later.
     app_max_queued_tasks: int = Field(default=10_000, ge=1)  # tasks waiting to start; more: 429
     app_max_running_steps: int = Field(default=0, ge=0)  # steps running at once; 0 = no cap
+    # Chunk-parallel encoding (docs/scaling.md): a transcode of one constant-frame-rate source longer
+    # than this many seconds is encoded as segments on any free workers, its audio once, then
+    # joined without re-encoding. 0 = off (one step per transcode).
+    chunk_seconds: float = Field(default=0, ge=0)
+    # Threads of each transcode's FFmpeg (decoder, filters, encoder); 0 = FFmpeg's choice (all cores).
+    ffmpeg_threads: int = Field(default=0, ge=0, le=256)
 
     # events
     callback_allowlist: list[str] = Field(default_factory=list)  # hosts; empty = any but link-local
@@ -124,6 +136,12 @@ class Settings(BaseSettings):
     pull_wait_seconds: float = Field(default=5.0, ge=0, le=60)
     event_retention_days: float = Field(default=4.0, gt=0)
 
+    # compatibility APIs
+    # The IANA time zone of Kingsoft's "YYYY-MM-DD HH:MM:SS" times (createTime, updateTime) and of
+    # the days its startdate/enddate name. The manual's examples are China time (Asia/Shanghai): each
+    # GetTaskList createTime is its srcInfo "aaa" (epoch ms) plus 8 hours.
+    compat_timezone: str = "UTC"
+
     @field_validator("public_url", "media_url")
     @classmethod
     def _strip_slash(cls, v: str | None) -> str | None:
@@ -134,6 +152,16 @@ class Settings(BaseSettings):
     def _long_password(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and len(v.get_secret_value()) < 12:
             raise ValueError("console_password must be at least 12 characters")
+        return v
+
+    @field_validator("compat_timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            _zone(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"compat_timezone must be an IANA time zone name such as UTC or Asia/Shanghai, "
+                             f"got {v[:64]!r}") from exc
         return v
 
     @field_validator("host")
@@ -172,6 +200,11 @@ class Settings(BaseSettings):
         )
 
     @property
+    def compat_zone(self) -> tzinfo:
+        """:attr:`compat_timezone` as a time zone."""
+        return _zone(self.compat_timezone)
+
+    @property
     def master_key_path(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
 
@@ -204,6 +237,11 @@ class Settings(BaseSettings):
         if self.public_url:
             return self.public_url
         return f"http://{self.host}:{self.port}"
+
+
+def _zone(name: str) -> tzinfo:
+    # UTC needs no time zone database (some platforms have none without the tzdata package).
+    return UTC if name == "UTC" else ZoneInfo(name)
 
 
 def load_settings(**overrides: Any) -> Settings:

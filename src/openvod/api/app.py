@@ -17,6 +17,8 @@ from openvod.api.compat import s3 as s3_compat
 from openvod.api.compat import tencent as tencent_compat
 from openvod.api.errors import install_error_handlers
 from openvod.api.limits import RequestLimits
+from openvod.api.metrics import HttpMetrics
+from openvod.api.metrics import router as metrics_router
 from openvod.api.nosniff import NoSniffMiddleware
 from openvod.api.v1 import events as events_api
 from openvod.api.v1 import keys, media, objects, tasks
@@ -24,6 +26,7 @@ from openvod.api.v1 import presets as presets_api
 from openvod.api.v1 import procedures as procedures_api
 from openvod.api.v1 import processing as processing_api
 from openvod.api.v1 import templates as templates_api
+from openvod.domain.events import CallbackFormat
 from openvod.engine.executor import ContextFactory, create_executor
 from openvod.runtime import Context
 from openvod.services import events, uploads
@@ -69,7 +72,7 @@ def create_app(ctx: Context, *, build_worker_context: ContextFactory = worker_co
         uploads.expire_uploads(ctx)
         worker = threading.Thread(target=_housekeeping, args=(ctx, stop), name="housekeeping", daemon=True)
         worker.start()
-        dispatcher = Dispatcher(ctx)
+        dispatcher = Dispatcher(ctx, formats={CallbackFormat.KINGSOFT: kingsoft_compat.callback_body})
         dispatcher.start()
         executor = create_executor(ctx, build_worker_context)
         app.state.executor = executor  # for health checks and tests
@@ -106,6 +109,8 @@ def create_app(ctx: Context, *, build_worker_context: ContextFactory = worker_co
     app.add_middleware(RequestLimits)
     # Outermost, so COS answers and error replies get the header too.
     app.add_middleware(NoSniffMiddleware)
+    # Around everything, so refused and COS requests are timed too (api/metrics.py).
+    app.add_middleware(HttpMetrics)
 
     @app.get("/healthz", tags=["health"], summary="200 once the server takes requests")
     def healthz() -> dict[str, str]:
@@ -115,6 +120,6 @@ def create_app(ctx: Context, *, build_worker_context: ContextFactory = worker_co
                    objects.signed_router, keys.router, tasks.router, presets_api.router,
                    templates_api.router, procedures_api.router, processing_api.router,
                    events_api.router, playback.router, tencent_compat.router, kingsoft_compat.router,
-                   s3_compat.router):
+                   s3_compat.router, metrics_router):
         app.include_router(router)
     return app

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +42,12 @@ def serve(data_dir: Path | None, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from openvod.api.app import create_app
+    from openvod.logs import configure_logging
     from openvod.services.apps import ensure_default_app
     from openvod.services.context import build_context
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(data_dir=data_dir, host=host, port=port)
+    configure_logging(settings)
     try:
         ctx = build_context(settings)
         app_info, generated = ensure_default_app(ctx.db, settings.secret_id, settings.secret_key)
@@ -63,7 +63,8 @@ def serve(data_dir: Path | None, host: str | None, port: int | None) -> None:
                err=True)
     # uvicorn handles SIGTERM/SIGINT: stops accepting, lets requests in flight finish for up to
     # shutdown_timeout seconds, cancels what is left (no request outlives it), runs shutdown.
-    uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, log_level="warning",
+    # log_config=None: uvicorn's records go to the root logger, in settings.log_format.
+    uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, log_level="warning", log_config=None,
                 timeout_graceful_shutdown=settings.shutdown_timeout, access_log=False)
 
 

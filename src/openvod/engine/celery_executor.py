@@ -262,7 +262,6 @@ class _WorkerState:
         finally:
             with self.lock:
                 self.current = None
-        self.ctx.signals.task_changed(claim.task_id)
         try:
             top_up(self.ctx, self.app, self.redis)
         except Exception:
@@ -284,7 +283,9 @@ def run_worker(settings: Settings, build_context: ContextFactory, *, concurrency
     SIGTERM is Celery's warm shutdown: running steps finish, then the worker exits)."""
     from celery import signals as celery_signals
 
-    logging.basicConfig(level=loglevel, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from openvod.logs import configure_logging
+
+    configure_logging(settings, loglevel)
     app = celery_app(settings)
     _clean_scratch(settings)
 

@@ -41,7 +41,7 @@ from openvod.errors import (
 )
 from openvod.ids import new_file_id, new_id
 from openvod.runtime import Context
-from openvod.services import apps
+from openvod.services import apps, metrics
 from openvod.services.media import IngestOptions, ingest, physical
 from openvod.storage.base import AppendWriter, ObjectStat
 
@@ -341,6 +341,7 @@ def append(
                     if limit is not None and writer.offset + len(chunk) > limit:
                         raise too_long(limit - offset)
                     hashing.feed(chunk)
+                    metrics.count_upload_bytes("tus", len(chunk))
                     writer.write(chunk)
             if checksum and algo and not hmac.compare_digest(algo.digest(), checksum[1]):
                 raise ChecksumMismatch(f"the {checksum[0]} of the chunk does not match Upload-Checksum")
