@@ -4,11 +4,7 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,52 +13,16 @@ from typing import Any
 
 import boto3
 import httpx
-import psycopg
 import pytest
 
+from tests.cluster import Worker, pg_database, redis_url
 from tests.conftest import ServerProc, make_server, server_env
 from tests.media import make_clip
 from tests.procs import alive, descendants, ffmpegs_under
 from tests.s3server import moto_server
 from tests.tus import upload_bytes
 
-PG_ADMIN = os.environ.get("OPENVOD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS = os.environ.get("OPENVOD_TEST_REDIS", "redis://127.0.0.1:6379")
-
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class Worker:
-    data_dir: Path
-    log: Path
-    env: dict[str, str]
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        out = open(self.log, "ab")  # noqa: SIM115 - handed to the child
-        env = {**self.env, "OPENVOD_DATA_DIR": str(self.data_dir)}
-        # A session of its own: the test kills the worker with its pool and FFmpeg, as a machine dies.
-        self.proc = subprocess.Popen([sys.executable, "-m", "openvod", "worker", "--concurrency", "1"],
-                                     env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        out.close()
-
-    def ready(self) -> bool:
-        return "ready." in self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @dataclass
@@ -89,13 +49,8 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    name = f"openvod_scale_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://")
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +60,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[C
     with moto_server() as s3_url:
         extra = {
             "OPENVOD_EXECUTOR": "celery",
-            "OPENVOD_BROKER_URL": f"{REDIS}/{9 + int(run, 16) % 7}",
+            "OPENVOD_BROKER_URL": redis_url(run),
             "OPENVOD_CELERY_QUEUE": f"openvod-test-{run}",
             "OPENVOD_DATABASE_URL": pg_url,
             "OPENVOD_STORAGE": "s3",
@@ -122,10 +77,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[C
         workers = [Worker(tmp / f"w{i}", tmp / f"w{i}.log", env) for i in range(2)]
         for w in workers:
             w.start()
-        deadline = time.monotonic() + 60
-        while not all(w.ready() for w in workers):
-            assert time.monotonic() < deadline, [w.log.read_text()[-2000:] for w in workers]
-            time.sleep(0.1)
+        for w in workers:
+            w.wait_ready()
         s3 = boto3.client("s3", endpoint_url=s3_url, aws_access_key_id="test", aws_secret_access_key="test",
                           region_name="us-east-1")
         cl = Cluster(api=api, workers=workers, s3=s3, bucket_prefix=f"t{run}-", tmp=tmp)
@@ -183,7 +136,8 @@ def test_six_transcodes_survive_a_sigkilled_worker(cluster: Cluster) -> None:
         for i in range(6):
             head = c.head(f"/v1/objects/vod/six/{i}.mp4")
             assert head.status_code == 200 and int(head.headers["content-length"]) > 10_000
-        buckets = [b["Name"] for b in cluster.s3.list_buckets()["Buckets"] if b["Name"].startswith(cluster.bucket_prefix)]
+        buckets = [b["Name"] for b in cluster.s3.list_buckets()["Buckets"]
+                   if b["Name"].startswith(cluster.bucket_prefix)]
         keys = [o["Key"] for b in buckets for o in cluster.s3.list_objects_v2(Bucket=b).get("Contents", [])]
         assert sum(k.endswith(tuple(f"six/{i}.mp4" for i in range(6))) for k in keys) == 6, keys
     assert not any(alive(p) for p in family)
