@@ -5,12 +5,19 @@ follows from its steps' (:func:`task_state_of`), except that a user cancels a ta
 
 Steps::
 
-    init --claim--> exec --finish--> succ
-      |               |--fail-----> fail --re-run--> init
-      |               |--fail-----> init      (retryable, attempts left)
-      |               |--fail-----> canceled  (a cancel was requested while it ran)
-      |               '--put back-> init      (the worker stopped or was lost: no attempt counted)
-      '--cancel--> canceled
+    wait --release--> init --claim--> exec --finish--> succ
+    |                 |               |--fail-----> fail --re-run--> init
+    |                 |               |--fail-----> init      (retryable, attempts left)
+    |                 |               |--fail-----> canceled  (a cancel was requested while it ran)
+    |                 |               '--put back-> init      (the worker stopped or was lost: no attempt counted)
+    |                 '--cancel--> canceled
+    '--cancel--> canceled
+
+A ``wait`` step is not runnable: it waits for the rest of its task (a join of chunks encoded in
+parallel). The queue releases a task's ``wait`` steps (to ``init``) in the transaction that
+leaves every other step of the task ``succ`` (:func:`releasable`); a failed or cancelled step
+leaves them waiting, so the task is ``fail`` or ``canceled`` (a re-run of the failed step lets
+them go once it succeeds).
 
 The queue's SQL statements take their ``WHERE state ...`` guards from these moves
 (``CLAIM.sources``...), so the table below and the database agree by construction.
@@ -20,17 +27,20 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "CANCEL",
     "CLAIM",
     "FINAL",
     "FINISH",
+    "JOIN_KINDS",
     "PUT_BACK",
+    "RELEASE",
     "RERUN",
     "RUNNING",
     "SETTLE_FAILURE",
@@ -43,6 +53,8 @@ __all__ = [
     "TaskState",
     "allowed_from",
     "new_task_id",
+    "releasable",
+    "task_output_of",
     "task_state_of",
 ]
 
@@ -56,13 +68,14 @@ class TaskState(StrEnum):
 
 
 class StepState(StrEnum):
-    """A step's state; the same words as a task's (the wire formats show both)."""
+    """A step's state; the same words as a task's (the wire formats show both), and ``wait``."""
 
     INIT = "init"  # runnable
     EXEC = "exec"  # leased by a worker
     SUCC = "succ"
     FAIL = "fail"
     CANCELED = "canceled"
+    WAIT = "wait"  # not runnable until every other step of its task has succeeded (then: RELEASE)
 
 
 TERMINAL = frozenset({TaskState.SUCC, TaskState.FAIL, TaskState.CANCELED})
@@ -96,9 +109,11 @@ FINISH = _move("finish", {_S.EXEC}, {_S.SUCC})
 SETTLE_FAILURE = _move("fail", {_S.EXEC}, {_S.INIT, _S.CANCELED, _S.FAIL})
 PUT_BACK = _move("put back", {_S.EXEC}, {_S.INIT})
 # A running step is not moved by a cancel: it is flagged, and its worker settles it (SETTLE_FAILURE).
-CANCEL = _move("cancel", {_S.INIT}, {_S.CANCELED})
+CANCEL = _move("cancel", {_S.INIT, _S.WAIT}, {_S.CANCELED})
 RERUN = _move("re-run", {_S.FAIL}, {_S.INIT})
-STEP_MOVES = (CLAIM, FINISH, SETTLE_FAILURE, PUT_BACK, CANCEL, RERUN)
+# Made by the queue once the rest of the task has succeeded (see ``releasable``).
+RELEASE = _move("release", {_S.WAIT}, {_S.INIT})
+STEP_MOVES = (CLAIM, FINISH, SETTLE_FAILURE, PUT_BACK, CANCEL, RERUN, RELEASE)
 
 RUNNING = CLAIM.targets
 """Leased steps: the states a lease is renewed, progress is reported and a lease expires in."""
@@ -121,8 +136,9 @@ TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     # exec -> init: its only running step is back in the queue (a retry, a lost lease)
     _T.EXEC: frozenset({_T.SUCC, _T.FAIL, _T.CANCELED, _T.INIT}),
     _T.SUCC: frozenset(),
-    # a failed step re-run alone: init if it is the only step not done, else exec
-    _T.FAIL: frozenset({_T.INIT, _T.EXEC}),
+    # a failed step re-run alone: init if it is the only step not done, else exec. Canceled: the
+    # waiting step of a failed task cancelled (no service does it: deleting a failed task removes it).
+    _T.FAIL: frozenset({_T.INIT, _T.EXEC, _T.CANCELED}),
     _T.CANCELED: frozenset(),
 }
 """Every task move a single step move can cause (``tests/unit/domain/test_tasks.py`` checks it
@@ -134,19 +150,46 @@ its running step winds down)."""
 
 
 def task_state_of(step_states: list[str]) -> TaskState:
-    """A task's state, derived from its steps'."""
-    states = {TaskState(s) for s in step_states}
+    """A task's state, derived from its steps'. A waiting step counts as pending while it can
+    still run (the rest of the task is running or has succeeded); beside a failed or cancelled
+    step with nothing else to run it never will, and the task is ``fail`` or ``canceled``."""
+    states = {StepState(s) for s in step_states}
     if not states:
         return TaskState.SUCC
-    if states == {TaskState.INIT}:
+    if states <= {_S.INIT, _S.WAIT}:
         return TaskState.INIT
-    if TaskState.CANCELED in states and not states & {TaskState.EXEC}:
+    if _S.CANCELED in states and _S.EXEC not in states:
         return TaskState.CANCELED
-    if states & {TaskState.EXEC, TaskState.INIT}:
+    if states & {_S.EXEC, _S.INIT}:
         return TaskState.EXEC
-    if TaskState.FAIL in states:
+    if _S.FAIL in states:
         return TaskState.FAIL
+    if _S.WAIT in states:
+        return TaskState.EXEC  # the rest has succeeded: the waiting step is released with it
     return TaskState.SUCC
+
+
+def releasable(step_states: list[str]) -> bool:
+    """Whether a task's ``wait`` steps may run: it has some, and every other step has succeeded.
+    (The queue makes this test in SQL, in the statement that releases them.)"""
+    states = {StepState(s) for s in step_states}
+    return _S.WAIT in states and states <= {_S.SUCC, _S.WAIT}
+
+
+JOIN_KINDS = frozenset({"transcode_join"})
+"""Step kinds that wait for the rest of their task and make its result out of the others' work
+(a chunked transcode's join): the output of a task that ends in one is that step's output."""
+
+
+def task_output_of(steps: Sequence[tuple[str, dict[str, Any] | None]]) -> dict[str, Any] | None:
+    """A finished task's output from its steps' ``(kind, output)`` in index order: a one-step task
+    has its step's, a task ending in a join (:data:`JOIN_KINDS`) the join's, any other
+    ``{"steps": [each step's output]}``."""
+    if not steps:
+        return None
+    if len(steps) == 1 or steps[-1][0] in JOIN_KINDS:
+        return steps[-1][1]
+    return {"steps": [output for _, output in steps]}
 
 
 def new_task_id(now: float | None = None) -> str:

@@ -20,6 +20,15 @@ libvpx-vp9 (row-mt; the x264 speed name picks ``-deadline``/``-cpu-used``), libs
 name picks its ``-preset``), the GIF encoder behind ``palettegen``/``paletteuse``. MP4 and M4A get
 ``-movflags +faststart``. HLS writes one rung: ``output`` is the ``.m3u8`` playlist and its MPEG-TS
 segments go beside it as ``<stem>_00000.ts``, … with keyframes forced at segment boundaries.
+
+Chunk-parallel encoding (``domain/chunks.py`` plans it) splits one input's single pass in three
+kinds of runs whose joined result is the single pass's, frame for frame::
+
+    build_chunk_args(spec, src, out / "v1.mp4", seek=3.98, frames=100)  # video frames [100, 200)
+    build_audio_args(spec, src, out / "a.mp4")                          # the audio, once
+    build_join_args(spec, list_file, out / "a.mp4", final)              # concat, -c copy, mux
+
+``threads`` (0: FFmpeg's choice) caps the decoder, filter and encoder threads of a run.
 """
 
 from __future__ import annotations
@@ -39,14 +48,18 @@ from openvod.domain.presets import (
     VideoSpec,
 )
 from openvod.errors import InvalidParameter
-from openvod.media.inputs import input_args
+from openvod.media.inputs import PROTOCOL_WHITELIST, input_args
 from openvod.media.probe import metadata_summary
 
 __all__ = [
     "DEFAULT_X264_PRESET",
     "HLS_SEGMENT_SECONDS",
     "SourceInfo",
+    "build_audio_args",
+    "build_chunk_args",
+    "build_join_args",
     "build_transcode_args",
+    "concat_list",
     "expected_duration",
     "hls_segment_pattern",
 ]
@@ -131,6 +144,16 @@ def _even(n: float) -> int:
     return max(2, int(n) - int(n) % 2)
 
 
+def _input(path: Path, threads: int) -> list[str]:
+    # -threads before an -i sets that input's decoder threads.
+    return [*(["-threads", str(threads)] if threads else []), *input_args(path)]
+
+
+def _thread_args(threads: int) -> list[str]:
+    """Output options capping the encoders' threads, and the (global) filter threads."""
+    return ["-threads", str(threads), "-filter_threads", str(threads)] if threads else []
+
+
 def _needs_even(v: VideoSpec) -> bool:
     return v.codec is not VideoCodec.GIF
 
@@ -205,23 +228,26 @@ def _stream_args(spec: TranscodeSpec) -> list[str]:
     return args
 
 
-def _single(spec: TranscodeSpec, source: Path, output: Path) -> list[str]:
-    args = input_args(source)
+def _video_chain(v: VideoSpec) -> list[str]:
+    chain = [*_ROTATIONS[v.rotate], *_scale_filters(v)]
+    if v.fps:
+        chain.append(f"fps={v.fps:g}")
+    if v.codec is VideoCodec.GIF:
+        chain.append(_GIF_PALETTE)
+    return chain
+
+
+def _single(spec: TranscodeSpec, source: Path, output: Path, threads: int) -> list[str]:
+    args = _input(source, threads)
     v = spec.video
     if v is not None:
         # "V" skips cover art; "?" lets an audio-only source make audio-only output.
         args += ["-map", "0:V:0?"]
-        if v.codec is not VideoCodec.COPY:
-            chain = [*_ROTATIONS[v.rotate], *_scale_filters(v)]
-            if v.fps:
-                chain.append(f"fps={v.fps:g}")
-            if v.codec is VideoCodec.GIF:
-                chain.append(_GIF_PALETTE)
-            if chain:
-                args += ["-vf", ",".join(chain)]
+        if v.codec is not VideoCodec.COPY and (chain := _video_chain(v)):
+            args += ["-vf", ",".join(chain)]
     if spec.audio is not None:
         args += ["-map", "0:a:0?"]
-    return [*args, *_stream_args(spec), *_container_args(spec, output)]
+    return [*args, *_stream_args(spec), *_thread_args(threads), *_container_args(spec, output)]
 
 
 def _concat_size(v: VideoSpec, first: SourceInfo | None) -> tuple[int, int]:
@@ -241,13 +267,14 @@ def _concat_size(v: VideoSpec, first: SourceInfo | None) -> tuple[int, int]:
     return _even(w), _even(h)
 
 
-def _concat(spec: TranscodeSpec, inputs: Sequence[Path], output: Path, sources: Sequence[SourceInfo]) -> list[str]:
+def _concat(spec: TranscodeSpec, inputs: Sequence[Path], output: Path, sources: Sequence[SourceInfo],
+            threads: int) -> list[str]:
     v, a = spec.video, spec.audio
     if (v and v.codec is VideoCodec.COPY) or (a and a.codec is AudioCodec.COPY):
         raise InvalidParameter("copy cannot join several inputs: joining re-encodes every stream", code=CONCAT_CODE)
     args: list[str] = []
     for path in inputs:
-        args += input_args(path)
+        args += _input(path, threads)
     graph: list[str] = []
     rate = (a.sample_rate if a else None) or (48000 if a and a.codec is AudioCodec.OPUS else _DEFAULT_RATE)
     layout = _LAYOUTS[(a.channels if a else None) or 2]
@@ -290,7 +317,8 @@ def _concat(spec: TranscodeSpec, inputs: Sequence[Path], output: Path, sources: 
         maps += ["-map", "[vgif]" if v.codec is VideoCodec.GIF else "[vcat]"]
     if a is not None:
         maps += ["-map", "[acat]"]
-    return [*args, "-filter_complex", ";".join(graph), *maps, *_stream_args(spec), *_container_args(spec, output)]
+    return [*args, "-filter_complex", ";".join(graph), *maps, *_stream_args(spec), *_thread_args(threads),
+            *_container_args(spec, output)]
 
 
 def build_transcode_args(
@@ -300,6 +328,7 @@ def build_transcode_args(
     *,
     source_has_audio: list[bool] | None = None,
     sources: Sequence[SourceInfo] | None = None,
+    threads: int = 0,
 ) -> list[str]:
     """The argument list (after FFmpeg's global options) that makes ``output`` from ``inputs``.
 
@@ -307,7 +336,8 @@ def build_transcode_args(
     each input (see :meth:`SourceInfo.from_probe`); joining needs it when an input has no audio
     or the preset does not fix both frame sides. ``source_has_audio`` is the short form when only
     that is known. A single input needs neither. ``output``'s directory must exist; for HLS it is
-    the playlist path. Raises ``InvalidParameter.Concat`` when the inputs cannot be joined.
+    the playlist path. ``threads`` > 0 caps each input's decoder, the filters and the encoders
+    at that many threads. Raises ``InvalidParameter.Concat`` when the inputs cannot be joined.
     """
     if not inputs:
         raise InvalidParameter("a transcode needs at least one input", code=CONCAT_CODE)
@@ -317,5 +347,91 @@ def build_transcode_args(
     if len(sources) != len(inputs):
         raise InvalidParameter(f"{len(inputs)} inputs but {len(sources)} source descriptions", code=CONCAT_CODE)
     if len(inputs) == 1:
-        return _single(spec, inputs[0], output)
-    return _concat(spec, inputs, output, sources)
+        return _single(spec, inputs[0], output, threads)
+    return _concat(spec, inputs, output, sources, threads)
+
+
+# -- chunk-parallel encoding --------------------------------------------------------------------
+
+_JOINABLE = (Container.MP4, Container.MKV)
+_CHUNK_CODE = "InvalidParameter.Chunk"
+
+
+def _joinable(spec: TranscodeSpec) -> VideoSpec:
+    v = spec.video
+    if spec.container not in _JOINABLE or v is None or v.codec not in (VideoCodec.H264, VideoCodec.H265):
+        raise InvalidParameter(f"a {spec.container} output with {v.codec if v else 'no'} video cannot be encoded "
+                               "in chunks (MP4 or MKV with H.264 or H.265 only)", code=_CHUNK_CODE)
+    return v
+
+
+def _intermediate(spec: TranscodeSpec, output: Path) -> list[str]:
+    # The final container itself: the join copies what it holds, timestamps and all (MP4 keeps
+    # the encoder's time base and the AAC priming a Matroska or MPEG-TS copy would round off).
+    return ["-f", _MUXERS[spec.container], _path(output)]
+
+
+def build_chunk_args(spec: TranscodeSpec, source: Path, output: Path, *, seek: float | None, frames: int | None,
+                     threads: int = 0) -> list[str]:
+    """Video frames of ``source`` encoded as the single pass would encode them, no audio.
+
+    ``seek``: seconds from the start of the file, half a frame before the chunk's first frame
+    (an accurate seek: FFmpeg decodes from the keyframe before and drops what precedes it);
+    ``None`` from the start. ``frames``: how many (``None``: to the end). The chunk starts at
+    time 0 and is written in the preset's container, ready for :func:`build_join_args`.
+    """
+    v = _joinable(spec)
+    args = [*(["-ss", f"{seek:.6f}"] if seek else []), *_input(source, threads), "-map", "0:V:0"]
+    # Each chunk starts at 0, whatever the seek left: the join places it by the durations it is given.
+    args += ["-vf", ",".join(["setpts=PTS-STARTPTS", *_video_chain(v)])]
+    args += _video_codec_args(v, spec.container)
+    if frames is not None:
+        args += ["-frames:v", str(frames)]
+    return [*args, "-an", *_thread_args(threads), *_intermediate(spec, output)]
+
+
+def build_audio_args(spec: TranscodeSpec, source: Path, output: Path, *, threads: int = 0) -> list[str]:
+    """The audio of ``source`` (its first stream) encoded as the single pass would, no video."""
+    _joinable(spec)
+    if spec.audio is None:
+        raise InvalidParameter("the preset makes no audio", code=_CHUNK_CODE)
+    return [*_input(source, threads), "-map", "0:a:0", "-vn", *_audio_codec_args(spec.audio),
+            *_thread_args(threads), *_intermediate(spec, output)]
+
+
+def _quote(path: Path) -> str:
+    text = _path(path)
+    if "\n" in text or "\r" in text:
+        raise InvalidParameter(f"a chunk path with a line break cannot be listed: {text!r}", code=_CHUNK_CODE)
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def concat_list(chunks: Sequence[tuple[Path, float | None]]) -> str:
+    """An ffconcat list of ``(chunk file, duration or None)``: a duration places the next chunk
+    exactly (every chunk but the last has one), not where rounded container timestamps would."""
+    lines = ["ffconcat version 1.0"]
+    for path, duration in chunks:
+        lines.append(f"file {_quote(path)}")
+        if duration is not None:
+            lines.append(f"duration {duration:.6f}")
+    return "\n".join(lines) + "\n"
+
+
+def build_join_args(spec: TranscodeSpec, chunk_list: Path, audio: Path | None, output: Path) -> list[str]:
+    """The chunks named by ``chunk_list`` (:func:`concat_list`; files OpenVOD wrote) joined
+    without re-encoding, with the ``audio`` file muxed in, into the single pass's container.
+
+    The concat demuxer may open only the local files the list names, in the intermediate
+    container (format and protocol allowlists, which it hands down to each file it opens).
+    """
+    v = _joinable(spec)
+    formats = ",".join(("concat", _MUXERS[spec.container]))
+    args = ["-f", "concat", "-safe", "0", "-format_whitelist", formats, "-protocol_whitelist", PROTOCOL_WHITELIST,
+            "-i", _path(chunk_list)]
+    maps = ["-map", "0:v:0"]
+    if audio is not None:
+        args += ["-format_whitelist", _MUXERS[spec.container], "-protocol_whitelist", PROTOCOL_WHITELIST,
+                 "-i", _path(audio)]
+        maps += ["-map", "1:a:0"]
+    tag = ["-tag:v", "hvc1"] if v.codec is VideoCodec.H265 and spec.container is Container.MP4 else []
+    return [*args, *maps, "-c", "copy", *tag, *_container_args(spec, output)]

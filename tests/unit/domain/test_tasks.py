@@ -13,7 +13,9 @@ from openvod.domain.tasks import (
     CLAIM,
     FINAL,
     FINISH,
+    JOIN_KINDS,
     PUT_BACK,
+    RELEASE,
     RERUN,
     RUNNING,
     SETTLE_FAILURE,
@@ -24,6 +26,8 @@ from openvod.domain.tasks import (
     StepState,
     TaskState,
     allowed_from,
+    releasable,
+    task_output_of,
     task_state_of,
 )
 
@@ -32,7 +36,7 @@ S, T = StepState, TaskState
 
 def test_the_values_are_the_words_stored_in_the_database() -> None:
     words = ["init", "exec", "succ", "fail", "canceled"]
-    assert [s.value for s in StepState] == words and [t.value for t in TaskState] == words
+    assert [s.value for s in StepState] == [*words, "wait"] and [t.value for t in TaskState] == words
     assert StepState.EXEC == "exec" and f"{TaskState.CANCELED}" == "canceled"
 
 
@@ -43,8 +47,9 @@ def test_step_transitions_are_exactly_the_moves_the_queue_makes() -> None:
         S.SUCC: set(),
         S.FAIL: {S.INIT},  # re-run alone
         S.CANCELED: set(),
+        S.WAIT: {S.INIT, S.CANCELED},  # released once the rest of its task succeeded, a user's cancel
     }
-    assert {m.name for m in STEP_MOVES} == {"claim", "finish", "fail", "put back", "cancel", "re-run"}
+    assert {m.name for m in STEP_MOVES} == {"claim", "finish", "fail", "put back", "cancel", "re-run", "release"}
     for move in STEP_MOVES:
         for source, target in itertools.product(move.sources, move.targets):
             assert target in STEP_TRANSITIONS[source], (move.name, source, target)
@@ -55,11 +60,12 @@ def test_allowed_from_gives_the_guards_of_the_queue_statements() -> None:
     assert allowed_from(S.SUCC) == {S.EXEC} == FINISH.sources
     # the failure statement picks one of three targets in SQL: only exec may go to all three
     assert allowed_from(S.INIT, S.CANCELED, S.FAIL) == {S.EXEC} == SETTLE_FAILURE.sources
-    assert allowed_from(S.INIT) == {S.EXEC, S.FAIL}  # put back, or re-run
-    assert allowed_from(S.CANCELED) == {S.INIT, S.EXEC}
-    assert RUNNING == {S.EXEC}
-    assert (CLAIM.target, FINISH.target, PUT_BACK.target, CANCEL.target, RERUN.target) == (
-        S.EXEC, S.SUCC, S.INIT, S.CANCELED, S.INIT)
+    assert allowed_from(S.INIT) == {S.EXEC, S.FAIL, S.WAIT}  # put back, re-run, or release
+    assert allowed_from(S.CANCELED) == {S.INIT, S.EXEC, S.WAIT}
+    assert RUNNING == {S.EXEC} and S.WAIT not in CLAIM.sources  # a waiting step is never leased
+    assert CANCEL.sources == {S.INIT, S.WAIT} and RELEASE.sources == {S.WAIT}
+    assert (CLAIM.target, FINISH.target, PUT_BACK.target, CANCEL.target, RERUN.target, RELEASE.target) == (
+        S.EXEC, S.SUCC, S.INIT, S.CANCELED, S.INIT, S.INIT)
     with pytest.raises(ValueError, match="the fail move has 3 targets"):
         _ = SETTLE_FAILURE.target
 
@@ -75,9 +81,47 @@ def test_allowed_from_gives_the_guards_of_the_queue_statements() -> None:
     ([S.CANCELED, S.EXEC], T.EXEC),  # a running step winds down first
     ([S.CANCELED, S.SUCC], T.CANCELED),
     ([S.SUCC, S.SUCC], T.SUCC),
+    # a waiting step (a join) is pending while the rest can still succeed
+    ([S.WAIT], T.INIT),
+    ([S.INIT, S.WAIT], T.INIT),
+    ([S.EXEC, S.WAIT], T.EXEC),
+    ([S.SUCC, S.WAIT], T.EXEC),
+    ([S.SUCC, S.INIT, S.WAIT], T.EXEC),
+    # ... and never runs beside a failed or cancelled step with nothing left to run
+    ([S.SUCC, S.FAIL, S.WAIT], T.FAIL),
+    ([S.FAIL, S.EXEC, S.WAIT], T.EXEC),
+    ([S.SUCC, S.CANCELED, S.WAIT], T.CANCELED),
+    ([S.CANCELED, S.EXEC, S.WAIT], T.EXEC),
 ])
 def test_task_state_of(steps: list[StepState], expected: TaskState) -> None:
     assert task_state_of(list(steps)) == expected
+
+
+@pytest.mark.parametrize(("steps", "expected"), [
+    ([S.WAIT], True),
+    ([S.SUCC, S.SUCC, S.WAIT], True),
+    ([S.SUCC, S.WAIT, S.WAIT], True),
+    ([S.SUCC, S.EXEC, S.WAIT], False),
+    ([S.SUCC, S.INIT, S.WAIT], False),
+    ([S.SUCC, S.FAIL, S.WAIT], False),  # until the failed step is re-run and succeeds
+    ([S.SUCC, S.CANCELED, S.WAIT], False),
+    ([S.SUCC, S.SUCC], False),  # nothing waits
+])
+def test_waiting_steps_are_released_when_the_rest_succeeded(steps: list[StepState], expected: bool) -> None:
+    assert releasable(list(steps)) is expected
+    if expected:  # releasing them changes nothing a user sees: the task was and stays pending
+        after = [S.INIT if st == S.WAIT else st for st in steps]
+        assert task_state_of(list(steps)) == task_state_of(after) in {T.INIT, T.EXEC}
+
+
+def test_task_output_of_a_join_is_the_joins() -> None:
+    assert task_output_of([]) is None
+    assert task_output_of([("transcode", {"size": 1})]) == {"size": 1}
+    assert task_output_of([("a", {"n": 1}), ("b", None)]) == {"steps": [{"n": 1}, None]}
+    assert "transcode_join" in JOIN_KINDS
+    chunked = [("transcode_chunk", {"key": "v0"}), ("transcode_audio", {"key": "a"}),
+               ("transcode_join", {"size": 9, "files": ["out.mp4"]})]
+    assert task_output_of(chunked) == {"size": 9, "files": ["out.mp4"]}
 
 
 def _task_moves_caused_by_one_step_move(max_steps: int) -> set[tuple[TaskState, TaskState]]:
@@ -105,4 +149,5 @@ def test_task_transitions_are_exactly_what_one_step_move_can_cause() -> None:
 def test_terminal_and_final_states() -> None:
     assert TERMINAL == {T.SUCC, T.FAIL, T.CANCELED}
     assert FINAL < TERMINAL  # a failed task may run again (one of its steps re-run)
-    assert TASK_TRANSITIONS[T.FAIL] == {T.INIT, T.EXEC}
+    # canceled: the waiting step of a failed task cancelled (see domain/tasks.py)
+    assert TASK_TRANSITIONS[T.FAIL] == {T.INIT, T.EXEC, T.CANCELED}

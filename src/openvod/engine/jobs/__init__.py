@@ -43,6 +43,6 @@ def register(kind: str) -> Callable[[Job], Job]:
 
 def load_all() -> dict[str, Job]:
     """Import every job module (they register themselves) and return the table."""
-    from openvod.engine.jobs import noop, processing, transcode  # noqa: F401
+    from openvod.engine.jobs import chunked, noop, processing, transcode  # noqa: F401
 
     return JOBS

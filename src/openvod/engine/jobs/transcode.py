@@ -34,14 +34,14 @@ def transcode(job: JobContext) -> dict[str, Any]:
         infos = [_source_probe(job, s, p) for s, p in zip(data["sources"], inputs, strict=True)]
         sources = [SourceInfo.from_probe(i) for i in infos]
         duration = expected_duration(sources)
-        args = build_transcode_args(spec, list(inputs), output, sources=sources)
+        args = build_transcode_args(spec, list(inputs), output, sources=sources, threads=ctx.settings.ffmpeg_threads)
         run_ffmpeg(args, timeout=job.timeout, ffmpeg=ctx.settings.ffmpeg, on_progress=job.progress,
                    duration=duration or None, cancel=job.cancel, limits=MediaLimits.from_settings(ctx.settings))
     if not output.is_file():
         raise MediaError(f"FFmpeg finished but wrote no {output.name}", code="FailedOperation.NoOutput")
     # The output is probed on demand (task meta), not here: a probe is a process start, and
     # submit -> succ latency is what users wait on.
-    files = _publish(job, out_dir, output, dst)
+    files = publish_transcode(job, out_dir, output, dst)
     return {"size": output.stat().st_size, "files": files, "expected_duration": duration}
 
 
@@ -54,7 +54,9 @@ def _source_probe(job: JobContext, src: dict[str, Any], path: Path) -> dict[str,
     return probe(path, timeout=job.ctx.settings.probe_timeout, limits=MediaLimits.from_settings(job.ctx.settings))
 
 
-def _publish(job: JobContext, out_dir: Path, main: Path, dst: dict[str, Any]) -> list[str]:
+def publish_transcode(job: JobContext, out_dir: Path, main: Path, dst: dict[str, Any]) -> list[str]:
+    """Publish ``main`` and the files beside it in ``out_dir`` (HLS segments) at the task's
+    destination ``dst``, as ``transcode`` objects; their keys without the app prefix."""
     base = dst["key"].rsplit("/", 1)[0] + "/" if "/" in dst["key"] else ""
     others = sorted(p for p in out_dir.rglob("*") if p.is_file() and p != main)
     files = [(p, base + p.relative_to(out_dir).as_posix()) for p in [*others, main]]
