@@ -161,7 +161,7 @@ def test_cancelling_deleting_and_topping_while_workers_settle_never_deadlocks(ct
                     current = got[0]
                     continue
                 result: dict[str, int] | queue.Failure = {"n": n}
-                if rng.random() < 0.2:
+                if rng.random() < 0.2 and current.attempt < 3:  # retried; never runs out of attempts
                     result = queue.Failure("StorageError", "hiccup", retryable=True)
                 _, current = queue.settle(ctx.db, current.step_id, current.owner, result, max_attempts=3,
                                           next_owner=owner, lease_seconds=LEASE)

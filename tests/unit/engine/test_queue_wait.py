@@ -149,7 +149,7 @@ def test_settles_cancels_and_tops_at_once_release_every_join_and_never_deadlock(
                         time.sleep(0.001)
                     continue
                 result: dict[str, int] | queue.Failure = {"n": n}
-                if rng.random() < 0.1:
+                if rng.random() < 0.1 and current.attempt < 3:  # retried; never runs out of attempts
                     result = queue.Failure("StorageError", "hiccup", retryable=True)
                 _, current = queue.settle(ctx.db, current.step_id, current.owner, result, max_attempts=3,
                                           next_owner=f"w{me}-{n}", lease_seconds=LEASE)
