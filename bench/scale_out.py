@@ -13,7 +13,7 @@ Both use PostgreSQL (a fresh database per server) and the Redis broker.
 2. **Coordination**: ``--workers`` worker processes (two ``openvod worker`` nodes, half the
    pool each) on I/O-bound no-op tasks that sleep 1 s, queued before the workers start: tasks
    per second from the first step's start to the last one's finish (in the database) against
-   the ideal ``workers``/s (4 rounds of ``workers`` tasks). Target >= 0.9.
+   the ideal ``workers``/s (``--rounds`` rounds of ``workers`` tasks, default 10). Target >= 0.9.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def overhead(work: Path, n: int) -> None:
               f"(first start to last finish in the database; {wall:.1f} s wall with the worker's start)")
 
 
-def coordination(work: Path, n_workers: int, rounds: int = 4) -> None:
+def coordination(work: Path, n_workers: int, rounds: int = 10) -> None:
     run = secrets.token_hex(4)
     with pg_database("openvod_bench") as pg:
         d = work / "coordination"
@@ -144,7 +144,7 @@ def coordination(work: Path, n_workers: int, rounds: int = 4) -> None:
                 starts = [float(r[0]) for r in conn.execute(
                     "SELECT extract(epoch FROM started_at - min(started_at) OVER ()) FROM task_step "
                     "WHERE task_id = ANY(%s) ORDER BY started_at", (ids,))]
-            print("step starts (s after the first), every 16th:", [round(x, 2) for x in starts[::16]])
+            print(f"step starts (s after the first), every {n_workers}th:", [round(x, 2) for x in starts[::n_workers]])
         finally:
             for w in workers:
                 w.stop()
@@ -159,6 +159,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=300)
     ap.add_argument("--workers", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=10, help="coordination: tasks = workers x rounds")
     ap.add_argument("--dir", type=Path, default=Path("bench/out"))
     ap.add_argument("--only", choices=["overhead", "coordination"], default=None)
     args = ap.parse_args()
@@ -169,7 +170,7 @@ def main() -> None:
     if args.only in (None, "overhead"):
         overhead(work, args.tasks)
     if args.only in (None, "coordination"):
-        coordination(work, args.workers)
+        coordination(work, args.workers, args.rounds)
     shutil.rmtree(work, ignore_errors=True)
 
 

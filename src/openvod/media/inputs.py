@@ -9,8 +9,10 @@ goes through this module:
 * a **format allowlist** (libavformat's ``format_whitelist``) of single-file containers:
   :data:`SINGLE_FILE_FORMATS`. A demuxer not on it is refused before it reads a byte of what the
   file names; the prober reports it as ``InvalidParameter.UnsupportedContainer``.
-* a **protocol allowlist** (``protocol_whitelist``) of ``file`` only: OpenVOD always hands FFmpeg a
-  local path (S3 objects are downloaded to a spool file first), never a URL.
+* a **protocol allowlist** (``protocol_whitelist``): ``file`` for a local path; for an object in
+  S3 storage, which a worker reads without copying it to its disk, the presigned URL of that one
+  object (:data:`URL_PROTOCOLS`: ``http``, ``https`` and what they run on). Either way the format
+  allowlist leaves FFmpeg no demuxer that would open a second file or URL.
 * a **pixel cap** (libavcodec's ``max_pixels``): a decoder refuses to allocate a frame larger than
   ``max_pixels`` (a 1 MB PNG may declare 16000x16000, a 1 GB frame).
 
@@ -34,8 +36,10 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "FRAME_TOO_LARGE_CODE",
     "LIMIT_EXCEEDED_CODE",
+    "MediaInput",
     "OUTPUT_FORMATS",
     "PROTOCOL_WHITELIST",
+    "URL_PROTOCOLS",
     "SINGLE_FILE_FORMATS",
     "UNSUPPORTED_CONTAINER_CODE",
     "MediaLimits",
@@ -62,6 +66,12 @@ OUTPUT_FORMATS: tuple[str, ...] = (*SINGLE_FILE_FORMATS, "hls")
 """For files OpenVOD wrote itself: an HLS playlist whose segments lie beside it (still ``file`` only)."""
 
 PROTOCOL_WHITELIST = "file"
+URL_PROTOCOLS = "http,https,tcp,tls"
+"""The protocols of an input given as a URL (a presigned GET of the object being processed)."""
+
+MediaInput = Path | str
+"""What FFmpeg reads one user file from: a local path, or (``str``) the presigned http(s) URL of
+the object in S3 storage (:meth:`openvod.storage.base.Storage.media_input`)."""
 DEFAULT_MAX_PIXELS = 8192 * 8192
 """67 megapixels: 8K video (8192x4320) and 48-50 MP photos pass, a 16000x16000 frame does not."""
 
@@ -108,17 +118,25 @@ def _path_arg(p: Path) -> str:
     return str(Path(p).absolute())
 
 
-def input_args(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[str]:
-    """``[<input options>, "-i", path]`` opening ``path`` as one user file.
+def input_args(path: MediaInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[str]:
+    """``[<input options>, "-i", path]`` opening ``path`` (a local file, or the http(s) URL of one
+    stored object) as one user file.
 
     Put options of this input (``-ss``, ``-t``, ``-threads``) before it or anywhere before the
     ``-i``. :func:`apply_limits` (called by ``run_ffmpeg``) sets the configured ``max_pixels``.
     """
+    if isinstance(path, str):
+        if not path.startswith(("http://", "https://")):
+            raise MediaError(f"an input given as text must be an http(s) URL, not {path[:40]!r}")
+        # Read with range requests; a dropped connection is resumed where it broke.
+        source = ["-protocol_whitelist", URL_PROTOCOLS, "-reconnect", "1", "-reconnect_on_network_error", "1",
+                  "-rw_timeout", "60000000", "-i", path]
+    else:
+        source = ["-protocol_whitelist", PROTOCOL_WHITELIST, "-i", _path_arg(path)]
     return [
         "-format_whitelist", ",".join(SINGLE_FILE_FORMATS),
-        "-protocol_whitelist", PROTOCOL_WHITELIST,
         "-max_pixels", str(max_pixels),
-        "-i", _path_arg(path),
+        *source,
     ]  # fmt: skip
 
 

@@ -48,7 +48,7 @@ from openvod.domain.presets import (
     VideoSpec,
 )
 from openvod.errors import InvalidParameter
-from openvod.media.inputs import PROTOCOL_WHITELIST, input_args
+from openvod.media.inputs import PROTOCOL_WHITELIST, MediaInput, input_args
 from openvod.media.probe import metadata_summary
 
 __all__ = [
@@ -144,7 +144,7 @@ def _even(n: float) -> int:
     return max(2, int(n) - int(n) % 2)
 
 
-def _input(path: Path, threads: int) -> list[str]:
+def _input(path: MediaInput, threads: int) -> list[str]:
     # -threads before an -i sets that input's decoder threads.
     return [*(["-threads", str(threads)] if threads else []), *input_args(path)]
 
@@ -237,7 +237,7 @@ def _video_chain(v: VideoSpec) -> list[str]:
     return chain
 
 
-def _single(spec: TranscodeSpec, source: Path, output: Path, threads: int) -> list[str]:
+def _single(spec: TranscodeSpec, source: MediaInput, output: Path, threads: int) -> list[str]:
     args = _input(source, threads)
     v = spec.video
     if v is not None:
@@ -267,7 +267,7 @@ def _concat_size(v: VideoSpec, first: SourceInfo | None) -> tuple[int, int]:
     return _even(w), _even(h)
 
 
-def _concat(spec: TranscodeSpec, inputs: Sequence[Path], output: Path, sources: Sequence[SourceInfo],
+def _concat(spec: TranscodeSpec, inputs: Sequence[MediaInput], output: Path, sources: Sequence[SourceInfo],
             threads: int) -> list[str]:
     v, a = spec.video, spec.audio
     if (v and v.codec is VideoCodec.COPY) or (a and a.codec is AudioCodec.COPY):
@@ -323,7 +323,7 @@ def _concat(spec: TranscodeSpec, inputs: Sequence[Path], output: Path, sources: 
 
 def build_transcode_args(
     spec: TranscodeSpec,
-    inputs: list[Path],
+    inputs: Sequence[MediaInput],
     output: Path,
     *,
     source_has_audio: list[bool] | None = None,
@@ -371,7 +371,7 @@ def _intermediate(spec: TranscodeSpec, output: Path) -> list[str]:
     return ["-f", _MUXERS[spec.container], _path(output)]
 
 
-def build_chunk_args(spec: TranscodeSpec, source: Path, output: Path, *, seek: float | None, frames: int | None,
+def build_chunk_args(spec: TranscodeSpec, source: MediaInput, output: Path, *, seek: float | None, frames: int | None,
                      threads: int = 0) -> list[str]:
     """Video frames of ``source`` encoded as the single pass would encode them, no audio.
 
@@ -390,7 +390,7 @@ def build_chunk_args(spec: TranscodeSpec, source: Path, output: Path, *, seek: f
     return [*args, "-an", *_thread_args(threads), *_intermediate(spec, output)]
 
 
-def build_audio_args(spec: TranscodeSpec, source: Path, output: Path, *, threads: int = 0) -> list[str]:
+def build_audio_args(spec: TranscodeSpec, source: MediaInput, output: Path, *, threads: int = 0) -> list[str]:
     """The audio of ``source`` (its first stream) encoded as the single pass would, no video."""
     _joinable(spec)
     if spec.audio is None:

@@ -90,6 +90,12 @@ class Storage(Protocol):
         (the file itself for ``local``, a temporary download for ``s3``)."""
         ...
 
+    def media_input(self, bucket: str, key: str, *, expires_in: int) -> AbstractContextManager[Path | str]:
+        """Where FFmpeg reads the object from, for the duration of the context: the file itself
+        for ``local``; for ``s3`` a presigned GET URL valid ``expires_in`` seconds (FFmpeg reads it
+        with range requests, so a worker never holds the source on its disk)."""
+        ...
+
     # Resumable writes (tus): a handle is an opaque string stored in the database, so a write
     # can be resumed by another process after a restart.
     def begin_append(self, bucket: str, key: str) -> str: ...

@@ -256,6 +256,11 @@ class LocalStorage:
         return self._signer(bucket, key, int(time.time()) + expires_in, method)
 
     @contextmanager
+    def media_input(self, bucket: str, key: str, *, expires_in: int) -> Iterator[Path | str]:
+        with self.local_path(bucket, key) as path:
+            yield path
+
+    @contextmanager
     def local_path(self, bucket: str, key: str) -> Iterator[Path]:
         path = self._path(bucket, key)
         if not path.is_file():

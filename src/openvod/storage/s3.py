@@ -177,6 +177,11 @@ class S3Storage(S3Appends):
         return str(url)
 
     @contextmanager
+    def media_input(self, bucket: str, key: str, *, expires_in: int) -> Iterator[Path | str]:
+        self.stat(bucket, key)  # a missing object is NotFound here, not an FFmpeg error later
+        yield self.signed_url(bucket, key, expires_in=max(1, min(expires_in, _MAX_PRESIGN)))
+
+    @contextmanager
     def local_path(self, bucket: str, key: str) -> Iterator[Path]:
         physical, key = self._physical(bucket), validate_key(key, folder=True)
         suffix = Path(key).suffix  # kept: tools such as FFmpeg look at the extension

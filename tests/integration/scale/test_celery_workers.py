@@ -18,7 +18,7 @@ import pytest
 from tests.cluster import Worker, pg_database, redis_url
 from tests.conftest import ServerProc, make_server, server_env
 from tests.media import make_clip
-from tests.procs import alive, descendants, ffmpegs_under
+from tests.procs import alive, cmdline, descendants, ffmpegs_under
 from tests.s3server import moto_server
 from tests.tus import upload_bytes
 
@@ -32,6 +32,7 @@ class Cluster:
     s3: Any
     bucket_prefix: str
     tmp: Path
+    s3_url: str
     clips: dict[str, Path] = field(default_factory=dict)
 
     def client(self) -> httpx.Client:
@@ -81,7 +82,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[C
             w.wait_ready()
         s3 = boto3.client("s3", endpoint_url=s3_url, aws_access_key_id="test", aws_secret_access_key="test",
                           region_name="us-east-1")
-        cl = Cluster(api=api, workers=workers, s3=s3, bucket_prefix=f"t{run}-", tmp=tmp)
+        cl = Cluster(api=api, workers=workers, s3=s3, bucket_prefix=f"t{run}-", tmp=tmp, s3_url=s3_url)
         try:
             yield cl
         finally:
@@ -120,6 +121,8 @@ def test_six_transcodes_survive_a_sigkilled_worker(cluster: Cluster) -> None:
             tids.append(r.json()["task_id"])
         victim, ff = cluster.worker_running_ffmpeg()
         assert victim.proc is not None
+        # FFmpeg reads the source from S3 by a presigned URL: no copy on the worker's disk.
+        assert f"{cluster.s3_url}/" in cmdline(ff[0]) and "-protocol_whitelist http,https,tcp,tls" in cmdline(ff[0])
         family = [victim.proc.pid, *descendants(victim.proc.pid)]
         victim.kill()  # the worker, its pool process and its FFmpeg: a machine lost mid-encode
         assert not any(alive(p) for p in ff)
@@ -144,7 +147,7 @@ def test_six_transcodes_survive_a_sigkilled_worker(cluster: Cluster) -> None:
     # No media bytes on any machine's disk: the API's and both workers' data dirs.
     for root in (cluster.api.data_dir, *(w.data_dir for w in cluster.workers)):
         assert _media_bytes_on_disk(root) == [], root
-    assert leftovers  # what the crash left (the source being encoded) was there, and is gone
+    assert not [p for p, _ in leftovers if p.startswith("spool")]  # the source was never copied to the worker
 
 
 def test_cancel_reaches_a_running_step_on_a_worker_within_2_s(cluster: Cluster) -> None:

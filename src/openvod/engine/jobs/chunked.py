@@ -54,7 +54,8 @@ def chunk(job: JobContext) -> dict[str, Any]:
     data, ctx = job.input, job.ctx
     spec, src, part = parse_params(data["params"]), data["source"], data["chunk"]
     out = job.workdir / data["tmp"]["key"].rsplit("/", 1)[-1]
-    with ctx.storage.local_path(src["bucket"], src["key"]) as path:
+    # A chunk reads only its own stretch of the source: by range requests where it lies (S3).
+    with ctx.storage.media_input(src["bucket"], src["key"], expires_in=int(job.timeout) + 60) as path:
         args = build_chunk_args(spec, path, out, seek=part["seek"], frames=part["count"],
                                 threads=ctx.settings.ffmpeg_threads)
         _run(job, args, part["duration"])
@@ -66,7 +67,7 @@ def audio(job: JobContext) -> dict[str, Any]:
     data, ctx = job.input, job.ctx
     spec, src = parse_params(data["params"]), data["source"]
     out = job.workdir / data["tmp"]["key"].rsplit("/", 1)[-1]
-    with ctx.storage.local_path(src["bucket"], src["key"]) as path:
+    with ctx.storage.media_input(src["bucket"], src["key"], expires_in=int(job.timeout) + 60) as path:
         _run(job, build_audio_args(spec, path, out, threads=ctx.settings.ffmpeg_threads), data.get("duration"))
     return _store(job, out, data["tmp"])
 

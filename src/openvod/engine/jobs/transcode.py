@@ -30,8 +30,10 @@ def transcode(job: JobContext) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / dst["key"].rsplit("/", 1)[-1]
     with ExitStack() as stack:
-        inputs = [stack.enter_context(ctx.storage.local_path(s["bucket"], s["key"])) for s in data["sources"]]
-        infos = [_source_probe(job, s, p) for s, p in zip(data["sources"], inputs, strict=True)]
+        # FFmpeg reads each source where it lies (S3: a presigned URL, nothing copied to this disk).
+        inputs = [stack.enter_context(ctx.storage.media_input(s["bucket"], s["key"], expires_in=_url_ttl(job)))
+                  for s in data["sources"]]
+        infos = [_source_probe(job, s) for s in data["sources"]]
         sources = [SourceInfo.from_probe(i) for i in infos]
         duration = expected_duration(sources)
         args = build_transcode_args(spec, list(inputs), output, sources=sources, threads=ctx.settings.ffmpeg_threads)
@@ -45,13 +47,20 @@ def transcode(job: JobContext) -> dict[str, Any]:
     return {"size": output.stat().st_size, "files": files, "expected_duration": duration}
 
 
-def _source_probe(job: JobContext, src: dict[str, Any], path: Path) -> dict[str, Any]:
-    """A media file's stored probe (made at upload) when there is one, else a fresh probe."""
+def _url_ttl(job: JobContext) -> int:
+    """How long a source's presigned URL must stay valid: the job's whole time, and a minute."""
+    return int(job.timeout) + 60
+
+
+def _source_probe(job: JobContext, src: dict[str, Any]) -> dict[str, Any]:
+    """A media file's stored probe (made at upload) when there is one, else a fresh probe (the
+    prober reads a local copy: it runs sandboxed, without network protocols)."""
     if src.get("file_id"):
         stored = job.hooks.stored_probe(job.ctx, src["file_id"], src["key"])
         if stored is not None:
             return stored
-    return probe(path, timeout=job.ctx.settings.probe_timeout, limits=MediaLimits.from_settings(job.ctx.settings))
+    with job.ctx.storage.local_path(src["bucket"], src["key"]) as path:
+        return probe(path, timeout=job.ctx.settings.probe_timeout, limits=MediaLimits.from_settings(job.ctx.settings))
 
 
 def publish_transcode(job: JobContext, out_dir: Path, main: Path, dst: dict[str, Any]) -> list[str]:
