@@ -42,7 +42,9 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while True:
             for w in self.workers:
-                if w.proc is not None and w.proc.poll() is None and (ff := ffmpegs_under(w.proc.pid)):
+                # An encode, not a `ffmpeg -version` a worker may run when it starts.
+                if w.proc is not None and w.proc.poll() is None and (
+                        ff := [p for p in ffmpegs_under(w.proc.pid) if " -i " in cmdline(p)]):
                     return w, ff
             assert time.monotonic() < deadline, "no worker started FFmpeg"
             time.sleep(0.05)
