@@ -334,7 +334,9 @@ def run_worker(settings: Settings, build_context: ContextFactory, *, concurrency
     celery_signals.worker_process_init.connect(init_process, weak=False)
     ctx = build_context(settings)
     try:
-        _recover_dead_owners(ctx)
+        n = queue.recover_dead_owners(ctx.db, settings.max_attempts, socket.gethostname())
+        if n:
+            log.info("recovered %d step(s) left running by dead processes of this host", n)
         top_up(ctx, app, _redis(settings))  # tokens lost with a broker restart come back
     finally:
         ctx.db.dispose()
@@ -342,18 +344,3 @@ def run_worker(settings: Settings, build_context: ContextFactory, *, concurrency
             f"--loglevel={loglevel}", "--without-gossip", "--without-mingle", "--pool=prefork",
             f"--hostname={hostname or f'openvod-{os.getpid()}@{socket.gethostname()}'}"]
     app.worker_main(argv)
-
-
-def _recover_dead_owners(ctx: Context) -> None:
-    """Leases held by processes of this host that no longer exist go back at once (a worker
-    restarted after a crash need not wait for them to expire)."""
-    host = socket.gethostname()
-    with ctx.db.engine.connect() as conn:
-        owners = set(conn.scalars(select(_S.c.lease_owner).where(_S.c.state == TaskState.EXEC.value,
-                                                                 _S.c.lease_owner.is_not(None))))
-    for owner in owners:
-        h, _, rest = (owner or "").partition(":")
-        pid = rest.partition(":")[0]
-        if h == host and pid.isascii() and pid.isdigit() and len(pid) <= 9 and not os.path.exists(f"/proc/{pid}"):
-            n = queue.expire_leases(ctx.db, ctx.settings.max_attempts, owner_prefix=f"{h}:{pid}:")
-            log.info("recovered %d step(s) left running by dead process %s", n, pid)

@@ -134,15 +134,9 @@ class LocalExecutor:
 
     def _recover_dead_owners(self) -> None:
         """Leases held by processes of this host that no longer exist go back at once."""
-        with self.ctx.db.session() as s:
-            owners = set(s.scalars(select(TaskStep.lease_owner).where(TaskStep.state == TaskState.EXEC,
-                                                                      TaskStep.lease_owner.is_not(None))))
-        for owner in owners:
-            host, _, rest = (owner or "").partition(":")
-            pid = rest.partition(":")[0]
-            if host == self.host and pid.isascii() and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-                n = queue.expire_leases(self.ctx.db, self.ctx.settings.max_attempts, owner_prefix=f"{host}:{pid}:")
-                log.info("recovered %d step(s) left running by dead process %s", n, pid)
+        n = queue.recover_dead_owners(self.ctx.db, self.ctx.settings.max_attempts, self.host)
+        if n:
+            log.info("recovered %d step(s) left running by dead processes", n)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

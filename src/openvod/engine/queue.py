@@ -35,6 +35,7 @@ row locks, so there the order costs nothing. Each task whose state changes is si
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -59,6 +60,7 @@ from sqlalchemy.orm import Session
 from openvod.db.models import Task, TaskStep, utcnow
 from openvod.db.session import Database
 from openvod.domain.events import EventType
+from openvod.domain.numbers import parse_uint
 from openvod.domain.tasks import (
     CLAIM,
     FINAL,
@@ -78,6 +80,7 @@ from openvod.domain.times import iso_s_or_none as _iso
 from openvod.engine import fair
 from openvod.engine import hooks as engine_hooks
 from openvod.engine.guards import state_in
+from openvod.errors import InvalidParameter
 from openvod.runtime import Topic, signal_on_commit
 
 __all__ = [
@@ -90,6 +93,7 @@ __all__ = [
     "finish_step",
     "lock_task",
     "queue_position",
+    "recover_dead_owners",
     "release",
     "renew",
     "requeue",
@@ -410,6 +414,24 @@ def requeue_leases(db: Database, owner_prefix: str) -> int:
     """:func:`requeue` every lease whose owner starts with ``owner_prefix`` (the leases of
     workers that are known to be stopped). Returns how many."""
     return _put_back(db, _S.c.lease_owner.startswith(owner_prefix, autoescape=True))
+
+
+def recover_dead_owners(db: Database, max_attempts: int, host: str) -> int:
+    """Put back at once the leases held by processes of ``host`` that no longer exist (owners are
+    ``host:pid:...``): a restarted server or worker need not wait for them to expire."""
+    with db.session() as s:
+        owners = set(s.scalars(select(_S.c.lease_owner).where(state_in(_S.c.state, RUNNING),
+                                                              _S.c.lease_owner.is_not(None))))
+    n = 0
+    for owner in owners:
+        h, _, rest = (owner or "").partition(":")
+        try:
+            pid = parse_uint(rest.partition(":")[0], "pid", maximum=2**22)
+        except InvalidParameter:
+            continue  # not an owner this scheme wrote
+        if h == host and not os.path.exists(f"/proc/{pid}"):
+            n += expire_leases(db, max_attempts, owner_prefix=f"{h}:{pid}:")
+    return n
 
 
 def expire_leases(db: Database, max_attempts: int, *, owner_prefix: str | None = None) -> int:
