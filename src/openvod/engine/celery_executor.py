@@ -230,6 +230,16 @@ class _WorkerState:
         self.lock = threading.Lock()
         threading.Thread(target=self._listen_cancels, name="cancel-listener", daemon=True).start()
 
+    def warm_up(self) -> None:
+        """Before this process takes its first token (Celery counts it up only after this signal
+        handler returns): open its database and Redis connections and compile the claim."""
+        try:
+            queue.warm_up(self.ctx.db)
+            runnable_steps(self.ctx)
+            self.redis.ping()
+        except Exception:  # a database or broker away now is met, and retried, by the first token
+            log.warning("warming up the worker process's connections failed", exc_info=True)
+
     def _listen_cancels(self) -> None:
         delay = 0.5
         while True:
@@ -330,6 +340,7 @@ def run_worker(settings: Settings, build_context: ContextFactory, *, concurrency
         ctx = build_context(settings)
         load_all()
         _state = _WorkerState(ctx, app)
+        _state.warm_up()
 
     celery_signals.worker_process_init.connect(init_process, weak=False)
     ctx = build_context(settings)
