@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
+    from openvod.db.session import Database
     from tests.pg import PgServer
     from tests.servers import InProcessServer
 
@@ -123,9 +124,18 @@ class ServerProc:
         return httpx.Client(base_url=self.url, auth=self.auth, timeout=60.0)
 
 
+TEST_DATABASE = os.environ.get("OPENVOD_TEST_DATABASE", "sqlite")
+"""The database of the tests' servers: ``sqlite`` (each server's default file in its data dir) or
+``postgresql`` (a fresh database per server on ``OPENVOD_TEST_PG``; scripts/test runs the engine,
+API, events and processing suites a second time so)."""
+if TEST_DATABASE not in ("sqlite", "postgresql"):
+    raise RuntimeError(f"OPENVOD_TEST_DATABASE must be sqlite or postgresql, not {TEST_DATABASE!r}")
+
+
 def server_env(tmp: Path, extra_env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a test's server (and of ``openvod`` commands on its data dir): this
-    process's less any ``OPENVOD_*``, data under ``tmp/data``, the test key pair, no config file."""
+    process's less any ``OPENVOD_*``, data under ``tmp/data``, the test key pair, no config file,
+    and a fresh PostgreSQL database when the tests run on PostgreSQL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENVOD_")}
     env.update(
         OPENVOD_DATA_DIR=str(tmp / "data"),
@@ -133,8 +143,19 @@ def server_env(tmp: Path, extra_env: dict[str, str] | None = None) -> dict[str, 
         OPENVOD_SECRET_KEY=SECRET_KEY,
         OPENVOD_CONFIG=str(tmp / "none.toml"),
     )
+    if TEST_DATABASE == "postgresql" and "OPENVOD_DATABASE_URL" not in (extra_env or {}):
+        from tests.pg import shared_server
+
+        env["OPENVOD_DATABASE_URL"] = shared_server().create()  # dropped when the test process exits
     env.update(extra_env or {})
     return env
+
+
+def server_database(srv: Server) -> Database:
+    """The database of a test's server, SQLite or PostgreSQL alike (dispose it when done)."""
+    from openvod.db.session import Database
+
+    return Database(srv.env.get("OPENVOD_DATABASE_URL") or f"sqlite:///{(srv.data_dir / 'openvod.db').resolve()}")
 
 
 def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> ServerProc:

@@ -9,6 +9,7 @@ The fixtures (``pg_url``, ``database_url``) are in ``tests/conftest.py``."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import threading
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
-__all__ = ["PG_ADMIN", "PgServer"]
+__all__ = ["PG_ADMIN", "PgServer", "shared_server"]
 
 PG_ADMIN = os.environ.get("OPENVOD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -30,6 +31,7 @@ class PgServer:
         self.admin_url = admin_url
         self._template: str | None = None
         self._lock = threading.Lock()
+        self._made: set[str] = set()
         try:
             with self._admin() as conn:
                 conn.execute("SELECT 1")
@@ -52,6 +54,7 @@ class PgServer:
         with self._admin() as conn:
             conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
                                                                          sql.Identifier(template)))
+            self._made.add(name)
             # A test's commits need not survive a crash of the server: no WAL flush per commit.
             conn.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name)))
         return self.url(name)
@@ -61,6 +64,7 @@ class PgServer:
         name = url.rsplit("/", 1)[1]
         with self._admin() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        self._made.discard(name)
 
     @contextmanager
     def database(self, *, migrated: bool = True) -> Iterator[str]:
@@ -87,7 +91,22 @@ class PgServer:
             return self._template
 
     def close(self) -> None:
-        """Drop the template (the databases made from it were dropped by their tests)."""
+        """Drop the databases made here that are left, then the template."""
+        for name in sorted(self._made - {self._template}):
+            self.drop(self.url(name))
         if self._template is not None:
             self.drop(self.url(self._template))
             self._template = None
+
+
+_shared: PgServer | None = None
+
+
+def shared_server() -> PgServer:
+    """One :class:`PgServer` per test process (for servers made outside a fixture: conftest's
+    ``server_env`` on ``OPENVOD_TEST_DATABASE=postgresql``); what it made is dropped at exit."""
+    global _shared
+    if _shared is None:
+        _shared = PgServer()
+        atexit.register(_shared.close)
+    return _shared

@@ -478,10 +478,15 @@ def renew(db: Database, step_id: int, owner: str, lease_seconds: float) -> tuple
 
 
 def set_progress(db: Database, step_id: int, owner: str, progress: float) -> None:
+    """Record a running step's progress (jobs report it at most every second) and wake whoever
+    watches its task: in other processes too, on PostgreSQL, where they re-read only every 15 s."""
     with db.session() as s:
-        s.execute(update(TaskStep)
-                  .where(TaskStep.id == step_id, TaskStep.lease_owner == owner, state_in(TaskStep.state, RUNNING))
-                  .values(progress=max(0.0, min(100.0, progress))))
+        task_id = s.scalar(update(TaskStep)
+                           .where(TaskStep.id == step_id, TaskStep.lease_owner == owner,
+                                  state_in(TaskStep.state, RUNNING))
+                           .values(progress=max(0.0, min(100.0, progress))).returning(TaskStep.task_id))
+        if task_id is not None:
+            signal_on_commit(s, Topic.TASK, task_id)
 
 
 # -- queue position ---------------------------------------------------------------------------

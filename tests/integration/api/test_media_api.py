@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
-from tests.conftest import ServerProc
+from tests.conftest import ServerProc, server_database
 from tests.tus import upload_bytes
 
 
@@ -63,11 +63,15 @@ def test_delete_parts_then_whole(server: ServerProc, small_clip: Path) -> None:
         assert c.get(f"/v1/media/{fid}").status_code == 200  # the record stays
         assert c.delete(f"/v1/media/{fid}").status_code == 200
         assert c.get(f"/v1/media/{fid}").status_code == 404
-    with sqlite3.connect(server.data_dir / "openvod.db") as db:
-        n = db.execute("SELECT count(*) FROM event WHERE type='FileDeleted' AND payload LIKE ?",
-                       (f"%{fid}%",)).fetchone()[0]
-        assert n == 2
-        assert db.execute("SELECT count(*) FROM object WHERE media_id=?", (fid,)).fetchone()[0] == 0
+    db = server_database(server)
+    try:
+        with db.session() as s:
+            n = s.scalar(text("SELECT count(*) FROM event WHERE type='FileDeleted' AND CAST(payload AS TEXT) LIKE :p"),
+                         {"p": f"%{fid}%"})
+            assert n == 2
+            assert s.scalar(text("SELECT count(*) FROM object WHERE media_id=:f"), {"f": fid}) == 0
+    finally:
+        db.dispose()
 
 
 def test_errors_are_json_with_codes(server: ServerProc) -> None:

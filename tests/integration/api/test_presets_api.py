@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from openvod.db.models import ApiKey, Task
-from openvod.db.session import Database
 from openvod.domain.presets import Container, parse_params
 from openvod.errors import InvalidParameter, NotFound
 from openvod.runtime import Context
 from openvod.services import presets
-from tests.conftest import ServerProc
+from tests.conftest import ServerProc, server_database
 
 SEED = {
     "f": "mp4",
@@ -210,7 +209,7 @@ def test_preset_named_by_an_unfinished_task_cannot_be_deleted(server: ServerProc
     name = unique("busy")
     with server.client() as c:
         assert c.post("/v1/presets", json={"name": name, "params": SEED}).status_code == 201
-    db = Database(f"sqlite:///{(server.data_dir / 'openvod.db').resolve()}")
+    db = server_database(server)
     task_id = unique("task")
     try:
         with db.session() as s:
@@ -235,7 +234,7 @@ def test_presets_created_over_the_api_resolve_for_transcoding(server: ServerProc
     name = unique("chain")
     with server.client() as c:
         assert c.post("/v1/presets", json={"name": name, "params": SEED}).status_code == 201
-    db = Database(f"sqlite:///{(server.data_dir / 'openvod.db').resolve()}")
+    db = server_database(server)
     ctx = cast(Context, SimpleNamespace(db=db))  # resolving needs the database only
     try:
         with db.session() as s:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import sqlite3
 import subprocess
 import sys
 import time
@@ -11,10 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from openvod.client.signing import sign_upload
 from openvod.domain.signature import build_signature
-from tests.conftest import ServerProc
+from tests.conftest import ServerProc, server_database
 from tests.tus import OCTET, TUS, metadata
 
 
@@ -53,8 +53,12 @@ def test_valid_signature_carries_options(server: ServerProc, small_clip: Path) -
     assert m["class_id"] == 7 and m["procedure"] == "cover-gif"
     assert m["source_context"] == "src-ctx" and m["session_context"] == "sess-ctx" and m["task_priority"] == 5
     # ... and onto its NewFileUpload event in the outbox
-    with sqlite3.connect(server.data_dir / "openvod.db") as db:
-        rows = db.execute("SELECT payload FROM event WHERE type='NewFileUpload'").fetchall()
+    db = server_database(server)
+    try:
+        with db.session() as s:
+            rows = s.execute(text("SELECT CAST(payload AS TEXT) FROM event WHERE type='NewFileUpload'")).all()
+    finally:
+        db.dispose()
     assert any(file_id in p and "src-ctx" in p and "cover-gif" in p for (p,) in rows)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from openvod.db.models import Event
 from openvod.db.session import Database
-from tests.conftest import ServerProc, make_app_server, make_server
+from tests.conftest import ServerProc, make_app_server, make_server, server_database
 from tests.procs import all_ffmpegs_with, ffmpegs_under
 from tests.tus import upload_bytes
 
@@ -42,7 +42,7 @@ def engine_each_db(tmp_path: Path, database_url: str | None) -> Iterator[ServerP
 
 
 def _database(srv: ServerProc) -> Database:
-    return Database(srv.env.get("OPENVOD_DATABASE_URL") or f"sqlite:///{srv.data_dir / 'openvod.db'}")
+    return server_database(srv)
 
 
 def wait_state(c: httpx.Client, task_id: str, states: set[str], timeout: float = 60) -> dict[str, Any]:

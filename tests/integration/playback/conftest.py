@@ -48,7 +48,8 @@ class Playback:
 def pb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playback]:
     srv = make_server(tmp_path_factory.mktemp("playback"), {"OPENVOD_WORKERS": "0"})
     # Same data dir and address as the server: same database, storage, URL secret and base URL.
-    settings = Settings(data_dir=srv.data_dir, host="127.0.0.1", port=srv.port, public_url=None, signing_key=None)
+    settings = Settings(data_dir=srv.data_dir, host="127.0.0.1", port=srv.port, public_url=None, signing_key=None,
+                        database_url=srv.env.get("OPENVOD_DATABASE_URL"))
     ctx = build_context(settings, migrate=False)
     default = apps.default_app(ctx.db)
     app, key = apps.create_app(ctx.db, "public-playback")

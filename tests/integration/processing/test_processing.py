@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +11,10 @@ from typing import Any
 import av
 import httpx
 import pytest
+from sqlalchemy import text
 
 from openvod.client.signing import sign_upload
-from tests.conftest import Server, make_app_server
+from tests.conftest import Server, make_app_server, server_database
 from tests.media import make_audio, make_clip, truncate
 from tests.tus import OCTET, TUS, metadata, upload_bytes
 
@@ -281,8 +281,12 @@ def test_encrypted_hls_keys_go_with_the_media(srv: Server, tmp_path: Path) -> No
         assert result(detail(c, r.json()["task_id"]), 0)["Status"] == "SUCCESS"
 
         def keys() -> int:
-            with sqlite3.connect(srv.data_dir / "openvod.db") as db:
-                return int(db.execute("SELECT count(*) FROM hls_key WHERE media_id=?", (fid,)).fetchone()[0])
+            db = server_database(srv)
+            try:
+                with db.session() as s:
+                    return int(s.scalar(text("SELECT count(*) FROM hls_key WHERE media_id=:f"), {"f": fid}) or 0)
+            finally:
+                db.dispose()
 
         assert keys() == 1
         assert c.delete(f"/v1/media/{fid}").status_code == 200
