@@ -62,16 +62,16 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
+def moto_server(log_file: Path | None = None) -> Iterator[str]:
     """Run ``python -m moto.server`` on a free 127.0.0.1 port; yield its endpoint URL.
 
-    The server is killed and reaped on exit; its output is kept in a temporary log and quoted
-    if it fails to start.
+    The server is killed and reaped on exit; its output (one access-log line per request) goes to
+    ``log_file``, or to a temporary log, and is quoted if it fails to start.
     """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="moto-") as tmp:
-        log = Path(tmp) / "server.log"
+        log = log_file or Path(tmp) / "server.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

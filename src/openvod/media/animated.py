@@ -22,7 +22,7 @@ from typing import Literal
 
 from openvod.errors import InvalidParameter
 from openvod.media.common import Plan, check_side, check_stem, displayed_size, num, path_arg, target_size
-from openvod.media.inputs import input_args
+from openvod.media.inputs import MediaInput, input_args
 from openvod.media.transcode import SourceInfo
 
 __all__ = [
@@ -103,7 +103,7 @@ def clip_range(spec: AnimatedGraphicsSpec, duration: float | None) -> tuple[floa
     return start, end
 
 
-def animated_output(spec: AnimatedGraphicsSpec, input_path: Path, source: SourceInfo, out_dir: Path, *,
+def animated_output(spec: AnimatedGraphicsSpec, input_path: MediaInput, source: SourceInfo, out_dir: Path, *,
                     stem: str = "animated") -> AnimatedOutput:
     """What :func:`build_animated` will write, without building the arguments."""
     check_stem(stem)
@@ -122,7 +122,7 @@ def animated_output(spec: AnimatedGraphicsSpec, input_path: Path, source: Source
     )
 
 
-def build_animated(spec: AnimatedGraphicsSpec, input_path: Path, source: SourceInfo, out_dir: Path, *,
+def build_animated(spec: AnimatedGraphicsSpec, input_path: MediaInput, source: SourceInfo, out_dir: Path, *,
                    stem: str = "animated") -> Plan[AnimatedOutput]:
     """The FFmpeg run making ``out_dir/<stem>.gif`` (or ``.webp``).
 

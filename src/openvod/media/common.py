@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
 from openvod.errors import InvalidParameter, MediaError
-from openvod.media.inputs import input_args
+from openvod.media.inputs import MediaInput, input_args, input_name
 from openvod.media.transcode import SourceInfo
 
 __all__ = [
@@ -147,20 +147,20 @@ def check_stem(stem: str) -> None:
                                code="InvalidParameter.Name")
 
 
-def displayed_size(source: SourceInfo, job: str, input_path: Path) -> tuple[int, int]:
+def displayed_size(source: SourceInfo, job: str, input_path: MediaInput) -> tuple[int, int]:
     """The source's upright frame size; :class:`MediaError` ``FailedOperation.NoVideo`` without video."""
     if not source.has_video:
-        raise MediaError(f"{job} needs a video stream, but {input_path.name} has none (audio only)",
+        raise MediaError(f"{job} needs a video stream, but {input_name(input_path)} has none (audio only)",
                          code=NO_VIDEO_CODE)
     if not source.width or not source.height:
-        raise MediaError(f"{job}: the frame size of {input_path.name} is unknown; probe it again",
+        raise MediaError(f"{job}: the frame size of {input_name(input_path)} is unknown; probe it again",
                          code=NO_VIDEO_CODE)
     return source.width, source.height
 
 
-def known_duration(source: SourceInfo, job: str, input_path: Path) -> float:
+def known_duration(source: SourceInfo, job: str, input_path: MediaInput) -> float:
     if not source.duration or source.duration <= 0:
-        raise MediaError(f"{job} needs the duration of {input_path.name}, which its probe does not give",
+        raise MediaError(f"{job} needs the duration of {input_name(input_path)}, which its probe does not give",
                          code=NO_DURATION_CODE)
     return source.duration
 
@@ -256,7 +256,7 @@ def frame_path(out_dir: Path, name: str, i: int) -> Path:
 
 
 def frames_at(
-    input_path: Path,
+    input_path: MediaInput,
     targets: Sequence[float],
     duration: float | None,
     filters: Sequence[str],

@@ -37,6 +37,7 @@ __all__ = [
     "FRAME_TOO_LARGE_CODE",
     "LIMIT_EXCEEDED_CODE",
     "MediaInput",
+    "input_name",
     "OUTPUT_FORMATS",
     "PROTOCOL_WHITELIST",
     "URL_PROTOCOLS",
@@ -116,6 +117,14 @@ class MediaLimits:
 def _path_arg(p: Path) -> str:
     # Absolute paths start with "/", so FFmpeg reads no option ("-x") or protocol ("concat:") in them.
     return str(Path(p).absolute())
+
+
+def input_name(path: MediaInput) -> str:
+    """How messages name an input: a file's name, or the last segment of a URL's path (never its
+    query, which holds a presigned URL's signature)."""
+    if isinstance(path, str):
+        return path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "the source"
+    return path.name
 
 
 def input_args(path: MediaInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[str]:

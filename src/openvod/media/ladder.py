@@ -32,7 +32,7 @@ from typing import Literal
 from openvod.domain.presets import X264_PRESETS
 from openvod.errors import InvalidParameter, MediaError
 from openvod.media.common import Plan, known_duration, num, path_arg
-from openvod.media.inputs import input_args
+from openvod.media.inputs import MediaInput, input_args, input_name
 from openvod.media.transcode import SourceInfo
 
 __all__ = [
@@ -222,7 +222,7 @@ def _key_info(enc: HlsEncryption, key_dir: Path) -> Path:
     return info_path
 
 
-def build_ladder(spec: AdaptiveStreamingSpec, input_path: Path, source: SourceInfo, out_dir: Path, *,
+def build_ladder(spec: AdaptiveStreamingSpec, input_path: MediaInput, source: SourceInfo, out_dir: Path, *,
                  key_dir: Path | None = None) -> Plan[LadderLayout]:
     """The FFmpeg run writing the ladder into ``out_dir`` (which must exist).
 
@@ -236,7 +236,7 @@ def build_ladder(spec: AdaptiveStreamingSpec, input_path: Path, source: SourceIn
                                code="InvalidParameter.OutputDir")
     duration = known_duration(source, "AdaptiveDynamicStreaming", input_path)
     if not source.has_video and not source.has_audio:
-        raise MediaError(f"AdaptiveDynamicStreaming: {input_path.name} has no video or audio stream",
+        raise MediaError(f"AdaptiveDynamicStreaming: {input_name(input_path)} has no video or audio stream",
                          code="FailedOperation.NoStreams")
     seg = spec.segment_seconds
     planned = plan_rungs(spec, source)

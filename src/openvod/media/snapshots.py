@@ -46,6 +46,7 @@ from openvod.media.common import (
     ms_to_s,
     target_size,
 )
+from openvod.media.inputs import MediaInput
 from openvod.media.transcode import SourceInfo
 
 __all__ = [
@@ -183,8 +184,8 @@ def sample_offsets(spec: SampleSnapshotSpec, duration: float) -> list[float]:
 _Spec = SnapshotByTimeOffsetSpec | SampleSnapshotSpec | CoverBySnapshotSpec
 
 
-def _snapshots(spec: _Spec, offsets: Sequence[float], job: str, input_path: Path, source: SourceInfo, out_dir: Path,
-               stem: str, strategy: Strategy, *, single: bool = False) -> Plan[SnapshotOutputs]:
+def _snapshots(spec: _Spec, offsets: Sequence[float], job: str, input_path: MediaInput, source: SourceInfo,
+               out_dir: Path, stem: str, strategy: Strategy, *, single: bool = False) -> Plan[SnapshotOutputs]:
     check_stem(stem)
     src = displayed_size(source, job, input_path)
     size = target_size(src, spec.width, spec.height, adaptive=spec.resolution_adaptive)
@@ -201,7 +202,7 @@ def _snapshots(spec: _Spec, offsets: Sequence[float], job: str, input_path: Path
                 duration=targets[-1] or None)
 
 
-def build_snapshots_by_offset(spec: SnapshotByTimeOffsetSpec, input_path: Path, source: SourceInfo, out_dir: Path,
+def build_snapshots_by_offset(spec: SnapshotByTimeOffsetSpec, input_path: MediaInput, source: SourceInfo, out_dir: Path,
                               *, stem: str = "snapshot", strategy: Strategy = "auto") -> Plan[SnapshotOutputs]:
     """The FFmpeg run writing ``out_dir/<stem>_<n>.<format>``, one file per distinct offset.
 
@@ -210,7 +211,7 @@ def build_snapshots_by_offset(spec: SnapshotByTimeOffsetSpec, input_path: Path, 
     return _snapshots(spec, spec.offsets, "SnapshotByTimeOffset", input_path, source, out_dir, stem, strategy)
 
 
-def build_sample_snapshots(spec: SampleSnapshotSpec, input_path: Path, source: SourceInfo, out_dir: Path,
+def build_sample_snapshots(spec: SampleSnapshotSpec, input_path: MediaInput, source: SourceInfo, out_dir: Path,
                            *, stem: str = "sample", strategy: Strategy = "auto") -> Plan[SnapshotOutputs]:
     """The FFmpeg run writing ``out_dir/<stem>_<n>.<format>`` at :func:`sample_offsets`.
 
@@ -222,7 +223,7 @@ def build_sample_snapshots(spec: SampleSnapshotSpec, input_path: Path, source: S
     return _snapshots(spec, sample_offsets(spec, duration), job, input_path, source, out_dir, stem, strategy)
 
 
-def build_cover(spec: CoverBySnapshotSpec, input_path: Path, source: SourceInfo, out_dir: Path,
+def build_cover(spec: CoverBySnapshotSpec, input_path: MediaInput, source: SourceInfo, out_dir: Path,
                 *, stem: str = "cover", strategy: Strategy = "auto") -> Plan[Image]:
     """The FFmpeg run writing ``out_dir/<stem>.<format>``, the cover image.
 

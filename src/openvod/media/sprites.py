@@ -37,7 +37,7 @@ from openvod.media.common import (
     path_arg,
     target_size,
 )
-from openvod.media.inputs import input_args
+from openvod.media.inputs import MediaInput, input_args
 from openvod.media.transcode import SourceInfo
 
 __all__ = [
@@ -111,7 +111,7 @@ class SpriteOutputs:
         return sheet, col * self.cell_width, row * self.cell_height, self.cell_width, self.cell_height
 
 
-def sprite_outputs(spec: ImageSpritesSpec, input_path: Path, source: SourceInfo, out_dir: Path, *,
+def sprite_outputs(spec: ImageSpritesSpec, input_path: MediaInput, source: SourceInfo, out_dir: Path, *,
                    stem: str = "sheet") -> SpriteOutputs:
     """What :func:`build_sprites` will write, without building the arguments."""
     check_stem(stem)
@@ -141,7 +141,7 @@ def sprite_outputs(spec: ImageSpritesSpec, input_path: Path, source: SourceInfo,
     )
 
 
-def build_sprites(spec: ImageSpritesSpec, input_path: Path, source: SourceInfo, out_dir: Path, *,
+def build_sprites(spec: ImageSpritesSpec, input_path: MediaInput, source: SourceInfo, out_dir: Path, *,
                   stem: str = "sheet") -> Plan[SpriteOutputs]:
     """The FFmpeg run writing ``out_dir/<stem>_0.jpg``, ``<stem>_1.jpg``, ...
 

@@ -60,7 +60,7 @@ def pg_url() -> Iterator[str]:
 def cluster(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Cluster]:
     tmp = tmp_path_factory.mktemp("scale")
     run = secrets.token_hex(4)
-    with moto_server() as s3_url:
+    with moto_server(tmp / "moto.log") as s3_url:
         extra = {
             "OPENVOD_EXECUTOR": "celery",
             "OPENVOD_BROKER_URL": redis_url(run),
@@ -184,7 +184,15 @@ def test_processing_flow_runs_across_workers(cluster: Cluster) -> None:
             "AdaptiveDynamicStreamingTaskSet": [{"Definition": 10}]}})
         assert r.status_code == 201, r.text
         tid = r.json()["task_id"]
+        seen = (cluster.tmp / "moto.log").stat().st_size
         assert _wait(c, tid)["state"] == "succ"
+        # The workers' FFmpeg read the source by presigned URLs (range requests), never downloading
+        # it: every GET of the source while the flow ran is signed in its query, none by header.
+        with open(cluster.tmp / "moto.log", "rb") as f:
+            f.seek(seen)
+            gets = [line for line in f.read().decode(errors="replace").splitlines()
+                    if "GET /" in line and f"/{fid}/" in line]
+        assert gets and all("X-Amz-Signature=" in line for line in gets), gets
         d = c.get(f"/v1/tasks/{tid}/detail").json()
         assert d["Status"] == "FINISH"
         types = sorted(x["Type"] for x in d["ProcedureTask"]["MediaProcessResultSet"])

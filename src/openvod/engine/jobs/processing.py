@@ -24,7 +24,7 @@ from openvod.errors import MediaError
 from openvod.media.animated import AnimatedGraphicsSpec, build_animated
 from openvod.media.common import Plan
 from openvod.media.ffmpeg import run_ffmpeg
-from openvod.media.inputs import MediaLimits
+from openvod.media.inputs import MediaInput, MediaLimits
 from openvod.media.ladder import AdaptiveStreamingSpec, HlsEncryption, Rung, build_ladder, finish_ladder
 from openvod.media.probe import metadata_summary, probe
 from openvod.media.snapshots import (
@@ -60,10 +60,12 @@ def _source(job: JobContext) -> _Source:
 
 
 @contextmanager
-def _run(job: JobContext, src: _Source, build: Callable[[Path], Plan[Any]]) -> Any:
-    """Run ``build(input_path)``'s plan with progress and cancellation; yields the plan."""
-    with job.ctx.storage.local_path(src.bucket, src.key) as path:
-        plan = build(path)
+def _run(job: JobContext, src: _Source, build: Callable[[MediaInput], Plan[Any]]) -> Any:
+    """Run ``build(input)``'s plan with progress and cancellation; yields the plan. FFmpeg reads
+    the source where it lies: the file on local storage, a presigned URL on S3 (range requests:
+    a worker never holds the source on its disk, however large)."""
+    with job.ctx.storage.media_input(src.bucket, src.key, expires_in=int(job.timeout) + 60) as source:
+        plan = build(source)
         run_ffmpeg(plan.args, timeout=job.timeout, ffmpeg=job.ctx.settings.ffmpeg, on_progress=job.progress,
                    duration=plan.duration, cancel=job.cancel, limits=MediaLimits.from_settings(job.ctx.settings))
         yield plan
@@ -256,7 +258,7 @@ def transcode_step(job: JobContext) -> dict[str, Any]:
     start = _offset(step.get("StartTimeOffset"), src.info.duration)
     end = _offset(step.get("EndTimeOffset"), src.info.duration)
 
-    def build(path: Path) -> Plan[None]:
+    def build(path: MediaInput) -> Plan[None]:
         args = build_transcode_args(spec, [path], output, sources=[src.info])
         trim = [*(["-ss", f"{start:g}"] if start else []), *(["-to", f"{end:g}"] if end else [])]
         if trim:
