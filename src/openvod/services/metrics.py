@@ -74,9 +74,10 @@ _UPLOAD_BYTES = Counter("openvod_upload_bytes", "Bytes of upload bodies this pro
                         ["transport"], registry=REGISTRY)
 _UPLOAD_CHILDREN = {t: _UPLOAD_BYTES.labels(t) for t in ("tus", "s3")}
 
-QUEUE_STATES = (StepState.INIT, StepState.EXEC)
-"""The states the queue depth counts: waiting and running. Finished steps are history; counting
-them would read the whole table at every scrape."""
+QUEUE_STATES = (StepState.WAIT, StepState.INIT, StepState.EXEC)
+"""The states the queue depth counts: held until the rest of their task succeeds (a chunked
+transcode's join), waiting to run, and running. Finished steps are history; counting them would
+read the whole table at every scrape."""
 
 STEP_WINDOW_SECONDS = 600.0
 """Step durations cover the steps finished in this many seconds before the scrape."""

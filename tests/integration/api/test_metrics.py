@@ -91,6 +91,8 @@ def _seed(srv: InProcessServer) -> str:
             # finished before the window: not counted
             TaskStep(task_id=task.id, app_id=app_id, idx=3, kind="transcode", state="succ", input={},
                      started_at=now - timedelta(hours=2), finished_at=now - timedelta(hours=1)),
+            # held until the steps before it succeed (a chunked transcode's join)
+            TaskStep(task_id=task.id, app_id=app_id, idx=4, kind="transcode_join", state="wait", input={}),
         ])
     return app_id
 
@@ -101,6 +103,7 @@ def test_queue_durations_and_heartbeats(srv: InProcessServer) -> None:
     assert value(m, "openvod_database_up") == 1
     assert value(m, "openvod_queue_steps", app_id=app_id, state="init") == 1
     assert value(m, "openvod_queue_steps", app_id=app_id, state="exec") == 1
+    assert value(m, "openvod_queue_steps", app_id=app_id, state="wait") == 1
     hist = {"kind": "transcode", "state": "succ"}
     assert value(m, "openvod_step_duration_seconds_bucket", le="60", **hist) == 0
     assert value(m, "openvod_step_duration_seconds_bucket", le="120", **hist) == 1
@@ -153,7 +156,7 @@ def test_upload_bytes_counted_per_transport(srv: InProcessServer) -> None:
 
 
 def test_queue_depth_is_a_range_of_the_queue_index(srv: InProcessServer) -> None:
-    query = "SELECT app_id, state, count(*) FROM task_step WHERE state IN ('exec', 'init') GROUP BY app_id, state"
+    query = "SELECT app_id, state, count(*) FROM task_step WHERE state IN ('exec', 'init', 'wait') GROUP BY app_id, state"
     with srv.ctx.db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {query}")))
