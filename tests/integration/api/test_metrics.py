@@ -156,7 +156,8 @@ def test_upload_bytes_counted_per_transport(srv: InProcessServer) -> None:
 
 
 def test_queue_depth_is_a_range_of_the_queue_index(srv: InProcessServer) -> None:
-    query = "SELECT app_id, state, count(*) FROM task_step WHERE state IN ('exec', 'init', 'wait') GROUP BY app_id, state"
+    query = ("SELECT app_id, state, count(*) FROM task_step WHERE state IN ('exec', 'init', 'wait') "
+             "GROUP BY app_id, state")
     with srv.ctx.db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {query}")))
