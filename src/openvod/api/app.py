@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from openvod import __version__
-from openvod.api import console, docs, playback, tus
+from openvod.api import console, docs, playback, sdk, tus, upload_cover
 from openvod.api.compat import kingsoft as kingsoft_compat
 from openvod.api.compat import s3 as s3_compat
 from openvod.api.compat import tencent as tencent_compat
+from openvod.api.compat.tencent import ugc as tencent_ugc
 from openvod.api.errors import install_error_handlers
 from openvod.api.limits import RequestLimits
 from openvod.api.metrics import HttpMetrics
@@ -116,10 +117,11 @@ def create_app(ctx: Context, *, build_worker_context: ContextFactory = worker_co
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (console.page_router, console.router, docs.router, tus.router, media.router, objects.router,
+    for router in (console.page_router, console.router, docs.router, sdk.router, tus.router, upload_cover.router,
+                   media.router, objects.router,
                    objects.signed_router, keys.router, tasks.router, presets_api.router,
                    templates_api.router, procedures_api.router, processing_api.router,
-                   events_api.router, playback.router, tencent_compat.router, kingsoft_compat.router,
-                   s3_compat.router, metrics_router):
+                   events_api.router, playback.router, tencent_compat.router, tencent_ugc.router,
+                   kingsoft_compat.router, s3_compat.router, metrics_router):
         app.include_router(router)
     return app

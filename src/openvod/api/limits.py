@@ -18,7 +18,8 @@ storage (single PUT and parts up to 5 GiB); only their other bodies (XML documen
 here, at :data:`S3_MAX_DOCUMENT`. tus (``/v1/uploads``) bounds its PATCH bodies by the upload's
 length itself. Limits: ``OPENVOD_REQUEST_MAX_BODY`` (native JSON, default 1 MiB) and
 ``OPENVOD_REQUEST_MAX_JSON_DEPTH`` (default 32); Tencent's 10 MB and Kingsoft's 1 MiB are their
-protocols' own.
+protocols' own. vod-js-sdk-v6's UGC actions (``api/compat/tencent/ugc.py``) are signed inside
+their body: they get 64 KiB, refused in their own envelope.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from openvod.api.compat.s3.common import S3Error
 from openvod.api.compat.s3.common import error_response as s3_error
 from openvod.api.compat.s3.cos import is_cos_request
 from openvod.api.compat.tencent import endpoint as tencent
+from openvod.api.compat.tencent import ugc as tencent_ugc
 from openvod.api.deps import require_key
 from openvod.api.errors import error_response
 from openvod.domain.numbers import parse_uint
@@ -165,6 +167,7 @@ S3_OBJECT = Policy("s3-object", None, _s3_refuse)
 S3_DOCUMENT = Policy("s3", S3_MAX_DOCUMENT, _s3_refuse, buffer=False)
 TENCENT = Policy("tencent", TENCENT_MAX_BODY, _tencent_refuse, gate=tencent.gate, always_gate=True)
 KINGSOFT = Policy("kingsoft", kingsoft.MAX_BODY, kingsoft.refuse, gate=kingsoft.gate, always_gate=True)
+TENCENT_UGC = Policy("tencent-ugc", tencent_ugc.MAX_BODY, tencent_ugc.refuse)  # signed in the body
 ANONYMOUS = Policy("anonymous", ANONYMOUS_MAX_BODY, _native_refuse)
 
 
@@ -192,6 +195,8 @@ class RequestLimits:
             return _s3_policy(method, path[3:].lstrip("/").partition("/")[2], headers)
         if path == "/v1/uploads" or path.startswith("/v1/uploads/"):
             return TUS
+        if path in tencent_ugc.PATHS:
+            return TENCENT_UGC
         if path == "/":
             if "x-tc-action" in headers:
                 return TENCENT

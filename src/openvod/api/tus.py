@@ -34,9 +34,9 @@ from openvod.api.errors import error_response
 from openvod.api.serving import object_response
 from openvod.domain.numbers import parse_uint
 from openvod.domain.times import http_date, iso_s
-from openvod.domain.views.uploads import UploadView
+from openvod.domain.views.uploads import UploadResult, UploadView
 from openvod.errors import AuthFailure, InvalidParameter, OpenVODError
-from openvod.services import apps, uploads
+from openvod.services import apps, upload_results, uploads
 
 __all__ = [
     "check_version",
@@ -47,6 +47,7 @@ __all__ = [
     "parse_metadata",
     "parse_offset",
     "router",
+    "state_json",
     "wants_json",
 ]
 
@@ -353,8 +354,8 @@ def get(upload_id: str, request: Request, ctx: Ctx) -> Response:
     HEAD it needs no credentials beyond the URL, nor ``Tus-Resumable``. A request whose ``Accept``
     ranks ``application/json`` above ``*/*`` gets the upload's state as JSON instead."""
     if wants_json(request.headers.get("accept")):
-        info = uploads.get_upload(ctx, upload_id)
-        return JSONResponse(_state_json(info), headers={"Cache-Control": "no-store", "Vary": "Accept"})
+        result = upload_results.upload_result(ctx, upload_id)
+        return JSONResponse(state_json(result), headers={"Cache-Control": "no-store", "Vary": "Accept"})
     response = object_response(request, ctx.storage, uploads.finished_object(ctx, upload_id))
     response.headers["Cache-Control"] = "private, no-cache"  # revalidated: the media may be deleted
     response.headers["Vary"] = "Accept"
@@ -385,7 +386,10 @@ def _quality(params: str) -> float:
 _QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", re.ASCII)
 
 
-def _state_json(info: UploadView) -> dict[str, Any]:
-    """``GET /v1/uploads/{id}`` with ``Accept: application/json``: the upload's state."""
+def state_json(result: UploadResult) -> dict[str, Any]:
+    """``GET /v1/uploads/{id}`` with ``Accept: application/json``: the upload's state, and once it
+    is done fresh URLs of its media's source and cover (``media_url``, ``cover_url``)."""
+    info = result.upload
     return {"id": info.id, "offset": info.offset, "length": info.length, "state": info.state,
-            "file_id": info.file_id, "expires_at": iso_s(info.expires_at)}
+            "file_id": info.file_id, "expires_at": iso_s(info.expires_at), "media_url": result.media_url,
+            "cover_url": result.cover_url}

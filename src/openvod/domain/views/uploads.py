@@ -1,11 +1,12 @@
-"""Read models of uploads: a resumable (tus) upload, and the COS upload flow's two answers."""
+"""Read models of uploads: a resumable (tus) upload and what it made, and the COS upload flow's two
+answers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["CosUploadGrant", "CosUploadResult", "UploadView"]
+__all__ = ["CosUploadGrant", "CosUploadResult", "UploadResult", "UploadView"]
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,20 @@ class UploadView:
 
 
 @dataclass(frozen=True)
+class UploadResult:
+    """A resumable upload with fresh URLs of what it made: the media's source and cover (None
+    until the upload is done, or while the media has no cover)."""
+
+    upload: UploadView
+    media_url: str | None
+    cover_url: str | None
+
+
+@dataclass(frozen=True)
 class CosUploadGrant:
     """Where to put an upload's media (and cover) through the COS gateway, and the temporary key
-    pair to do it with (valid until ``expires``, Unix time)."""
+    pair to do it with (valid until ``expires``, Unix time). ``file_id`` is the FileId the media
+    will have once committed."""
 
     bucket: str
     region: str
@@ -36,6 +48,7 @@ class CosUploadGrant:
     secret_key: str
     token: str
     expires: int
+    file_id: str = ""
 
 
 @dataclass(frozen=True)

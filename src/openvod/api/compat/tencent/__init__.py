@@ -20,6 +20,8 @@ Layout:
 * ``processing``: ProcessMedia, ProcessMediaByProcedure, DescribeTaskDetail, DescribeTasks.
 * ``templates``: Create/Describe/Modify/Delete of media templates and procedure templates.
 * ``events``: PullEvents, ConfirmEvents.
+* ``ugc``: the browser SDK's (vod-js-sdk-v6) PrepareUploadUGC, ApplyUploadUGC and CommitUploadUGC
+  on ``POST /v3/index.php``, in that SDK's envelope: a router of its own, mounted beside ``router``.
 """
 
 from openvod.api.compat.tencent.endpoint import VERSION, handle, router
