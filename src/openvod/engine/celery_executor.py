@@ -34,6 +34,7 @@ embedded default installs none of them (``pip install openvod[scale]``).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -53,7 +54,7 @@ from openvod.engine import queue
 from openvod.engine.executor import ContextFactory, ExecutorHealth
 from openvod.engine.guards import state_in
 from openvod.engine.worker import Heartbeat, run_step
-from openvod.errors import InvalidParameter
+from openvod.errors import InvalidParameter, UpstreamError
 from openvod.runtime import Context, Topic
 
 if TYPE_CHECKING:
@@ -71,6 +72,10 @@ HOUSEKEEPING_SECONDS = 2.0  # lease expiry sweep, cancel check and token top-up,
 # A token's pool process goes on to the next runnable step for this long (settling one step and
 # leasing the next in one transaction); a warm shutdown waits at most this plus the running step.
 CHAIN_SECONDS = 10.0
+WORKER_KEY = "openvod:worker:"
+"""Redis key prefix under which each ``openvod worker`` node says it is up: ``{prefix}{queue}:{node}``,
+a JSON value that expires unless renewed (see :func:`announce`, :func:`live_workers`)."""
+WORKER_BEAT_SECONDS = 10.0  # how often a node renews its key; the key lives three times as long
 CLAIM_TRIES = 4  # claims a token makes (5, 10, 20 ms apart) while steps are runnable but contended
 
 _S = cast(Table, TaskStep.__table__)
@@ -311,6 +316,54 @@ class _WorkerState:
 _state: _WorkerState | None = None
 
 
+def announce(settings: Settings, node: str, concurrency: int, stop: threading.Event) -> None:
+    """Until ``stop``: keep ``node``'s key in Redis (renewed every :data:`WORKER_BEAT_SECONDS`,
+    expiring after three missed renewals), so /metrics shows idle workers too — a node holding
+    no lease is otherwise invisible. Removes the key on a clean stop. Runs on a thread of the
+    worker's main process; a broker away is logged and retried at the next beat."""
+    from redis.exceptions import RedisError
+
+    redis = _redis(settings)
+    key = f"{WORKER_KEY}{settings.celery_queue}:{node}"
+    value = json.dumps({"node": node, "host": socket.gethostname(), "pid": os.getpid(), "concurrency": concurrency,
+                        "started": time.time()})
+    while True:
+        try:
+            redis.set(key, value, ex=int(3 * WORKER_BEAT_SECONDS))
+        except RedisError as exc:
+            log.warning("could not announce worker %s to the broker (%s); retrying", node, exc)
+        if stop.wait(WORKER_BEAT_SECONDS):
+            break
+    try:
+        redis.delete(key)
+    except RedisError:
+        log.warning("could not withdraw worker %s from the broker", node, exc_info=True)
+
+
+def live_workers(settings: Settings) -> list[dict[str, Any]]:
+    """The ``openvod worker`` nodes of this queue that announced themselves within the last
+    three beats: ``{"node", "host", "pid", "concurrency", "started"}`` each, sorted by node.
+    ``UpstreamError`` if the broker cannot be read."""
+    from redis.exceptions import RedisError
+
+    _require_scale("executor=celery")
+    redis = _redis(settings)
+    try:
+        keys = sorted(redis.scan_iter(match=f"{WORKER_KEY}{settings.celery_queue}:*", count=500))
+        values = cast(list[Any], redis.mget(keys)) if keys else []
+    except RedisError as exc:
+        raise UpstreamError(f"the broker could not be read: {exc}", code="FailedOperation.Broker") from exc
+    out = []
+    for raw in values:
+        try:
+            item = json.loads(raw)
+        except (TypeError, ValueError):  # expired between SCAN and MGET, or not ours
+            continue
+        if isinstance(item, dict) and isinstance(item.get("node"), str):
+            out.append(item)
+    return sorted(out, key=lambda w: str(w["node"]))
+
+
 def _clean_scratch(settings: Settings) -> None:
     for sub in ("work", "spool"):
         shutil.rmtree(settings.data_dir / sub, ignore_errors=True)
@@ -351,7 +404,14 @@ def run_worker(settings: Settings, build_context: ContextFactory, *, concurrency
         top_up(ctx, app, _redis(settings))  # tokens lost with a broker restart come back
     finally:
         ctx.db.dispose()
+    node = hostname or f"openvod-{os.getpid()}@{socket.gethostname()}"
     argv = ["worker", f"--concurrency={concurrency}", f"--queues={queues or settings.celery_queue}",
-            f"--loglevel={loglevel}", "--without-gossip", "--without-mingle", "--pool=prefork",
-            f"--hostname={hostname or f'openvod-{os.getpid()}@{socket.gethostname()}'}"]
-    app.worker_main(argv)
+            f"--loglevel={loglevel}", "--without-gossip", "--without-mingle", "--pool=prefork", f"--hostname={node}"]
+    stop = threading.Event()
+    beat = threading.Thread(target=announce, args=(settings, node, concurrency, stop), name="announce", daemon=True)
+    beat.start()
+    try:
+        app.worker_main(argv)
+    finally:
+        stop.set()
+        beat.join(timeout=5)

@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -205,15 +205,42 @@ def _buckets(values: list[float]) -> list[tuple[str, float]]:
     return [*out, ("+Inf", float(len(ordered)))]
 
 
-class _Both:
-    """This process's registry and the scrape's database metrics, as one collector."""
+def read_nodes(ctx: Context) -> list[dict[str, Any]] | None:
+    """With ``executor=celery``: the ``openvod worker`` nodes that announced themselves to the
+    broker lately, busy or idle (``engine.celery_executor.live_workers``); None if the broker
+    cannot be read."""
+    from openvod.engine.celery_executor import live_workers
 
-    def __init__(self, db: _DatabaseCollector) -> None:
-        self._db = db
+    try:
+        return live_workers(ctx.settings)
+    except OpenVODError as exc:  # the broker away: say so in openvod_broker_up, never fail the scrape
+        log.warning("metrics: reading the worker nodes from the broker failed: %s", exc)
+        return None
+
+
+def _node_metrics(nodes: list[dict[str, Any]] | None) -> Iterator[Metric]:
+    up = GaugeMetricFamily("openvod_broker_up", "1 if this scrape could read the worker nodes from the broker, else 0.")
+    up.add_metric([], 0 if nodes is None else 1)
+    yield up
+    alive = GaugeMetricFamily("openvod_worker_node_concurrency", "Pool processes of each `openvod worker` node "
+                              "that announced itself in the last 30 s, idle or busy (absent: the node is gone).",
+                              labels=["node", "host"])
+    for n in nodes or []:
+        alive.add_metric([str(n["node"]), str(n.get("host", ""))], float(n.get("concurrency") or 0))
+    yield alive
+
+
+class _Both:
+    """This process's registry, the scrape's database metrics and, with Celery, the worker nodes."""
+
+    def __init__(self, db: _DatabaseCollector, nodes: list[dict[str, Any]] | None, celery: bool) -> None:
+        self._db, self._nodes, self._celery = db, nodes, celery
 
     def collect(self) -> Iterator[Metric]:
         yield from REGISTRY.collect()
         yield from self._db.collect()
+        if self._celery:
+            yield from _node_metrics(self._nodes)
 
 
 def scrape(ctx: Context) -> CollectorRegistry:
@@ -225,6 +252,7 @@ def scrape(ctx: Context) -> CollectorRegistry:
     except (SQLAlchemyError, OpenVODError) as exc:
         log.warning("metrics: reading the database failed: %s", exc)
         snap = None
+    celery = ctx.settings.executor == "celery"
     registry = CollectorRegistry()
-    registry.register(_Both(_DatabaseCollector(snap)))
+    registry.register(_Both(_DatabaseCollector(snap), read_nodes(ctx) if celery else None, celery))
     return registry

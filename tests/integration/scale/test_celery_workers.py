@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster import Worker, pg_database, redis_url
 from tests.conftest import ServerProc, make_server, server_env
@@ -21,6 +23,8 @@ from tests.media import make_clip
 from tests.procs import alive, cmdline, descendants, ffmpegs_under
 from tests.s3server import moto_server
 from tests.tus import upload_bytes
+
+METRICS_TOKEN = "metrics-token-0123456789abcdef"
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +78,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[C
             "OPENVOD_LEASE_SECONDS": "4",
             "OPENVOD_HEARTBEAT_SECONDS": "1",
             "OPENVOD_SIGNING_KEY": secrets.token_hex(16),
+            "OPENVOD_METRICS_TOKEN": METRICS_TOKEN,
         }
         api = make_server(tmp / "api", extra)
         env = server_env(tmp / "api", extra)
@@ -106,9 +111,20 @@ def _media_bytes_on_disk(root: Path) -> list[tuple[str, int]]:
     """Files under ``root`` that could hold media: anything but the keys and logs we expect."""
     out = []
     for p in root.rglob("*"):
-        if p.is_file() and p.suffix not in (".key", ".log", ".toml") and p.stat().st_size > 0:
+        if p.is_file() and p.suffix not in (".key", ".log", ".toml", ".lock") and p.stat().st_size > 0:
             out.append((str(p.relative_to(root)), p.stat().st_size))
     return out
+
+
+def test_metrics_show_both_worker_nodes_while_idle(cluster: Cluster) -> None:
+    # No step runs: the nodes hold no lease, and /metrics still lists them (from the broker).
+    r = httpx.get(f"{cluster.api.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    samples = [s for f in text_string_to_metric_families(r.text) for s in f.samples]
+    assert [s.value for s in samples if s.name == "openvod_broker_up"] == [1.0]
+    nodes = {s.labels["node"]: s.value for s in samples if s.name == "openvod_worker_node_concurrency"}
+    pids = {f"openvod-{w.proc.pid}@{socket.gethostname()}" for w in cluster.workers if w.proc is not None}
+    assert nodes == {pid: 1.0 for pid in pids}, nodes
 
 
 def test_six_transcodes_survive_a_sigkilled_worker(cluster: Cluster) -> None:
