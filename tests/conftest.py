@@ -142,6 +142,10 @@ def server_env(tmp: Path, extra_env: dict[str, str] | None = None) -> dict[str, 
         OPENVOD_SECRET_ID=SECRET_ID,
         OPENVOD_SECRET_KEY=SECRET_KEY,
         OPENVOD_CONFIG=str(tmp / "none.toml"),
+        # No cover task after each video upload (on by default in production): it would add a task
+        # and an FFmpeg run to every test that uploads. tests/integration/processing/test_auto_cover.py
+        # turns it on.
+        OPENVOD_AUTO_COVER="false",
     )
     if TEST_DATABASE == "postgresql" and "OPENVOD_DATABASE_URL" not in (extra_env or {}):
         from tests.pg import shared_server

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     signin_max_failures_per_secret_id: int = Field(default=5, ge=1)
     signin_window_seconds: float = Field(default=600.0, gt=0)
     playback_url_ttl: int = Field(default=86400, ge=60)  # seconds a signed playback URL stays valid
+    # A cover snapshot for every uploaded video that has none (a CoverBySnapshot task after the
+    # upload, unless the upload's flow makes a cover itself).
+    auto_cover: bool = True
 
     # engine
     # Which executor runs steps (engine/executor.py): "local", a process pool inside the server

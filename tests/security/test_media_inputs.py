@@ -64,10 +64,13 @@ def test_playlist_naming_another_object_is_refused(server: ServerProc, victim: P
         fid = upload_bytes(c, body(victim), name)
         media = c.get(f"/v1/media/{fid}").json()
         assert media["probe"] is None
-        assert media["probe_error"].startswith("unsupported container: media/")
-        assert f"/{name} is " in media["probe_error"]
-        assert "refers to other files or URLs" in media["probe_error"]
-        assert str(server.data_dir) not in media["probe_error"]  # no server paths in answers
+        assert media["media_type"] == "unknown"
+        assert media["probe_error"]["code"] == "InvalidParameter.UnsupportedContainer"
+        message = media["probe_error"]["message"]
+        assert message.startswith("unsupported container: media/")
+        assert f"/{name} is " in message
+        assert "refers to other files or URLs" in message
+        assert str(server.data_dir) not in message  # no server paths in answers
         assert media["metadata"]["Duration"] == 0 and media["metadata"]["Width"] == 0
 
         # Processing it probes again at task time and fails with the code, reading nothing.

@@ -5,6 +5,8 @@
   reference in them is fetchable as written (``services.playback``).
 * ``GET /keys/hls/{key_id}?expires=&signature=`` — an AES-128 key, to signed requests only.
 * ``GET /play/{file_id}[?expires=&signature=]`` — the player page; ``GET /static/...`` its files.
+* ``GET /embed/{file_id}[?expires=&signature=]`` — the player alone, to fill an ``<iframe>`` on any
+  site (``frame-ancestors *``; every other page of ours refuses foreign frames).
 * ``GET|PUT /v1/app/playback`` — whether the calling app's outputs need signed URLs.
 """
 
@@ -24,7 +26,7 @@ from openvod.api.deps import AuthKey, Ctx
 from openvod.api.serving import object_response
 from openvod.domain.views.media import PlayerView
 from openvod.errors import NotFound
-from openvod.services import hls_keys, playback
+from openvod.services import hls_keys, playback, sharing
 from openvod.web import render_player, static_file
 
 __all__ = ["player_json", "router"]
@@ -58,7 +60,8 @@ def put_playback(body: PlaybackSettings, ctx: Ctx, key: AuthKey) -> PlaybackSett
 def player_json(v: PlayerView) -> dict[str, Any]:
     """What the player page's script reads (its ``data`` JSON): the view's fields by name."""
     return {"file_id": v.file_id, "name": v.name, "poster": v.poster, "hls": v.hls, "mp4": v.mp4,
-            "sprites_vtt": v.sprites_vtt, "duration": v.duration}
+            "sprites_vtt": v.sprites_vtt, "duration": v.duration,
+            "subtitles": [{"language": t.language, "label": t.label, "url": t.url} for t in v.subtitles]}
 
 
 def _document(request: Request, body: str, media_type: str, cache: str) -> Response:
@@ -95,18 +98,28 @@ def get_hls_key(key_id: str, ctx: Ctx, expires: Expires = None, signature: Signa
     return Response(key, media_type="application/octet-stream", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/play/{file_id}", response_class=HTMLResponse, include_in_schema=False)
-def play(file_id: str, ctx: Ctx, expires: Expires = None, signature: Signature = None) -> HTMLResponse:
-    app_id = playback.authorize_play(ctx, file_id, expires, signature)
-    page = render_player(player_json(playback.player_data(ctx, app_id, file_id)))
+def _player_page(ctx: Ctx, app_id: str, file_id: str, *, embed: bool) -> HTMLResponse:
+    page = render_player(player_json(playback.player_data(ctx, app_id, file_id)), embed=embed)
     # Everything the page loads comes from this server: say so, so the browser enforces it.
     # (Static files are named relative to the page, so a public URL with a path prefix works.)
+    # The play page may be framed by our own console only; the embed page by any site.
     base = object_origins(ctx.settings)
+    ancestors = "*" if embed else "'self'"
     csp = (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' {base} data: blob:; "
            f"media-src 'self' {base} blob:; connect-src 'self' {base}; worker-src 'self' blob:; "
-           "object-src 'none'; base-uri 'none'; form-action 'none'")
+           f"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}")
     return HTMLResponse(page, headers={"Cache-Control": "private, no-store", "Content-Security-Policy": csp,
                                        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"})
+
+
+@router.get("/play/{file_id}", response_class=HTMLResponse, include_in_schema=False)
+def play(file_id: str, ctx: Ctx, expires: Expires = None, signature: Signature = None) -> HTMLResponse:
+    return _player_page(ctx, playback.authorize_play(ctx, file_id, expires, signature), file_id, embed=False)
+
+
+@router.get("/embed/{file_id}", response_class=HTMLResponse, include_in_schema=False)
+def embed(file_id: str, ctx: Ctx, expires: Expires = None, signature: Signature = None) -> HTMLResponse:
+    return _player_page(ctx, sharing.authorize_embed(ctx, file_id, expires, signature), file_id, embed=True)
 
 
 @router.get("/static/{path:path}", include_in_schema=False)

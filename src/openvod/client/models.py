@@ -236,7 +236,9 @@ class Media(_Model):
     cover_url: OptText = None
     metadata: OptObject = None
     probe: OptObject = None
-    probe_error: OptText = None
+    # The server sends {"code", "message"} (older servers a string): the message, or the string.
+    probe_error: Annotated[str | None, BeforeValidator(
+        lambda v: v.get("message") if isinstance(v, dict) else v if isinstance(v, str) else None)] = None
     procedure: Text = ""
     source_context: Text = ""
     session_context: Text = ""

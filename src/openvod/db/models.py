@@ -129,6 +129,11 @@ class Media(Base):
     probe: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     probe_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    probe_error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Why the upload's task flow was not started (a file that is not media); None otherwise.
+    procedure_skipped: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # None: the app's playback setting; True/False: this media is public/private whatever the app's.
+    public: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     cover_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     state: Mapped[str] = mapped_column(String(16), default=MediaState.NORMAL.value)
     source_context: Mapped[str] = mapped_column(String(256), default="")

@@ -15,8 +15,9 @@ from openvod.db.models import HlsKey, Media, Object
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.media import DeletePart, validate_class_id, validate_name
 from openvod.domain.numbers import parse_uint
+from openvod.domain.sharing import effective_public, sharing_of
 from openvod.domain.tasks import new_task_id
-from openvod.domain.views.media import MediaView, SourceView
+from openvod.domain.views.media import MediaView, Problem, SourceView
 from openvod.errors import InvalidParameter, NotFound, OpenVODError
 from openvod.media.inputs import MediaLimits
 from openvod.media.probe import metadata_summary, probe
@@ -38,6 +39,15 @@ __all__ = [
 
 _UNSET: Any = object()
 log = logging.getLogger("openvod.media")
+
+PROBE_FAILED = "FailedOperation.ProbeFailed"  # the code of probe errors stored before it was kept
+NOT_MEDIA = "FailedOperation.NotMedia"  # an upload's flow not started: the file is not media
+# The cover made for a video uploaded without one (settings.auto_cover): Tencent's CoverBySnapshot
+# with its system template, a tenth of the way in (past fades from black).
+AUTO_COVER_TASK = {"CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Percent", "PositionValue": 10}]}
+# Single-image demuxers (media/inputs.py's allowlist): such a file is an image, not a video.
+_IMAGE_FORMATS = frozenset({"png_pipe", "jpeg_pipe", "webp_pipe", "gif", "bmp_pipe", "tiff_pipe", "qoi_pipe",
+                            "image2", "gif_pipe"})
 
 
 def physical(app_id: str, bucket: str, key: str) -> tuple[str, str]:
@@ -69,7 +79,7 @@ def _md5_of(ctx: Context, bucket: str, key: str) -> str:
 
 def _probe(
     ctx: Context, bucket: str, key: str, stat: ObjectStat, md5: str | None
-) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
+) -> tuple[dict[str, Any] | None, dict[str, Any], Problem | None]:
     md5 = md5 or _md5_of(ctx, bucket, key)
     shown = key.split("/", 1)[-1]
     try:
@@ -82,17 +92,25 @@ def _probe(
                 raise
     except OpenVODError as exc:
         meta = {"Size": stat.size, "Md5": md5, "Container": "", "Duration": 0.0, "Width": 0, "Height": 0}
-        return None, meta, exc.message
+        return None, meta, Problem(code=exc.code, message=exc.message)
     return info, metadata_summary(info, size=stat.size, md5=md5), None
 
 
 def _media_type(info: dict[str, Any] | None) -> str:
+    """``video``, ``audio``, ``image`` (a single-image container) or ``unknown`` (not media)."""
     if not info:
         return "unknown"
     kinds = {st.get("codec_type") for st in info.get("streams", [])}
+    formats = set(str((info.get("format") or {}).get("format_name", "")).split(","))
     if "video" in kinds:
-        return "video"
+        return "image" if formats & _IMAGE_FORMATS else "video"
     return "audio" if "audio" in kinds else "unknown"
+
+
+def _skip_reason(procedure: str, error: Problem | None) -> str:
+    why = f": {error.message}" if error is not None else ""
+    return (f"task flow {procedure!r} was not started: the file is not a media file OpenVOD can read{why}. "
+            "It is stored as it is (e.g. as an attachment); upload a video or audio file to run the flow")
 
 
 def ingest(
@@ -112,7 +130,11 @@ def ingest(
     transaction too (the upload service marks its session done there). A file that fails to probe
     still becomes media, with ``probe_error`` set."""
     info, meta, error = _probe(ctx, bucket, key, stat, md5)
-    procedure_task_id = new_task_id() if options.procedure else ""
+    media_type = _media_type(info)
+    # A flow on a file that is not media would fail at every step: it is not started, and the
+    # media says why (procedure_skipped) instead of a task of identical failures.
+    skipped = _skip_reason(options.procedure, error) if options.procedure and media_type == "unknown" else None
+    procedure_task_id = new_task_id() if options.procedure and skipped is None else ""
     with ctx.db.session() as s:
         existing = s.get(Media, file_id)
         if existing is not None:  # idempotent: a completion retried after a crash
@@ -132,10 +154,12 @@ def ingest(
             class_id=options.class_id,
             source_bucket=bucket,
             source_key=key,
-            media_type=_media_type(info),
+            media_type=media_type,
             probe=info,
             meta=meta,
-            probe_error=error,
+            probe_error=error.message if error is not None else None,
+            probe_error_code=error.code if error is not None else None,
+            procedure_skipped=skipped,
             procedure=options.procedure,
             source_context=options.source_context,
             session_context=options.session_context,
@@ -155,13 +179,18 @@ def ingest(
             "SourceContext": m.source_context,
             "SessionContext": m.session_context,
             "Procedure": m.procedure,
-            "ProbeError": error,
+            "ProbeError": error.message if error is not None else None,
+            **({"ProcedureSkipped": {"Code": NOT_MEDIA, "Message": skipped}} if skipped else {}),
         })
         if finish:
             finish(s)
     public = get_media(ctx, app_id, file_id)  # after commit: outputs and URLs read committed rows
-    if options.procedure:
+    if procedure_task_id:
         _start_procedure(ctx, app_id, file_id, options, procedure_task_id)
+    elif skipped:
+        log.info("media %s: %s", file_id, skipped)
+    if media_type == "video" and ctx.settings.auto_cover and public.cover_url is None:
+        _start_auto_cover(ctx, app_id, file_id, options)
     return public
 
 
@@ -178,6 +207,22 @@ def _start_procedure(ctx: Context, app_id: str, file_id: str, options: IngestOpt
         log.warning("task flow %r for media %s did not start: %s", options.procedure, file_id, exc)
 
 
+def _start_auto_cover(ctx: Context, app_id: str, file_id: str, options: IngestOptions) -> None:
+    """Queue a cover snapshot for a video uploaded without a cover, unless its flow makes one.
+    The task is quiet (no ProcedureStateChanged) and keeps a cover set meanwhile (an uploaded
+    cover image arriving after the video wins: ``keep_cover``)."""
+    from openvod.services import procedures, processing
+
+    try:
+        if options.procedure:
+            flow = procedures.get_procedure(ctx, app_id, options.procedure).media_process_task
+            if flow.get("CoverBySnapshotTaskSet"):
+                return
+        processing.process_media(ctx, app_id, file_id, AUTO_COVER_TASK, notify_mode="None",
+                                 priority=options.task_priority, ext_info="openvod:auto-cover", keep_cover=True)
+    except OpenVODError as exc:
+        log.warning("the cover of media %s was not queued: %s", file_id, exc)
+
 
 
 def _describe(ctx: Context, s: Session, app_id: str, page: list[Media]) -> list[MediaView]:
@@ -186,6 +231,8 @@ def _describe(ctx: Context, s: Session, app_id: str, page: list[Media]) -> list[
     if not page:
         return []
     links = Links(ctx, app_id)
+    for m in page:
+        links.know(m.id, m.public)
     objects: dict[str, list[Object]] = {m.id: [] for m in page}
     for o in s.scalars(select(Object).where(Object.app_id == app_id, Object.media_id.in_(list(objects)))
                        .order_by(Object.id)):
@@ -210,8 +257,10 @@ def _public(links: Links, m: Media, objects: list[Object]) -> MediaView:
         cover_url=links.object(m.source_bucket, m.cover_key) if m.cover_key else None,
         metadata=m.meta,
         probe=m.probe,
-        probe_error=m.probe_error,
+        probe_error=Problem(code=m.probe_error_code or PROBE_FAILED, message=m.probe_error)
+        if m.probe_error is not None else None,
         procedure=m.procedure,
+        procedure_skipped=Problem(code=NOT_MEDIA, message=m.procedure_skipped) if m.procedure_skipped else None,
         source_context=m.source_context,
         session_context=m.session_context,
         task_priority=m.task_priority,
@@ -220,6 +269,8 @@ def _public(links: Links, m: Media, objects: list[Object]) -> MediaView:
         expire_at=m.expire_at,
         outputs=outputs_of(links, m, objects),
         play_url=links.page(m.id),
+        public=effective_public(app_private=links.private, media_public=m.public),
+        sharing=sharing_of(m.public).value,
     )
 
 

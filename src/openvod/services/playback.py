@@ -8,6 +8,10 @@ Every URL is absolute, built from ``settings.media_base_url`` (``media_url`` if 
   the expiry, valid for ``settings.playback_url_ttl`` seconds unless told otherwise;
 * public: ``{base}/files/{bucket}/{key}``, served to anyone while the app stays public.
 
+A media file may override its app's setting (``Media.public``: True or False; None follows the
+app): the objects under its ``{app_id}/media/{file_id}/`` keys (or registered as its objects) and
+its player page are then public or private whatever the app says (``domain.sharing``).
+
 ``key`` is the physical key (``{app_id}/...``, as in ``Object`` rows), so the app of an object is
 known from its URL alone. HLS playlists and WebVTT sprite indexes are rewritten as they are
 served (:func:`rewrite_playlist`, :func:`rewrite_sprite_vtt`): every reference becomes an
@@ -31,11 +35,14 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from openvod.db.models import App, Media, Object
 from openvod.domain.keys import validate_bucket, validate_key
+from openvod.domain.sharing import effective_public
+from openvod.domain.subtitles import add_subtitle_renditions
 from openvod.domain.urlsign import sign_object
-from openvod.domain.views.media import OUTPUT_GROUPS, OutputsView, OutputView, PlayerView
+from openvod.domain.views.media import OUTPUT_GROUPS, OutputsView, OutputView, PlayerView, SubtitleView
 from openvod.errors import Forbidden, InvalidParameter, NotFound
 from openvod.runtime import Context
 from openvod.services import hls_keys
@@ -45,6 +52,8 @@ __all__ = [
     "LONG_MAX_AGE",
     "PLAYLIST_MAX_AGE",
     "PLAYLIST_TYPE",
+    "SUBTITLE_PLAYLIST_ROLE",
+    "SUBTITLE_ROLE",
     "FileAccess",
     "Links",
     "authorize_file",
@@ -52,6 +61,7 @@ __all__ = [
     "cache_control",
     "content_type",
     "is_private",
+    "media_of_key",
     "media_outputs",
     "outputs_of",
     "play_url",
@@ -90,6 +100,9 @@ _GROUPS = {
     "AdaptiveDynamicStreaming": "adaptive_streams",
 }
 _COVER_ROLES = ("cover", "CoverBySnapshot")
+SUBTITLE_ROLE = "Subtitle"  # a subtitle's WebVTT file (info: language, label)
+SUBTITLE_PLAYLIST_ROLE = "Subtitle.part"  # its one-segment HLS media playlist, named by master playlists
+_MEDIA_KEY = re.compile(r"^[^/]+/media/([0-9A-Za-z_-]{1,32})/")
 _SPRITE_SHEET_ROLES = ("ImageSprite.part", "ImageSprites.part")
 
 
@@ -122,6 +135,16 @@ def set_private(ctx: Context, app_id: str, private: bool) -> bool:
         return private
 
 
+def media_of_key(s: Session, app_id: str, bucket: str, key: str) -> Media | None:
+    """The media file physical object ``key`` belongs to: the one its ``{app}/media/{FileId}/``
+    path names, else the one its ``object`` row names (a source stored elsewhere), else None."""
+    m = _MEDIA_KEY.match(key)
+    file_id = m.group(1) if m else s.scalar(select(Object.media_id).where(
+        Object.app_id == app_id, Object.bucket == bucket, Object.key == key))
+    media = s.get(Media, file_id) if file_id else None
+    return media if media is not None and media.app_id == app_id else None
+
+
 # -- URLs ---------------------------------------------------------------------------------------
 def _play_secret(ctx: Context) -> bytes:
     # Derived, so a play-page signature never passes for an object's, nor the other way round.
@@ -130,17 +153,49 @@ def _play_secret(ctx: Context) -> bytes:
 
 class Links:
     """Absolute URLs of one app's objects, all sharing one privacy lookup and one expiry (make one
-    per request and use it for every URL in the answer)."""
+    per request and use it for every URL in the answer). ``private`` forces every URL signed
+    (True) or plain (False); by default each follows its media's setting, else the app's."""
 
     def __init__(self, ctx: Context, app_id: str, *, private: bool | None = None,
                  expires_in: int | None = None) -> None:
         self.ctx, self.app_id = ctx, app_id
-        self.private = is_private(ctx, app_id) if private is None else private
+        self.forced = private
+        self.private = is_private(ctx, app_id) if private is None else private  # the app's setting
+        self._media: dict[str, bool | None] = {}  # file id -> Media.public, read once per answer
+        self._keys: dict[str, str | None] = {}  # a key outside media/{FileId}/ -> its media's id
         now = int(time.time())
         if expires_in is None:
             self.expires = -(-(now + ctx.settings.playback_url_ttl) // EXPIRY_WINDOW) * EXPIRY_WINDOW
         else:
             self.expires = now + expires_in
+
+    def know(self, file_id: str, public: bool | None) -> None:
+        """Tell the media setting of ``file_id`` (already read), sparing a query per URL."""
+        self._media[file_id] = public
+
+    def media_private(self, file_id: str | None) -> bool:
+        """Whether URLs of media ``file_id``'s objects are signed."""
+        if self.forced is not None or file_id is None:
+            return self.private
+        if file_id not in self._media:
+            with self.ctx.db.session() as s:
+                self._media[file_id] = s.scalar(select(Media.public).where(
+                    Media.id == file_id, Media.app_id == self.app_id))
+        return not effective_public(app_private=self.private, media_public=self._media[file_id])
+
+    def _private_key(self, bucket: str, key: str) -> bool:
+        if self.forced is not None:
+            return self.forced
+        m = _MEDIA_KEY.match(key)
+        if m:
+            return self.media_private(m.group(1))
+        if key not in self._keys:
+            with self.ctx.db.session() as s:
+                media = media_of_key(s, self.app_id, bucket, key)
+                self._keys[key] = media.id if media is not None else None
+                if media is not None:
+                    self._media.setdefault(media.id, media.public)
+        return self.media_private(self._keys[key])
 
     def object(self, bucket: str, key: str) -> str:
         validate_bucket(bucket)
@@ -148,14 +203,14 @@ class Links:
             raise InvalidParameter(f"object {bucket}/{key} is not an object of app {self.app_id}",
                                    code="InvalidParameter.ObjectKey")
         url = f"{self.ctx.settings.media_base_url}/files/{bucket}/{quote(key)}"
-        if not self.private:
+        if not self._private_key(bucket, key):
             return url
         sig = sign_object(self.ctx.url_secret, "GET", bucket, key, self.expires)
         return f"{url}?expires={self.expires}&signature={sig}"
 
     def page(self, file_id: str) -> str:
         url = f"{self.ctx.settings.base_url}/play/{quote(file_id, safe='')}"
-        if not self.private:
+        if not self.media_private(file_id):
             return url
         sig = sign_object(_play_secret(self.ctx), "GET", "play", file_id, self.expires)
         return f"{url}?expires={self.expires}&signature={sig}"
@@ -199,13 +254,16 @@ class FileAccess:
 
 def authorize_file(ctx: Context, bucket: str, key: str, expires: int | None, signature: str | None) -> FileAccess:
     """Allow a ``/files`` request, or raise ``Forbidden``: a signed request needs a right,
-    unexpired signature (compared in constant time); an unsigned one an object of a public app."""
+    unexpired signature (compared in constant time); an unsigned one an object of a public media
+    file (its own setting, else its app's)."""
     validate_bucket(bucket)
     validate_key(key)
     app_id = key.split("/", 1)[0]
     with ctx.db.session() as s:
         app = s.get(App, app_id)
-        private = app is None or app.playback_private
+        media = media_of_key(s, app_id, bucket, key) if app is not None else None
+        private = app is None or not effective_public(app_private=app.playback_private,
+                                                      media_public=media.public if media else None)
     if expires is not None or signature:
         _check(ctx.url_secret, f"object {bucket}/{key}", bucket, key, expires, signature)
     elif private:
@@ -226,7 +284,7 @@ def authorize_play(ctx: Context, file_id: str, expires: int | None, signature: s
             if signed:
                 raise NotFound(f"media {file_id!r} does not exist", code="ResourceNotFound.Media")
             raise _unsigned(what)
-        if app.playback_private and not signed:
+        if not signed and not effective_public(app_private=app.playback_private, media_public=media.public):
             raise _unsigned(what)
         return media.app_id
 
@@ -277,11 +335,28 @@ def _key_resolver(ctx: Context, links: Links, resolve: Callable[[str], str]) -> 
     return resolve_key
 
 
+def _subtitle_renditions(ctx: Context, links: Links, bucket: str, key: str) -> list[tuple[str, str, str]]:
+    """(language, label, absolute URL of its media playlist) of the subtitles of the media whose
+    object ``key`` is, in language order."""
+    with ctx.db.session() as s:
+        media = media_of_key(s, links.app_id, bucket, key)
+        if media is None:
+            return []
+        rows = list(s.scalars(select(Object).where(
+            Object.app_id == links.app_id, Object.media_id == media.id,
+            Object.role == SUBTITLE_PLAYLIST_ROLE).order_by(Object.key)))
+    return sorted((str((r.info or {}).get("language", "und")), str((r.info or {}).get("label", "")),
+                   links.object(r.bucket, r.key)) for r in rows)
+
+
 def rewrite_playlist(ctx: Context, access: FileAccess, bucket: str, key: str, text: str) -> str:
     """HLS playlist ``key`` with every URI line and ``URI="..."`` attribute (EXT-X-MAP,
     EXT-X-MEDIA, EXT-X-I-FRAME-STREAM-INF, ...) made an absolute URL of the object it names, and
-    every EXT-X-KEY reference made a short-lived grant of its AES key."""
+    every EXT-X-KEY reference made a short-lived grant of its AES key. A master playlist also gets
+    the media's subtitles as ``SUBTITLES`` renditions (group ``subs``) that every variant names."""
     links = Links(ctx, access.app_id, private=access.private)
+    if "#EXT-X-STREAM-INF" in text:
+        text = add_subtitle_renditions(text, _subtitle_renditions(ctx, links, bucket, key))
     resolve = _resolver(links, bucket, key)
     resolve_key = _key_resolver(ctx, links, resolve)
     out = []
@@ -339,7 +414,9 @@ def media_outputs(ctx: Context, app_id: str, file_id: str) -> OutputsView:
     Image sprites list their sheets in ``sheets``. Parts of an output (HLS segments and variant
     playlists, sprite sheets) are reachable from it and not listed on their own."""
     media, rows = _load(ctx, app_id, file_id)
-    return outputs_of(Links(ctx, app_id), media, rows)
+    links = Links(ctx, app_id)
+    links.know(media.id, media.public)
+    return outputs_of(links, media, rows)
 
 
 def outputs_of(links: Links, media: Media, rows: list[Object]) -> OutputsView:
@@ -389,6 +466,7 @@ def player_data(ctx: Context, app_id: str, file_id: str) -> PlayerView:
     the WebVTT sprite index for scrub previews, and the duration in seconds (None if unknown)."""
     media, rows = _load(ctx, app_id, file_id)
     links = Links(ctx, app_id)
+    links.know(media.id, media.public)
 
     def newest(pick: Callable[[Object], bool]) -> str | None:
         found = [r for r in rows if pick(r)]
@@ -405,6 +483,10 @@ def player_data(ctx: Context, app_id: str, file_id: str) -> PlayerView:
     if poster is None and media.cover_key:
         poster = links.object(media.source_bucket, media.cover_key)
     duration = (media.meta or {}).get("Duration")
+    subtitles = tuple(sorted((SubtitleView(language=str((r.info or {}).get("language", "und")),
+                                           label=str((r.info or {}).get("label", "")),
+                                           url=links.object(r.bucket, r.key))
+                              for r in rows if r.role == SUBTITLE_ROLE), key=lambda v: v.language))
     return PlayerView(
         file_id=media.id,
         name=media.name,
@@ -413,4 +495,5 @@ def player_data(ctx: Context, app_id: str, file_id: str) -> PlayerView:
         mp4=mp4,
         sprites_vtt=newest(lambda r: _GROUPS.get(r.role) == "image_sprites" and _is_vtt(r)),
         duration=float(duration) if isinstance(duration, int | float) and duration > 0 else None,
+        subtitles=subtitles,
     )

@@ -54,9 +54,11 @@ def process_media(
     procedure: str = "",
     ext_info: str = "",
     task_id: str | None = None,
+    keep_cover: bool = False,
 ) -> str:
     """Queue the processing of a media file; returns the task id (an earlier one for a repeated
-    ``session_id``)."""
+    ``session_id``). ``keep_cover``: a cover step leaves a cover the media has by then alone (the
+    cover made for an upload that had none must not replace one uploaded meanwhile)."""
     if not -10 <= priority <= 10:
         raise _bad(f"TasksPriority must be -10..10, got {priority}", "InvalidParameter.TasksPriority")
     if notify_mode not in NOTIFY_MODES:
@@ -92,7 +94,7 @@ def process_media(
             s.add(TaskStep(task_id=task_id, app_id=app_id, idx=idx, kind=st.kind.value, state=TaskState.INIT,
                            priority=priority, created_at=utcnow(),
                            input={"definition": st.definition, "template": params, "step": st.params,
-                                  "source": source}))
+                                  "source": source, **({"keep_cover": True} if keep_cover else {})}))
         s.flush()
         queue.record_task_event(s, task)
     ctx.signals.work_available()

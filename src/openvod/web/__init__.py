@@ -33,12 +33,14 @@ def _json_for_script(data: Any) -> str:
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_player(data: dict[str, Any]) -> str:
-    """The player page of ``data`` (``services.playback.player_data``'s dict)."""
+def render_player(data: dict[str, Any], *, embed: bool = False) -> str:
+    """The player page of ``data`` (``services.playback.player_data``'s dict); ``embed``: the
+    player alone, filling its window (the ``/embed`` page shown in other sites' ``<iframe>``)."""
     poster = f' poster="{html.escape(data["poster"])}"' if data.get("poster") else ""
     template = Template((_TEMPLATES / "play.html").read_text(encoding="utf-8"))
     return template.substitute(
         title=html.escape(data.get("name") or data["file_id"]),
         poster_attr=poster,
+        body_class=' class="embed"' if embed else "",
         data=_json_for_script(data),
     )

@@ -1,23 +1,32 @@
-"""``/v1/media``: the media library."""
+"""``/v1/media``: the media library, its sharing, embed URLs and subtitles."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+import anyio
+from fastapi import APIRouter, Query, Request, Response
 
 from openvod.api.deps import AuthKey, Ctx
 from openvod.api.v1.media_schemas import (
     DeleteResult,
     DescribeRequest,
     DescribeResult,
+    EmbedRequest,
+    EmbedUrl,
     MediaList,
     MediaPublic,
     MediaUpdate,
     PullRequest,
+    SharingUpdate,
+    SubtitleList,
+    SubtitlePublic,
 )
-from openvod.services import media, pull
+from openvod.domain.numbers import parse_uint
+from openvod.domain.subtitles import MAX_SUBTITLE_BYTES, MAX_SUBTITLE_LABEL
+from openvod.errors import PayloadTooLarge
+from openvod.services import media, pull, sharing, subtitles
 
 __all__ = ["router"]
 
@@ -73,3 +82,67 @@ def delete_media(
 ) -> DeleteResult:
     chosen = [p.strip() for p in parts.split(",") if p.strip()] if parts else None
     return DeleteResult(file_id=file_id, deleted=media.delete_media(ctx, key.app_id, file_id, chosen))
+
+
+@router.put("/{file_id}/sharing", response_model=MediaPublic,
+            summary="Make one media public or private, or let it follow the app's setting")
+def put_sharing(file_id: str, body: SharingUpdate, ctx: Ctx, key: AuthKey) -> MediaPublic:
+    return MediaPublic.from_view(sharing.set_sharing(ctx, key.app_id, file_id, body.public))
+
+
+@router.post("/{file_id}/embed-url", response_model=EmbedUrl,
+             summary="The /embed page URL and <iframe> snippet (signed for private media)")
+def post_embed_url(file_id: str, ctx: Ctx, key: AuthKey, body: EmbedRequest | None = None) -> EmbedUrl:
+    return EmbedUrl.from_view(sharing.embed_url(ctx, key.app_id, file_id, ttl=body.ttl if body else None))
+
+
+@router.get("/{file_id}/subtitles", response_model=SubtitleList, summary="List a media's subtitles")
+def list_subtitles(file_id: str, ctx: Ctx, key: AuthKey) -> SubtitleList:
+    return SubtitleList(items=[SubtitlePublic.from_view(v) for v in subtitles.list_subtitles(ctx, key.app_id,
+                                                                                            file_id)])
+
+
+def _too_big() -> PayloadTooLarge:
+    return PayloadTooLarge(f"a subtitle file is at most {MAX_SUBTITLE_BYTES} bytes",
+                           code="InvalidParameter.SubtitleSize")
+
+
+async def _subtitle_body(request: Request) -> bytes:
+    raw = request.headers.get("content-length")
+    if raw is not None and parse_uint(raw, "Content-Length", code="InvalidParameter.ContentLength") \
+            > MAX_SUBTITLE_BYTES:
+        raise _too_big()
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > MAX_SUBTITLE_BYTES:
+            raise _too_big()
+    return bytes(body)
+
+
+_SUBTITLE_BODY = {"requestBody": {"required": True, "content": {
+    kind: {"schema": {"type": "string", "format": "binary"}} for kind in ("text/vtt", "application/x-subrip")}}}
+
+
+@router.put("/{file_id}/subtitles/{language}", response_model=SubtitlePublic, openapi_extra=_SUBTITLE_BODY,
+            summary="Add or replace a media's subtitles in one language (WebVTT or SRT body)")
+async def put_subtitle(
+    file_id: str,
+    language: str,
+    request: Request,
+    ctx: Ctx,
+    key: AuthKey,
+    label: Annotated[str | None, Query(max_length=MAX_SUBTITLE_LABEL,
+                                       description="the name players show (default: the language's)")] = None,
+) -> SubtitlePublic:
+    data = await _subtitle_body(request)
+    view = await anyio.to_thread.run_sync(
+        lambda: subtitles.put_subtitle(ctx, key.app_id, file_id, language, data, label))
+    return SubtitlePublic.from_view(view)
+
+
+@router.delete("/{file_id}/subtitles/{language}", status_code=204, response_class=Response,
+               summary="Delete a media's subtitles in one language")
+def delete_subtitle(file_id: str, language: str, ctx: Ctx, key: AuthKey) -> Response:
+    subtitles.delete_subtitle(ctx, key.app_id, file_id, language)
+    return Response(status_code=204)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["OUTPUT_GROUPS", "MediaView", "OutputView", "OutputsView", "PlayerView", "SourceView"]
+__all__ = ["OUTPUT_GROUPS", "EmbedView", "MediaView", "OutputView", "OutputsView", "PlayerView", "Problem",
+           "SourceView", "SubtitleView"]
 
 # The output groups of OutputsView, in the order the native API lists them.
 OUTPUT_GROUPS = ("transcodes", "animated_graphics", "snapshots", "sample_snapshots", "image_sprites",
@@ -66,6 +67,24 @@ class OutputsView:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """Why something about a media file did not happen: a stable ``code`` and a message."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SubtitleView:
+    """One subtitle track of a media file: its BCP-47 ``language``, its ``label`` and the URL of
+    its WebVTT file (signed like the media's other URLs)."""
+
+    language: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
 class MediaView:
     file_id: str
     name: str
@@ -77,8 +96,9 @@ class MediaView:
     cover_url: str | None
     metadata: Mapping[str, Any] | None
     probe: Mapping[str, Any] | None
-    probe_error: str | None
+    probe_error: Problem | None
     procedure: str
+    procedure_skipped: Problem | None  # the upload's flow was not started (a file that is not media)
     source_context: str
     session_context: str
     task_priority: int
@@ -87,6 +107,8 @@ class MediaView:
     expire_at: datetime | None
     outputs: OutputsView
     play_url: str
+    public: bool  # effective: whether its URLs, player and embed page need no signature
+    sharing: str  # "public" | "private" (this media's own setting) | "app" (the app's)
 
 
 @dataclass(frozen=True)
@@ -100,3 +122,14 @@ class PlayerView:
     mp4: str | None
     sprites_vtt: str | None
     duration: float | None
+    subtitles: tuple[SubtitleView, ...] = ()
+
+
+@dataclass(frozen=True)
+class EmbedView:
+    """An embed URL of a media file (signed and expiring unless the media is public), when it
+    stops working (None: while the media stays public), and the ``<iframe>`` snippet showing it."""
+
+    url: str
+    expires_at: datetime | None
+    iframe: str

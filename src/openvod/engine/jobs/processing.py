@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from openvod.db.models import Media
 from openvod.domain.markers import object_marker
 from openvod.domain.presets import parse_params
 from openvod.domain.templates import time_points
@@ -192,15 +193,28 @@ def image_sprites(job: JobContext) -> dict[str, Any]:
             "WebVttUrl": object_marker(src.bucket, vtt_key)}
 
 
+def _has_cover(job: JobContext, file_id: str) -> bool:
+    with job.ctx.db.session() as s:
+        media = s.get(Media, file_id)
+        return media is None or media.cover_key is not None
+
+
 @register("CoverBySnapshot")
 def cover_by_snapshot(job: JobContext) -> dict[str, Any]:
     src, tpl, step = _source(job), job.input["template"], job.input["step"]
+    # The cover made for an upload without one: a cover that came meanwhile (an uploaded image)
+    # stays. Checked before the work and again before publishing.
+    keep = bool(job.input.get("keep_cover"))
+    if keep and _has_cover(job, src.file_id):
+        return {"CoverUrl": "", "Kept": True}
     spec = CoverBySnapshotSpec(position_type=step.get("PositionType", "Time"),
                                position=float(step.get("PositionValue", 0)), format=tpl.get("Format", "jpg"),
                                fill=_fill(tpl), **_frame(tpl))
     with _run(job, src, lambda p: build_cover(spec, p, src.info, _out(job))) as plan:
         img = plan.outputs
     key = f"{src.prefix}cover/{_definition(job)}.{spec.format}"
+    if keep and _has_cover(job, src.file_id):
+        return {"CoverUrl": "", "Kept": True}
     publish(job, src.bucket, [(img.path, key)], role="cover", media_id=src.file_id, definition=_definition(job),
             info=[{"width": img.width, "height": img.height, "offset": img.offset}])
     job.hooks.set_cover(job.ctx, src.file_id, key)

@@ -1,5 +1,6 @@
-/* The /play/{file_id} page: HLS through hls.js (or the browser's own HLS), else MP4; accessible
- * controls; sprite-sheet previews above the seek bar from the WebVTT sprite index.
+/* The /play/{file_id} and /embed/{file_id} pages: HLS through hls.js (or the browser's own HLS),
+ * else MP4; accessible controls; a captions menu (subtitle renditions of the HLS master playlist,
+ * or <track> elements for MP4); sprite-sheet previews above the seek bar from the WebVTT sprite index.
  * Plain ES2017, no build step. The page's data is the JSON in #player-data. */
 (function () {
   "use strict";
@@ -14,6 +15,7 @@
   var timeLabel = document.getElementById("time");
   var muteButton = document.getElementById("mute");
   var quality = document.getElementById("quality");
+  var captions = document.getElementById("captions");
   var fullscreenButton = document.getElementById("fullscreen");
   var preview = document.getElementById("preview");
   var frame = document.getElementById("frame");
@@ -38,6 +40,71 @@
     return isFinite(video.duration) && video.duration > 0 ? video.duration : (data.duration || 0);
   }
 
+  // -- captions ----------------------------------------------------------------------------
+  // One menu for both engines: hls.js's subtitle tracks (from the master playlist's SUBTITLES
+  // renditions), or the <track> elements added for MP4 and the browser's own HLS.
+  var subtitles = data.subtitles || [];
+
+  function fillCaptions(entries) {
+    while (captions.options.length > 1) { captions.remove(1); }
+    entries.forEach(function (entry, index) {
+      var option = document.createElement("option");
+      option.value = String(index);
+      option.textContent = entry.label || entry.language;
+      option.lang = entry.language;
+      captions.appendChild(option);
+    });
+    captions.hidden = entries.length === 0;
+    player.dataset.captions = String(entries.length);
+  }
+
+  function addTracks() {
+    if (!subtitles.length || video.querySelector("track")) { return; }
+    var here = window.location.origin;
+    subtitles.forEach(function (sub) {
+      if (new URL(sub.url, window.location.href).origin !== here) { video.crossOrigin = "anonymous"; }
+      var track = document.createElement("track");
+      track.kind = "subtitles";
+      track.src = sub.url;
+      track.srclang = sub.language;
+      track.label = sub.label || sub.language;
+      track.addEventListener("load", function () { liftCues(track.track); });
+      video.appendChild(track);
+    });
+    fillCaptions(subtitles);
+  }
+
+  // In the embed page the controls lie over the video's foot: lift cues laid out at the bottom
+  // ("auto" line) above them.
+  function liftCues(track) {
+    if (!document.body.classList.contains("embed") || !track.cues) { return; }
+    var moved = false;
+    for (var i = 0; i < track.cues.length; i++) {
+      if (track.cues[i].line === "auto") { track.cues[i].line = -4; moved = true; }
+    }
+    if (moved && track.mode === "showing") { // a cue on screen is laid out again only so
+      track.mode = "hidden";
+      track.mode = "showing";
+    }
+  }
+
+  function chooseCaptions() {
+    var chosen = parseInt(captions.value, 10);
+    if (hls) {
+      hls.subtitleDisplay = chosen >= 0;
+      hls.subtitleTrack = chosen;
+      return;
+    }
+    for (var i = 0; i < video.textTracks.length; i++) {
+      video.textTracks[i].mode = i === chosen ? "showing" : "disabled";
+    }
+  }
+
+  video.textTracks.addEventListener("addtrack", function (event) {
+    var track = event.track;
+    track.addEventListener("cuechange", function () { liftCues(track); });
+  });
+
   // -- sources -----------------------------------------------------------------------------
   function playMp4(reason) {
     if (hls) { hls.destroy(); hls = null; }
@@ -47,6 +114,7 @@
       return;
     }
     player.dataset.engine = "mp4";
+    addTracks();
     video.src = data.mp4;
   }
 
@@ -68,6 +136,9 @@
       hls = new Hls({ enableWorker: true });
       player.dataset.engine = "hls.js";
       hls.on(Hls.Events.MANIFEST_PARSED, fillLevels);
+      hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, function () {
+        fillCaptions(hls.subtitleTracks.map(function (t) { return { language: t.lang, label: t.name }; }));
+      });
       hls.on(Hls.Events.ERROR, function (_event, error) {
         if (!error.fatal) { return; }
         if (error.type === Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
@@ -81,6 +152,7 @@
       hls.attachMedia(video);
     } else if (data.hls && video.canPlayType("application/vnd.apple.mpegurl")) {
       player.dataset.engine = "native-hls";
+      addTracks();  // Safari also lists the playlist's renditions; ours name the same files
       video.src = data.hls;
     } else {
       playMp4();
@@ -227,6 +299,7 @@
   quality.addEventListener("change", function () {
     if (hls) { hls.currentLevel = parseInt(quality.value, 10); }
   });
+  captions.addEventListener("change", chooseCaptions);
   ["play", "pause", "ended"].forEach(function (name) { video.addEventListener(name, syncPlay); });
   ["timeupdate", "durationchange", "loadedmetadata", "seeked"].forEach(function (name) {
     video.addEventListener(name, syncTime);
