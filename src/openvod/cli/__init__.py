@@ -1,16 +1,20 @@
-"""The ``openvod`` command line: upload and manage media on a server, make upload signatures.
+"""The ``openvod`` command line: upload and manage media on a server, process it, make upload
+signatures, and run the server.
 
-Machine output (``--json``, a signature) goes to stdout and nothing else does; tables, progress
-bars and notes go to the terminal (stdout when it is one, else stderr). Errors print
-``error: CODE: message`` on stderr and exit with status 1.
+stdout carries what a command produces (tables, fields, ``--json``, FileIds with ``--quiet``, a
+signature, a URL); progress bars, notes and errors go to stderr. Errors print
+``error: CODE: message`` (and a ``hint:`` line when there is something to do) and exit with
+status 1. States are the API's words (``init``, ``exec``, ``succ``, ``fail``, ``canceled``).
 
-The package, with no import cycles (each command module imports only ``context`` and ``output``):
+The package, with no import cycles:
 
 * :mod:`openvod.cli.context` — :class:`CliContext` (the group's options) and ``--json``;
-* :mod:`openvod.cli.output` — JSON on stdout, tables and progress for people, error lines;
-* :mod:`openvod.cli.library` — ``upload``, ``media``, ``sign-upload``;
+* :mod:`openvod.cli.output` — what goes to stdout and stderr, tables, error lines and hints;
+* :mod:`openvod.cli.library` — ``upload``, ``pull``, ``media``, ``sign-upload``;
 * :mod:`openvod.cli.engine` — transcoding and events: ``presets``, ``tasks``, ``transcode``, ``events``;
-* :mod:`openvod.cli.admin` — operator commands on the local data directory: ``serve``, ``keys``, ``apps``.
+* :mod:`openvod.cli.processing` — ``flows`` and ``templates`` (it follows tasks with ``engine``'s helpers);
+* :mod:`openvod.cli.admin` — operator commands on the local data directory: ``worker``, ``keys``, ``apps``;
+* :mod:`openvod.cli.serve` — ``serve``: the data directory's lock, the socket, the start banner.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Any
 
 import click
 
-from openvod.cli import admin, engine, library
+from openvod.cli import admin, engine, library, processing
+from openvod.cli import serve as serve_cmd
 from openvod.cli.context import CliContext
 from openvod.cli.output import error
 from openvod.errors import OpenVODError
@@ -44,7 +49,7 @@ class _Group(click.Group):
     envvar="OPENVOD_SERVER",
     default="http://127.0.0.1:8080",
     show_default=True,
-    help="Server URL.",
+    help="Server URL (env OPENVOD_SERVER).",
 )
 @click.option("--secret-id", envvar="OPENVOD_SECRET_ID", help="App SecretId (env OPENVOD_SECRET_ID).")
 @click.option("--secret-key", envvar="OPENVOD_SECRET_KEY", help="App SecretKey (env OPENVOD_SECRET_KEY).")
@@ -56,5 +61,7 @@ def main(ctx: click.Context, server: str, secret_id: str | None, secret_key: str
 
 
 library.register(main)
-admin.register(main)
+processing.register(main)
 engine.register(main)
+main.add_command(serve_cmd.serve)
+admin.register(main)

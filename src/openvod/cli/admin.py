@@ -1,4 +1,4 @@
-"""Operator commands that work on the local data directory: ``serve``, ``worker``, ``keys``, ``apps``."""
+"""Operator commands that work on the local data directory: ``worker``, ``keys``, ``apps``."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import click
 from openvod.config import Settings, load_settings
 from openvod.errors import OpenVODError
 
-__all__ = ["register"]
+__all__ = ["data_dir_option", "load", "register"]
 
-_data_dir = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-                         help="data directory (env OPENVOD_DATA_DIR, default ./openvod-data)")
+data_dir_option = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                               help="Data directory (env OPENVOD_DATA_DIR, default ./openvod-data).")
+_json = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 
 
-def _settings(**kw: Any) -> Settings:
+def load(**kw: Any) -> Settings:
+    """The settings, with flags given as ``kw``; a bad value is a one-line error."""
     try:
         return load_settings(**kw)
     except ValueError as exc:
@@ -32,51 +34,15 @@ def _emit(as_json: bool, data: Any, human: str) -> None:
 
 
 @click.command()
-@_data_dir
-@click.option("--host", default=None, help="listen address (env OPENVOD_HOST, default 127.0.0.1)")
-@click.option("--port", type=int, default=None, help="listen port (env OPENVOD_PORT, default 8080)")
-def serve(data_dir: Path | None, host: str | None, port: int | None) -> None:
-    """Run OpenVOD: API, console, uploads and events; with the default executor (local) also the
-    workers that encode. With OPENVOD_EXECUTOR=celery it encodes nothing itself: `openvod worker`
-    processes do (see docs/scaling.md)."""
-    import uvicorn
-
-    from openvod.api.app import create_app
-    from openvod.logs import configure_logging
-    from openvod.services.apps import ensure_default_app
-    from openvod.services.context import build_context
-
-    settings = _settings(data_dir=data_dir, host=host, port=port)
-    configure_logging(settings)
-    try:
-        ctx = build_context(settings)
-        app_info, generated = ensure_default_app(ctx.db, settings.secret_id, settings.secret_key)
-    except OpenVODError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if generated is not None:
-        click.echo(
-            "Created the default app and its key pair (shown only this once):\n"
-            f"  OPENVOD_SECRET_ID={generated.secret_id}\n  OPENVOD_SECRET_KEY={generated.secret_key}",
-            err=True,
-        )
-    click.echo(f"OpenVOD on {settings.base_url}  (data: {settings.data_dir.resolve()}, app {app_info.name})",
-               err=True)
-    # uvicorn handles SIGTERM/SIGINT: stops accepting, lets requests in flight finish for up to
-    # shutdown_timeout seconds, cancels what is left (no request outlives it), runs shutdown.
-    # log_config=None: uvicorn's records go to the root logger, in settings.log_format.
-    uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, log_level="warning", log_config=None,
-                timeout_graceful_shutdown=settings.shutdown_timeout, access_log=False)
-
-
-@click.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="the worker's scratch space (env OPENVOD_DATA_DIR); it holds no media after a step")
+              help="The worker's scratch space (env OPENVOD_DATA_DIR); it holds no media after a step.")
 @click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=None,
-              help="steps run at once (pool processes); default: OPENVOD_WORKERS")
-@click.option("--queues", "-Q", default=None, help="Celery queues to consume (default: OPENVOD_CELERY_QUEUE)")
+              help="Steps run at once (pool processes); default: OPENVOD_WORKERS.")
+@click.option("--queues", "-Q", default=None, help="Celery queues to consume (default: OPENVOD_CELERY_QUEUE).")
 @click.option("--loglevel", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-@click.option("--hostname", "-n", default=None, help="the Celery node name (default openvod-PID@HOST)")
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="The worker's log level.")
+@click.option("--hostname", "-n", default=None, help="The Celery node name (default openvod-PID@HOST).")
 def worker(data_dir: Path | None, concurrency: int | None, queues: str | None, loglevel: str,
            hostname: str | None) -> None:
     """Run a Celery worker that encodes (OPENVOD_EXECUTOR=celery): it takes steps from the shared
@@ -85,7 +51,7 @@ def worker(data_dir: Path | None, concurrency: int | None, queues: str | None, l
     from openvod.engine.celery_executor import run_worker
     from openvod.services.context import worker_context
 
-    settings = _settings(data_dir=data_dir)
+    settings = load(data_dir=data_dir)
     if settings.executor != "celery":
         raise click.ClickException("`openvod worker` needs OPENVOD_EXECUTOR=celery and OPENVOD_BROKER_URL")
     if settings.db_url.startswith("sqlite"):
@@ -104,10 +70,10 @@ def keys() -> None:
 
 
 @keys.command("create")
-@_data_dir
-@click.option("--app", default=None, help="app id or name (default: the default app)")
-@click.option("--description", default="")
-@click.option("--json", "as_json", is_flag=True)
+@data_dir_option
+@click.option("--app", default=None, help="App id or name (default: the default app).")
+@click.option("--description", default="", help="Free text, e.g. who uses the key.")
+@_json
 def keys_create(data_dir: Path | None, app: str | None, description: str, as_json: bool) -> None:
     """Create a key pair; the secret is shown only now."""
     from openvod.services import apps
@@ -118,9 +84,10 @@ def keys_create(data_dir: Path | None, app: str | None, description: str, as_jso
 
 
 @keys.command("list")
-@_data_dir
-@click.option("--json", "as_json", is_flag=True)
+@data_dir_option
+@_json
 def keys_list(data_dir: Path | None, as_json: bool) -> None:
+    """List key pairs (without their secrets)."""
     from openvod.services import apps
 
     ks = _run(lambda ctx: apps.list_keys(ctx.db), data_dir)
@@ -130,10 +97,11 @@ def keys_list(data_dir: Path | None, as_json: bool) -> None:
 
 
 @keys.command("disable")
-@_data_dir
+@data_dir_option
 @click.argument("secret_id")
-@click.option("--json", "as_json", is_flag=True)
+@_json
 def keys_disable(data_dir: Path | None, secret_id: str, as_json: bool) -> None:
+    """Disable the key pair SECRET_ID: requests signed with it are refused."""
     from openvod.services import apps
 
     k = _run(lambda ctx: apps.disable_key(ctx.db, secret_id), data_dir)
@@ -146,9 +114,9 @@ def apps_group() -> None:
 
 
 @apps_group.command("create")
-@_data_dir
+@data_dir_option
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@_json
 def apps_create(data_dir: Path | None, name: str, as_json: bool) -> None:
     """Create an app with its first key pair."""
     from openvod.services import apps
@@ -160,9 +128,10 @@ def apps_create(data_dir: Path | None, name: str, as_json: bool) -> None:
 
 
 @apps_group.command("list")
-@_data_dir
-@click.option("--json", "as_json", is_flag=True)
+@data_dir_option
+@_json
 def apps_list(data_dir: Path | None, as_json: bool) -> None:
+    """List apps."""
     from openvod.services import apps
 
     rows = [a.__dict__ for a in _run(lambda ctx: apps.list_apps(ctx.db), data_dir)]
@@ -173,7 +142,7 @@ def _run(fn: Any, data_dir: Path | None) -> Any:
     from openvod.services.apps import ensure_default_app
     from openvod.services.context import build_context
 
-    settings = _settings(data_dir=data_dir)
+    settings = load(data_dir=data_dir)
     try:
         ctx = build_context(settings)
         _app, generated = ensure_default_app(ctx.db, settings.secret_id, settings.secret_key)
@@ -186,7 +155,7 @@ def _run(fn: Any, data_dir: Path | None) -> Any:
 
 
 def register(group: click.Group) -> None:
-    group.add_command(serve)
+    """Add the operator commands (not ``serve``: :mod:`openvod.cli.serve`) to the ``openvod`` group."""
     group.add_command(worker)
     group.add_command(keys)
     group.add_command(apps_group, name="apps")

@@ -26,14 +26,16 @@ class CliContext:
     json: bool = False
 
     def client(self, upload_signature: str | None = None) -> Client:
-        return Client(self.server, self.secret_id, self.secret_key, upload_signature)
+        """A client as the key pair (either half alone is refused), or with no credentials."""
+        if bool(self.secret_id) != bool(self.secret_key):
+            given, missing = ("SecretId", "SecretKey") if self.secret_id else ("SecretKey", "SecretId")
+            raise InvalidParameter(f"a {given} was given without its {missing}", code="InvalidParameter.Credentials")
+        return Client(self.server, self.secret_id or None, self.secret_key or None, upload_signature)
 
     def keys(self) -> tuple[str, str]:
+        """The key pair, for commands that sign locally; refused when it is not complete."""
         if not self.secret_id or not self.secret_key:
-            raise InvalidParameter(
-                "this command needs a key pair: --secret-id/--secret-key or OPENVOD_SECRET_ID/OPENVOD_SECRET_KEY",
-                code="InvalidParameter.Credentials",
-            )
+            raise InvalidParameter("this command needs a key pair", code="InvalidParameter.Credentials")
         return self.secret_id, self.secret_key
 
 

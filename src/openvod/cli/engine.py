@@ -1,9 +1,10 @@
 """Transcoding and events on the command line: ``presets``, ``tasks``, ``transcode``, ``events``.
 
-Same conventions as the rest of :mod:`openvod.cli` (see :mod:`openvod.cli.output`): ``--json``
-output on stdout and nothing else there, progress and notes on stderr, ``error: CODE: message``
-and exit status 1 on failure — also when a task that was waited for ends ``fail`` or
-``canceled`` (its JSON is still printed first).
+Same conventions as the rest of :mod:`openvod.cli` (see :mod:`openvod.cli.output`): tables,
+fields and ``--json`` on stdout, progress and notes on stderr, ``error: CODE: message`` and exit
+status 1 on failure — also when a task that was waited for ends ``fail`` or ``canceled`` (it is
+still printed first). States are the API's words: ``init``, ``exec``, ``succ``, ``fail``,
+``canceled``.
 
     openvod transcode clip.mp4 --preset system-720p-h264 --wait
     openvod tasks wait TASK_ID --timeout 600
@@ -23,11 +24,11 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from openvod.cli.context import CliContext, json_option
-from openvod.cli.output import emit_json, fields_table, human, transfer_progress
+from openvod.cli.output import UploadBar, emit_json, note, print_fields, print_table, transfer_progress
 from openvod.client import Client, Event, Preset, Task, TaskState
-from openvod.errors import InvalidParameter
+from openvod.errors import InvalidParameter, OpenVODError
 
-__all__ = ["register"]
+__all__ = ["finish_task", "follow_task", "register", "status_text"]
 
 _STATES = [s.value for s in TaskState]
 
@@ -91,7 +92,7 @@ def presets_ls(obj: CliContext, type_: str | None, names: str | None) -> None:
     if obj.json:
         emit_json({"items": [p.raw for p in items]})
     else:
-        human().print(_preset_table(items))
+        print_table(_preset_table(items))
 
 
 @presets.command("show")
@@ -105,7 +106,7 @@ def presets_show(obj: CliContext, name: str) -> None:
     if obj.json:
         emit_json(preset.raw)
     else:
-        human().print(fields_table(preset.raw))
+        print_fields(preset.raw)
 
 
 @presets.command("create")
@@ -123,7 +124,7 @@ def presets_create(obj: CliContext, name: str, params_arg: str, description: str
     if obj.json:
         emit_json(preset.raw)
     else:
-        human().print(fields_table(preset.raw))
+        print_fields(preset.raw)
 
 
 @presets.command("rm")
@@ -137,26 +138,23 @@ def presets_rm(obj: CliContext, name: str) -> None:
     if obj.json:
         emit_json({"name": name, "deleted": True})
     else:
-        human().print(f"deleted preset {name}", markup=False)
+        note(f"deleted preset {name}")
 
 
 # -- tasks -------------------------------------------------------------------------------------
 
 
-_WORDS: dict[str, str] = {TaskState.EXEC: "running", TaskState.SUCC: "done", TaskState.FAIL: "failed"}
-
-
-def _status(task: Task) -> str:
-    """What a person reads for the state: ``queued, 2 ahead``, ``running``, ``done``..."""
-    if task.state == TaskState.INIT:
+def status_text(task: Task) -> str:
+    """The state in the API's words, with the queue position while queued: ``init (2 ahead)``,
+    ``init (next)``, ``exec``, ``succ``, ``exec (attempt 2)``..."""
+    text = str(task.state)
+    if task.state == TaskState.INIT and task.queue_position is not None:
         ahead = task.queue_position
-        text = "queued" if ahead is None else f"queued, {ahead} ahead" if ahead else "queued, next"
-    else:
-        text = _WORDS.get(task.state, task.state)
+        text += f" ({ahead} ahead)" if ahead else " (next)"
     return f"{text} (attempt {task.attempts})" if task.attempts > 1 and not task.finished else text
 
 
-def _follow(client: Client, task_id: str, timeout: float | None) -> Task:
+def follow_task(client: Client, task_id: str, timeout: float | None) -> Task:
     """Wait for the task with a live bar on stderr: progress, state, queue position."""
     columns = (
         TextColumn("{task.description}"),
@@ -166,20 +164,20 @@ def _follow(client: Client, task_id: str, timeout: float | None) -> Task:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True)) as progress:
-        bar = progress.add_task(task_id, total=100, status="waiting")
+        bar = progress.add_task(task_id, total=100, status="")
 
         def show(task: Task) -> None:
-            progress.update(bar, completed=task.progress, status=_status(task))
+            progress.update(bar, completed=task.progress, status=status_text(task))
 
         return client.wait_task(task_id, timeout=timeout, on_progress=show)
 
 
-def _finish(obj: CliContext, task: Task) -> None:
+def finish_task(obj: CliContext, task: Task) -> None:
     """Print the task; exit 1 with its error if it did not succeed."""
     if obj.json:
         emit_json(task.raw)
     else:
-        human().print(fields_table(task.raw))
+        print_fields(task.raw)
     if task.state != TaskState.SUCC:
         code = task.error_code or f"FailedOperation.Task{task.state.capitalize()}"
         message = task.error_message or f"the task ended {task.state}"
@@ -196,7 +194,7 @@ def _tasks_table(items: list[Task]) -> Table:
     for t in items:
         table.add_row(
             t.task_id,
-            _status(t),
+            status_text(t),
             f"{t.progress:.0f}%",
             t.preset or f"({t.kind})",
             t.created_at.strftime("%Y-%m-%d %H:%M") if t.created_at else "-",
@@ -239,11 +237,10 @@ def tasks_ls(
     if obj.json:
         emit_json({"items": [t.raw for t in items], "next_marker": next_marker, "total": page.total})
         return
-    console = human()
-    console.print(_tasks_table(items))
-    console.print(f"{len(items)} of {page.total}", markup=False)
+    print_table(_tasks_table(items))
+    note(f"{len(items)} of {page.total}")
     if next_marker:
-        console.print(f"more: openvod tasks ls --marker {next_marker}", markup=False)
+        note(f"more: openvod tasks ls --marker {next_marker}")
 
 
 @tasks.command("show")
@@ -257,7 +254,7 @@ def tasks_show(obj: CliContext, task_id: str) -> None:
     if obj.json:
         emit_json(task.raw)
     else:
-        human().print(fields_table(task.raw))
+        print_fields(task.raw)
 
 
 @tasks.command("top")
@@ -271,7 +268,7 @@ def tasks_top(obj: CliContext, task_id: str) -> None:
     if obj.json:
         emit_json(task.raw)
     else:
-        human().print(f"task {task.task_id}: {_status(task)}", markup=False)
+        note(f"task {task.task_id}: {status_text(task)}")
 
 
 @tasks.command("rm")
@@ -285,7 +282,7 @@ def tasks_rm(obj: CliContext, task_id: str) -> None:
     if obj.json:
         emit_json({"task_id": task_id, "result": result})
     else:
-        human().print(f"task {task_id}: {result}", markup=False)
+        note(f"task {task_id}: {result}")
 
 
 _timeout_option = click.option(
@@ -301,8 +298,8 @@ _timeout_option = click.option(
 def tasks_wait(obj: CliContext, task_id: str, timeout: float | None) -> None:
     """Wait for a task to finish, showing its progress; exit 1 unless it succeeds."""
     with obj.client() as client:
-        task = _follow(client, task_id, timeout)
-    _finish(obj, task)
+        task = follow_task(client, task_id, timeout)
+    finish_task(obj, task)
 
 
 # -- transcode ---------------------------------------------------------------------------------
@@ -313,10 +310,13 @@ def _source(client: Client, src: str) -> str:
     path = Path(src)
     if path.is_file():
         with transfer_progress() as progress:
-            bar = progress.add_task(path.name, total=path.stat().st_size)
-            media = client.upload(
-                path, on_progress=lambda sent, total: progress.update(bar, completed=sent, total=total)
-            )
+            bar = UploadBar(progress, path.name, path.stat().st_size)
+            try:
+                media = client.upload(path, on_progress=bar.advance)
+            except OpenVODError:
+                bar.fail()
+                raise
+            bar.finish()
         return media.file_id
     if src.startswith("/") or ("/" not in src and "." not in src and src):
         return src
@@ -331,7 +331,8 @@ def _source(client: Client, src: str) -> str:
 @click.option("--dst-key", help="Output key (default: transcode/<task id>/<source name>.<ext>).")
 @click.option("--dst-bucket", help="Output bucket (default: the server's).")
 @click.option("--dst-dir", help="Output folder, used when --dst-key is not given.")
-@click.option("--priority", type=click.IntRange(-100, 100), default=0, show_default=True)
+@click.option("--priority", type=click.IntRange(-100, 100), default=0, show_default=True,
+              help="Higher runs first (-100 to 100).")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the task, with progress; exit 1 unless it succeeds.")
 @_timeout_option
 @json_option
@@ -358,15 +359,14 @@ def transcode(
             priority=priority,
         )
         if wait_:
-            task = _follow(client, task.task_id, timeout)
+            task = follow_task(client, task.task_id, timeout)
     if wait_:
-        _finish(obj, task)
+        finish_task(obj, task)
     elif obj.json:
         emit_json(task.raw)
     else:
-        console = human()
-        console.print(f"task {task.task_id}: {_status(task)}", markup=False)
-        console.print(f"follow it: openvod tasks wait {task.task_id}", markup=False)
+        click.echo(task.task_id)  # TID=$(openvod transcode ...)
+        note(f"task {task.task_id}: {status_text(task)}; follow it: openvod tasks wait {task.task_id}")
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -415,11 +415,11 @@ def events_pull(obj: CliContext, wait_: float, confirm: bool) -> None:
             for e in items:
                 created = e.created_at.strftime("%Y-%m-%d %H:%M:%S") if e.created_at else "-"
                 table.add_row(e.handle, e.type, created, _event_summary(e))
-            human().print(table)
+            print_table(table)
         # Confirm only once printed: if we die in between, the events come back (at least once).
         if confirm and items:
             confirmed = client.confirm_events(items)
-            Console(stderr=True).print(f"confirmed {confirmed} of {len(items)} events", markup=False)
+            note(f"confirmed {confirmed} of {len(items)} events")
 
 
 @events.command("confirm")
@@ -433,4 +433,4 @@ def events_confirm(obj: CliContext, handles: tuple[str, ...]) -> None:
     if obj.json:
         emit_json({"confirmed": confirmed})
     else:
-        human().print(f"confirmed {confirmed} of {len(handles)} events", markup=False)
+        note(f"confirmed {confirmed} of {len(handles)} events")

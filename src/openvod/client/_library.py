@@ -138,6 +138,12 @@ class LibraryAPI(BaseClient):
             body["expire_at"] = None if expire_at is None else iso_arg(expire_at)
         return Media.from_json(self._json("PATCH", f"/v1/media/{quote(file_id, safe='')}", json=body))
 
+    def set_media_public(self, file_id: str, public: bool) -> Media:
+        """``PUT /v1/media/{file_id}/sharing``: a public media's URLs are plain and do not expire;
+        a private one's are signed (the app's ``playback_url_ttl``)."""
+        body = {"public": public}
+        return Media.from_json(self._json("PUT", f"/v1/media/{quote(file_id, safe='')}/sharing", json=body))
+
     def delete_media(self, file_id: str, parts: Iterable[str] | None = None) -> list[str]:
         """Delete ``parts`` (``source``, ``cover``, ``outputs``) or, by default, everything and the
         record; returns the parts the server deleted."""

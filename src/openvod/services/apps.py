@@ -224,8 +224,11 @@ def _authenticate(db: Database, secret_id: str, secret_key: str) -> KeyInfo:
         info = _key(db, k) if k else None
         expected = info.secret_key if info else secrets.token_urlsafe(24)
         ok = hmac.compare_digest(expected.encode(), secret_key.encode())
-        if k is None or info is None or not ok:
-            raise AuthFailure("SecretId or SecretKey is wrong", code="AuthFailure.SecretIdNotFound")
+        # Tencent's codes: an unknown id is SecretIdNotFound, a known id with the wrong key a SignatureFailure.
+        if k is None or info is None:
+            raise AuthFailure(f"SecretId {secret_id} is unknown", code="AuthFailure.SecretIdNotFound")
+        if not ok:
+            raise AuthFailure(f"the SecretKey is wrong for SecretId {secret_id}", code="AuthFailure.SignatureFailure")
         if k.state != KeyState.ACTIVE:
             raise AuthFailure(f"key {secret_id} is disabled", code="AuthFailure.SecretIdDisabled")
         now = utcnow()

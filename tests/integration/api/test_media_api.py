@@ -87,7 +87,7 @@ def test_errors_are_json_with_codes(server: ServerProc) -> None:
     r = httpx.get(f"{server.url}/v1/media", auth=("AKIDnobody", "x"))
     assert r.status_code == 401 and r.json()["error"]["code"] == "AuthFailure.SecretIdNotFound"
     r = httpx.get(f"{server.url}/v1/media", auth=(server.secret_id, "wrong"))
-    assert r.status_code == 401 and r.json()["error"]["code"] == "AuthFailure.SecretIdNotFound"
+    assert r.status_code == 401 and r.json()["error"]["code"] == "AuthFailure.SignatureFailure"
 
 
 def test_object_keys_with_traversal_are_refused(server: ServerProc) -> None:

@@ -79,8 +79,55 @@ def test_upload_several_with_global_json_and_progress_on_stderr(
 def test_upload_human_output(server: ServerProc, tmp_path: Path, small_clip: Path) -> None:
     result = run(server, tmp_path, "upload", str(small_clip))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ""  # not a terminal: people-output goes to stderr
-    assert "small.mp4" in result.stderr and "320x240" in result.stderr
+    # The table is the command's output: stdout, one whole row per media (grep finds it); the
+    # progress bar is on stderr.
+    (row,) = [line for line in result.stdout.splitlines() if "small.mp4" in line]
+    assert "320x240" in row
+    assert "small.mp4" in result.stderr and "320x240" not in result.stderr
+
+
+def test_upload_quiet_prints_only_file_ids(server: ServerProc, tmp_path: Path, small_clip: Path) -> None:
+    result = run(server, tmp_path, "upload", str(small_clip), "--quiet")
+    assert result.returncode == 0, result.stderr
+    file_id = result.stdout.strip()  # FID=$(openvod upload clip.mp4 --quiet)
+    assert result.stdout == f"{file_id}\n" and file_id.isdigit()
+    assert result.stderr == ""  # no progress bar either
+    with Client(server.url, *server.auth) as client:
+        assert client.media(file_id).name == "small.mp4"
+    two = run(server, tmp_path, "upload", str(small_clip), str(small_clip), "-q")
+    assert len(two.stdout.split()) == 2 and all(i.isdigit() for i in two.stdout.split())
+
+
+def test_media_ls_table_on_stdout_notes_on_stderr(server: ServerProc, tmp_path: Path, small_clip: Path) -> None:
+    ok_json(run(server, tmp_path, "upload", str(small_clip), str(small_clip), "--json"))
+    result = run(server, tmp_path, "media", "ls", "--name", "small", "--limit", "1")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if "small.mp4" in line]
+    assert len(rows) == 1 and "320x240" in rows[0]  # `openvod media ls | grep small` works
+    assert "more: openvod media ls --marker" in result.stderr and "more:" not in result.stdout
+
+
+def test_media_show_keeps_urls_whole(server: ServerProc, tmp_path: Path, small_clip: Path) -> None:
+    (item,) = ok_json(run(server, tmp_path, "upload", str(small_clip), "--json"))
+    raw = ok_json(run(server, tmp_path, "media", "show", item["file_id"], "--json"))
+    result = run(server, tmp_path, "media", "show", item["file_id"])
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout
+    lines = {k: v.strip() for k, _, v in (line.partition(" ") for line in result.stdout.splitlines())}
+    assert lines["file_id"] == item["file_id"]
+    assert lines["metadata.Width"] == "320"
+    assert raw["source"]["url"] in result.stdout  # a signed URL of a few hundred characters, whole
+    # A fresh signature each time: compare without the query.
+    assert json.loads(lines["source"])["url"].split("?")[0] == raw["source"]["url"].split("?")[0]
+
+
+def test_failed_upload_shows_no_full_bar(server: ServerProc, tmp_path: Path, small_clip: Path) -> None:
+    signature = run(server, tmp_path, "sign-upload", "--one-time").stdout.strip()
+    assert run(server, tmp_path, "upload", str(small_clip), "--signature", signature, keys=False).returncode == 0
+    again = run(server, tmp_path, "upload", str(small_clip), "--signature", signature, keys=False)
+    assert again.returncode == 1 and again.stdout == ""
+    assert "error: AuthFailure" in again.stderr
+    assert "100%" not in again.stderr
 
 
 def test_media_ls_show_rm(server: ServerProc, tmp_path: Path, small_clip: Path) -> None:
@@ -97,7 +144,7 @@ def test_media_ls_show_rm(server: ServerProc, tmp_path: Path, small_clip: Path) 
     shown = ok_json(run(server, tmp_path, "media", "show", first["file_id"], "--json"))
     assert shown["file_id"] == first["file_id"] and shown["source"]["key"] == first["key"]
     human = run(server, tmp_path, "media", "show", first["file_id"])
-    assert human.returncode == 0 and first["file_id"] in human.stderr
+    assert human.returncode == 0 and first["file_id"] in human.stdout
 
     removed = ok_json(run(server, tmp_path, "media", "rm", first["file_id"], "--parts", "source", "--json"))
     assert removed == {"file_id": first["file_id"], "deleted": ["source"]}
@@ -106,11 +153,31 @@ def test_media_ls_show_rm(server: ServerProc, tmp_path: Path, small_clip: Path) 
     failed(run(server, tmp_path, "media", "show", second["file_id"], "--json"), "ResourceNotFound")
 
 
-def test_errors_are_one_line(server: ServerProc, tmp_path: Path) -> None:
+def test_errors_are_one_line_with_a_hint(server: ServerProc, tmp_path: Path) -> None:
     failed(run(server, tmp_path, "media", "show", "999999999"), "ResourceNotFound")
-    failed(run(server, tmp_path, "--secret-key", "wrong", "media", "ls"), "AuthFailure")
-    failed(run(server, tmp_path, "--server", "http://127.0.0.1:9", "media", "ls"), "ClientError.Network")
-    failed(run(server, tmp_path, "sign-upload", keys=False), "InvalidParameter")
+    assert "hint:" not in run(server, tmp_path, "media", "show", "999999999").stderr  # nothing to suggest
+
+    wrong_key = run(server, tmp_path, "--secret-key", "wrong", "media", "ls")
+    failed(wrong_key, "AuthFailure.SignatureFailure")  # the id is known: the key is what is wrong
+    assert "hint: the SecretKey does not match the SecretId: check OPENVOD_SECRET_KEY" in wrong_key.stderr
+
+    unknown = run(server, tmp_path, "--secret-id", "AKIDnobody", "media", "ls")
+    failed(unknown, "AuthFailure.SecretIdNotFound")
+    assert "check OPENVOD_SECRET_ID" in unknown.stderr and "OPENVOD_SERVER" in unknown.stderr
+
+    for no_keys in (run(server, tmp_path, "media", "ls", keys=False), run(server, tmp_path, "sign-upload", keys=False)):
+        assert no_keys.returncode == 1 and no_keys.stdout == "" and "Traceback" not in no_keys.stderr
+        assert "hint: set OPENVOD_SECRET_ID and OPENVOD_SECRET_KEY" in no_keys.stderr
+        assert "or pass --secret-id and --secret-key" in no_keys.stderr
+    failed(run(server, tmp_path, "sign-upload", keys=False), "InvalidParameter.Credentials")
+    failed(run(server, tmp_path, "media", "ls", keys=False), "AuthFailure.MissingCredentials")
+    half = run(server, tmp_path, "--secret-id", server.secret_id, "media", "ls", keys=False)
+    failed(half, "InvalidParameter.Credentials")
+    assert "without its SecretKey" in half.stderr
+
+    offline = run(server, tmp_path, "--server", "http://127.0.0.1:9", "media", "ls")
+    failed(offline, "ClientError.Network")
+    assert "hint: is the server running?" in offline.stderr
 
 
 def _decode_signature(signature: str, secret_key: str) -> dict[str, str]:

@@ -35,7 +35,12 @@ def list_objects(
     return ObjectList(items=[ObjectPublic.from_view(o) for o in rows])
 
 
-@router.api_route("/{bucket}/{key:path}", methods=["GET", "HEAD"], summary="Fetch an object (Range supported)")
+# GET and HEAD as two routes: one route with both methods gives both the same OpenAPI operation id
+# (GET keeps the id FastAPI gave it, for clients generated from the schema).
+@router.head("/{bucket}/{key:path}", summary="An object's headers (size, type, ETag)",
+             operation_id="head_object_v1_objects__bucket___key__head")
+@router.get("/{bucket}/{key:path}", summary="Fetch an object (Range supported)",
+            operation_id="get_object_v1_objects__bucket___key__get")
 def get_object(bucket: str, key: str, request: Request, ctx: Ctx, auth: AuthKey) -> Response:
     pb, pk = physical(auth.app_id, bucket, key)
     try:
