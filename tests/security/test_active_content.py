@@ -277,7 +277,7 @@ def test_uploaded_page_cannot_act_as_the_signed_in_operator(srv: Server, tenant:
     requests: list[str] = []
     context.on("request", lambda req: requests.append(req.url))
     sign_in(page, srv, srv.secret_key)
-    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     assert any(c["name"] == "openvod_csrf" for c in context.cookies()), "the console set no CSRF cookie"
     before = _key_ids(srv)
     s3 = _s3(srv, tenant)

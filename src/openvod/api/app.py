@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from openvod import __version__
-from openvod.api import console, docs, playback, sdk, tus, upload_cover
+from openvod.api import console, docs, playback, root, sdk, tus, upload_cover
 from openvod.api.compat import kingsoft as kingsoft_compat
 from openvod.api.compat import s3 as s3_compat
 from openvod.api.compat import tencent as tencent_compat
@@ -26,6 +26,7 @@ from openvod.api.v1 import keys, media, objects, tasks
 from openvod.api.v1 import presets as presets_api
 from openvod.api.v1 import procedures as procedures_api
 from openvod.api.v1 import processing as processing_api
+from openvod.api.v1 import stats as stats_api
 from openvod.api.v1 import templates as templates_api
 from openvod.domain.events import CallbackFormat
 from openvod.engine.executor import ContextFactory, create_executor
@@ -117,11 +118,13 @@ def create_app(ctx: Context, *, build_worker_context: ContextFactory = worker_co
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (console.page_router, console.router, docs.router, sdk.router, tus.router, upload_cover.router,
+    # root.router after the console page (a browser's GET /) and before Tencent's and Kingsoft's /.
+    for router in (console.page_router, root.router, console.router, docs.router, sdk.router, tus.router,
+                   upload_cover.router,
                    media.router, objects.router,
                    objects.signed_router, keys.router, tasks.router, presets_api.router,
                    templates_api.router, procedures_api.router, processing_api.router,
-                   events_api.router, playback.router, tencent_compat.router, tencent_ugc.router,
+                   events_api.router, stats_api.router, playback.router, tencent_compat.router, tencent_ugc.router,
                    kingsoft_compat.router, s3_compat.router, metrics_router):
         app.include_router(router)
     return app

@@ -1,9 +1,13 @@
 """Fixtures of the console tests: a server, Debian's chromium driven by Playwright, sign-in and
-screenshots (saved under ``artifacts/``, which CI keeps)."""
+screenshots (saved under ``artifacts/``, which CI keeps; the README's pictures are also written to
+``docs/img/`` when ``OPENVOD_DOCS_SCREENSHOTS=1``)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -45,7 +49,7 @@ def page(context: BrowserContext, server: ServerProc, page_errors: list[str]) ->
     requests: list[str] = []
     pg.on("request", lambda req: requests.append(req.url))
     sign_in(pg, server, server.auth[1])
-    expect(pg.get_by_role("heading", name="Library")).to_be_visible()
+    expect(pg.get_by_role("heading", name="Dashboard")).to_be_visible()  # the first page after sign-in
     yield pg
     assert not page_errors, page_errors
     foreign = [u for u in requests if not u.startswith((server.url + "/", "blob:", "data:"))]
@@ -66,9 +70,27 @@ def sign_in(page: Page, server: ServerProc, key: str) -> None:
     page.get_by_role("button", name="Sign in", exact=True).click()
 
 
-def shot(page: Page, name: str) -> None:
+DOCS_IMG = Path(__file__).resolve().parents[3] / "docs" / "img"
+
+
+def shot(page: Page, name: str, *, docs: bool = False) -> None:
+    """A full-page screenshot in ``artifacts/``; ``docs``: one of the README's pictures, copied to
+    ``docs/img/`` too when ``OPENVOD_DOCS_SCREENSHOTS=1`` (run the test that takes it to refresh it)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    if docs and os.environ.get("OPENVOD_DOCS_SCREENSHOTS") == "1":
+        shutil.copyfile(ARTIFACTS / name, DOCS_IMG / name)
+
+
+def open_page(page: Page, name: str) -> None:
+    """Follow the console's nav link ``name``, through the Menu button where the nav is folded (a phone)."""
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible():
+        menu.click()
+    page.get_by_role("navigation", name="Console").get_by_role("link", name=name, exact=True).click()
+
+
+NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]

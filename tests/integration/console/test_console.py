@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Frame, Page, expect
 
 from tests.conftest import ServerProc, make_server
-from tests.integration.console.conftest import assert_labelled, shot, sign_in, watch
+from tests.integration.console.conftest import NO_SIDEWAYS_SCROLL, assert_labelled, open_page, shot, sign_in, watch
 from tests.media import make_clip
 from tests.tus import upload_bytes
 
@@ -81,9 +81,14 @@ def test_sign_in_session_cookie_and_csrf(browser: Browser, server: ServerProc) -
     page = watch(context.new_page(), errors)
     sign_in(page, server, "wrong-key")
     expect(page.locator("#signin-error")).to_contain_text("Sign-in failed")
+    # The first screen says where a key pair comes from.
+    hint = page.locator("#signin-hint")
+    expect(hint).to_contain_text("when it first starts")
+    expect(hint).to_contain_text("openvod keys create")
+    expect(page.locator("#signin-form")).to_have_attribute("aria-describedby", "signin-hint")
     shot(page, "console-signin.png")
     sign_in(page, server, server.auth[1])
-    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     cookies = {c["name"]: c for c in context.cookies()}
     assert cookies["openvod_session"]["httpOnly"] and cookies["openvod_session"]["sameSite"] == "Strict"
     assert not cookies["openvod_csrf"]["httpOnly"]
@@ -115,7 +120,7 @@ def test_sign_in_session_cookie_and_csrf(browser: Browser, server: ServerProc) -
     expect(page.locator("#password-error")).to_contain_text("the console password is wrong")
     page.get_by_label("Console password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in with password").click()
-    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     assert not errors, errors
     context.close()
 
@@ -180,7 +185,7 @@ def test_upload_with_flow_then_library_cover_and_media_player(page: Page, server
     assert ".gif" in (thumb.get_attribute("src") or "")
     page.mouse.move(0, 0)
     expect(thumb).to_have_attribute("src", still or "")
-    shot(page, "console-library.png")
+    shot(page, "console-library.png", docs=True)
 
     # The media page: metadata, outputs, per-step history, and the player.
     card.get_by_role("link", name="console-clip.mp4").click()
@@ -202,7 +207,7 @@ def test_upload_with_flow_then_library_cover_and_media_player(page: Page, server
     page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
     expect(frame.locator("#preview")).to_be_visible()
     assert "sheet" in frame.evaluate("document.getElementById('thumb').style.backgroundImage")
-    shot(page, "console-media.png")
+    shot(page, "console-media.png", docs=True)
 
     # Run the flow again from the page: a second history entry appears and finishes, live.
     page.get_by_label("Task flow", exact=True).select_option(FLOW)
@@ -315,23 +320,38 @@ def test_phone_width_has_no_sideways_scroll(browser: Browser, server: ServerProc
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = context.new_page()
     sign_in(page, server, server.auth[1])
-    expect(page.get_by_role("heading", name="Library")).to_be_visible()
-    for name, heading in [("Library", "Library"), ("Upload", "Upload"), ("Tasks", "Tasks"),
-                          ("Presets & flows", "Presets & flows"), ("Events", "Events")]:
-        page.get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # The bar is one line: the nav folds behind Menu, which opens it and closes on a choice.
+    bar = page.locator("header.bar")
+    assert (bar.bounding_box() or {"height": 999})["height"] < 56
+    expect(page.get_by_role("link", name="Library")).to_be_hidden()
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    for name, heading in [("Dashboard", "Dashboard"), ("Library", "Library"), ("Upload", "Upload"),
+                          ("Tasks", "Tasks"), ("Presets & flows", "Presets & flows"), ("Events", "Events")]:
+        open_page(page, name)
+        expect(menu).to_have_attribute("aria-expanded", "false")
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-        if name not in ("Library", "Upload"):
+        if name not in ("Dashboard", "Library", "Upload"):
             expect(page.locator("tbody tr").first).to_be_visible()  # the page's data has arrived
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375, name
+        if name == "Dashboard":
+            expect(page.locator(".dashboard")).to_have_attribute("aria-busy", "false")
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), name
         assert_labelled(page)
+    menu.click()
+    expect(page.get_by_role("link", name="Library")).to_be_visible()
+    shot(page, "console-phone-menu.png")
+    menu.click()
     # The media page too (the first media's).
-    page.get_by_role("link", name="Library").click()
+    open_page(page, "Library")
     page.locator("li.card a.name").first.click()
     expect(page.get_by_role("heading", name="Metadata")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375, "media page"
+    expect(page.get_by_role("list", name="Subtitles")).to_be_visible()
+    assert page.evaluate(NO_SIDEWAYS_SCROLL), "media page"
     assert_labelled(page)
     shot(page, "console-phone-media.png")
-    page.get_by_role("link", name="Library").click()
+    open_page(page, "Library")
+    expect(page.locator("li.card").first).to_be_visible()
     shot(page, "console-phone-library.png")
     context.close()
 

@@ -13,13 +13,16 @@ export function csrfToken() {
   return hit ? decodeURIComponent(hit.slice("openvod_csrf=".length)) : "";
 }
 
-// fetch() the API; JSON in and out; throws ApiError with the server's message.
+// fetch() the API; JSON in (or a Blob sent as is) and out; throws ApiError with the server's message.
 export async function api(method, path, body, { signal } = {}) {
   const headers = { Accept: "application/json" };
   if (!["GET", "HEAD"].includes(method)) headers["X-CSRF-Token"] = csrfToken();
   let payload;
   if (body instanceof URLSearchParams) payload = body;
-  else if (body !== undefined) {
+  else if (body instanceof Blob) { // a file as it is (its type is the Content-Type)
+    headers["Content-Type"] = body.type || "application/octet-stream";
+    payload = body;
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
@@ -103,4 +106,14 @@ export function watchTasks(query, onPage, onError) {
 
 export function errorText(err) {
   return err.code ? `${err.code}: ${err.message}` : err.message;
+}
+
+// Put `text` on the clipboard; false when the browser refuses (then the caller shows it to copy by hand).
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,7 @@
-// The console: sign-in and the hash routes (#/library, #/upload, #/media/{id}, #/tasks, #/presets,
-// #/events).
+// The console: sign-in and the hash routes (#/dashboard, the first page; #/library, #/upload,
+// #/media/{id}, #/tasks, #/presets[/{tab}], #/events).
 import { api, el } from "./api.js";
+import { showDashboard } from "./dashboard.js";
 import { showLibrary } from "./library.js";
 import { showMedia } from "./media.js";
 import { showEvents } from "./events.js";
@@ -9,6 +10,18 @@ import { showTasks } from "./tasks.js";
 import { showUpload } from "./upload.js";
 
 const view = document.getElementById("view");
+const menu = document.getElementById("menu");
+
+// On a phone the nav folds behind the Menu button (console.css); picking a page folds it again.
+function openMenu(open) {
+  menu.setAttribute("aria-expanded", String(open));
+  document.getElementById("bar").classList.toggle("open", open);
+}
+menu.addEventListener("click", () => openMenu(menu.getAttribute("aria-expanded") !== "true"));
+document.getElementById("nav-links").addEventListener("click", (ev) => { if (ev.target.closest("a")) openMenu(false); });
+document.getElementById("bar").addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape" && menu.getAttribute("aria-expanded") === "true") { openMenu(false); menu.focus(); }
+});
 let leave = null; // the current page's clean-up (stops its refresh loop)
 
 function signedOut() {
@@ -20,24 +33,27 @@ function signedOut() {
   document.getElementById("secret-id").focus();
 }
 
+const PAGES = { dashboard: showDashboard, library: showLibrary, upload: showUpload, tasks: showTasks,
+  media: showMedia, presets: showPresets, events: showEvents };
+
 let generation = 0; // bumped per navigation: a page that finishes loading late cleans up after itself
 
 async function route() {
   if (leave) leave();
   leave = null;
   const mine = ++generation;
-  const [, page, arg] = (location.hash || "#/library").split("/");
+  openMenu(false);
+  const [, page, arg] = (location.hash || "#/dashboard").split("/");
+  const current = PAGES[page] ? page : "dashboard";
   for (const a of document.querySelectorAll("[data-nav]")) {
-    if (a.dataset.nav === page) a.setAttribute("aria-current", "page");
+    if (a.dataset.nav === current) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
   // Each navigation renders into its own element: a page still loading from before writes into
   // a detached one, never into the page shown now.
   const root = el("div", { class: "page" });
   view.replaceChildren(root);
-  const pages = { library: showLibrary, upload: showUpload, tasks: showTasks, media: showMedia,
-    presets: showPresets, events: showEvents };
-  const show = pages[page] || showLibrary;
+  const show = PAGES[page] || showDashboard;
   try {
     const cleanUp = await show(root, decodeURIComponent(arg || ""));
     if (mine === generation) leave = cleanUp;
@@ -61,7 +77,7 @@ for (const [form, error] of [["signin-form", "signin-error"], ["password-form", 
     try {
       await api("POST", "/console/session", new URLSearchParams(new FormData(ev.target)));
       ev.target.reset();
-      if (!location.hash) location.hash = "#/library";
+      if (!location.hash) location.hash = "#/dashboard";
       await start();
     } catch (err) {
       out.textContent = `Sign-in failed: ${err.message}`;

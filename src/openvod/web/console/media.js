@@ -1,6 +1,8 @@
 // One media file: the player (the /play page in a frame: hls.js or MP4, the cover as poster, sprite
-// scrub previews), its metadata, outputs, and processing history with per-step status, live.
+// scrub previews), its details, sharing and subtitles (media_manage.js), metadata, outputs, and
+// processing history with per-step status, live.
 import { api, el, errorText, fmtBytes, fmtDuration, progressBar, watchTasks } from "./api.js";
+import { actionsRow, detailsPanel, sharingPanel, subtitlesPanel } from "./media_manage.js";
 
 const RESULT_FIELDS = ["TranscodeTask", "AnimatedGraphicTask", "SnapshotByTimeOffsetTask", "SampleSnapshotTask",
   "ImageSpriteTask", "CoverBySnapshotTask", "AdaptiveDynamicStreamingTask"];
@@ -30,7 +32,9 @@ function metadataTables(m) {
   (md.AudioStreamSet || []).forEach((a, i) => tables.push(kv(`Audio stream ${i + 1}`, [
     ["Codec", a.Codec], ["Sample rate", a.SamplingRate ? `${a.SamplingRate} Hz` : undefined],
     ["Bitrate", kbps(a.Bitrate)]])));
-  if (m.probe_error) tables.push(el("p", { class: "error", text: `Probe failed: ${m.probe_error}` }));
+  if (m.probe_error) {
+    tables.push(el("p", { class: "error", text: `Not a media file (${m.probe_error.code}): ${m.probe_error.message}` }));
+  }
   return tables;
 }
 
@@ -133,8 +137,17 @@ export async function showMedia(view, fileId) {
   const watch = watchTasks(() => new URLSearchParams({ file_id: m.file_id, order: "desc", limit: "20" }),
     renderHistory, (err) => { alert.textContent = errorText(err); });
 
-  view.append(el("h1", { text: m.name || m.file_id }), frame,
+  const title = el("h1", { text: m.name || m.file_id });
+  const saved = (fresh) => {
+    m = fresh;
+    title.textContent = m.name || m.file_id;
+    meta.replaceChildren(...metadataTables(m));
+  };
+  const reloadPlayer = () => { frame.src = frame.src; };
+  view.append(title, actionsRow(m, path), frame,
     el("p", {}, el("a", { href: m.play_url || `/play/${encodeURIComponent(m.file_id)}`, text: "Open the player page" })),
+    el("div", { class: "dash-cols" }, detailsPanel(m, path, saved), sharingPanel(m, path)),
+    subtitlesPanel(m, path, reloadPlayer),
     el("h2", { text: "Metadata" }), meta,
     el("details", { class: "probe" }, el("summary", { text: "Probe JSON" }), el("pre", { text: JSON.stringify(m.probe, null, 2) })),
     el("h2", { text: "Outputs" }), outputs,

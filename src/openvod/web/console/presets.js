@@ -1,11 +1,11 @@
 // Presets & flows: the app's transcoding presets, processing templates and task flows (procedures),
 // each listed with the built-in ones and created, edited and deleted through a form. The server
 // validates everything; its error code and message are shown beside the form as they come.
-import { api, ApiError, el } from "./api.js";
+import { api, el } from "./api.js";
+import { describe, field, FormError, select } from "./pv_common.js";
+import { flowSpec, templateSpec } from "./pv_processing.js";
 
 const STYLESHEET = "/console/assets/presets.css";
-const PAGE = 100; // the most /v1/templates and /v1/procedures return per request
-const MAX_PAGES = 20;
 
 // Mirrors openvod.domain.presets (the Kingsoft offline "param" schema).
 const CONTAINERS = ["mp4", "flv", "ts", "hls", "webm", "mkv", "mp3", "m4a", "aac", "gif"];
@@ -15,83 +15,9 @@ const ACODECS = ["aac", "mp3", "opus", "vorbis", "copy"];
 const SPEEDS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
 const RATES = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000];
 
-// Mirrors openvod.domain.templates.TemplateKind; each with an example that passes validation.
-const KINDS = {
-  Transcode: { Container: "mp4",
-    VideoTemplate: { Codec: "libx264", Fps: 25, Bitrate: 1000, Width: 0, Height: 540 },
-    AudioTemplate: { Codec: "libfdk_aac", Bitrate: 96, SampleRate: 44100, AudioChannel: 2 } },
-  AnimatedGraphics: { Format: "gif", Fps: 10, Width: 480, Height: 0 },
-  SnapshotByTimeOffset: { Format: "jpg", Width: 640, Height: 0 },
-  SampleSnapshot: { SampleType: "Percent", SampleInterval: 10, Format: "jpg", Width: 640, Height: 0 },
-  ImageSprite: { SampleType: "Time", SampleInterval: 10, RowCount: 5, ColumnCount: 5, Width: 160, Height: 0 },
-  AdaptiveDynamicStreaming: { Format: "HLS", StreamInfos: [
-    { Video: { Codec: "libx264", Fps: 25, Bitrate: 800, Height: 480 }, Audio: { Codec: "libfdk_aac", Bitrate: 64 } },
-    { Video: { Codec: "libx264", Fps: 25, Bitrate: 2000, Height: 720 }, Audio: { Codec: "libfdk_aac", Bitrate: 128 } },
-  ] },
-};
-const FLOW_EXAMPLE = {
-  TranscodeTaskSet: [{ Definition: 100030 }],
-  AnimatedGraphicTaskSet: [{ Definition: 20000, StartTimeOffset: 0, EndTimeOffset: 3 }],
-  CoverBySnapshotTaskSet: [{ Definition: 10, PositionType: "Time", PositionValue: 1.5 }],
-};
-
-// A mistake found before sending: shown like a server error, and `input` gets the focus.
-class FormError extends Error {
-  constructor(message, input) {
-    super(message);
-    this.input = input;
-  }
-}
-
 function linkStylesheet() {
   if (document.querySelector(`link[href="${STYLESHEET}"]`)) return;
   document.head.append(el("link", { rel: "stylesheet", href: STYLESHEET }));
-}
-
-// A labelled control in a grid cell; `hint` is read out with the control.
-function field(control, label, { hint, wide, check } = {}) {
-  const hintNode = hint ? el("span", { class: "hint", id: `${control.id}-hint`, text: hint }) : null;
-  if (hintNode) control.setAttribute("aria-describedby", hintNode.id);
-  const cls = `pv-field${wide ? " wide" : ""}${check ? " check" : ""}`;
-  const lab = el("label", { for: control.id, text: label });
-  return el("div", { class: cls }, check ? [control, lab] : [lab, control], hintNode);
-}
-
-function select(id, values, labels = {}) {
-  return el("select", { id, name: id },
-    values.map((v) => el("option", { value: String(v), text: labels[v] ?? String(v) })));
-}
-
-function jsonArea(id) {
-  return el("textarea", { id, name: id, class: "json", rows: "12", spellcheck: "false", required: true,
-    autocapitalize: "off", autocomplete: "off" });
-}
-
-// What went wrong, for the page: the server's "code: message", or the browser's own message
-// (a network failure, say).
-function describe(err) {
-  return err instanceof ApiError ? `${err.code}: ${err.message}` : err.message;
-}
-
-function readJson(area, what) {
-  let value;
-  try { value = JSON.parse(area.value); } catch (err) {
-    throw new FormError(`${what} is not valid JSON: ${err.message}`, area);
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new FormError(`${what} must be a JSON object like {"Key": "value"}`, area);
-  }
-  return value;
-}
-
-async function listAll(path, signal) {
-  const items = [];
-  for (let page = 0; page < MAX_PAGES; page += 1) {
-    const data = await api("GET", `${path}?offset=${items.length}&limit=${PAGE}`, undefined, { signal });
-    items.push(...data.items);
-    if (!data.items.length || items.length >= data.total) break;
-  }
-  return items;
 }
 
 // One resource's section: a heading, the list, and the create/edit form. `spec` gives what differs:
@@ -334,85 +260,11 @@ function presetSpec() {
   };
 }
 
-// --- templates ---------------------------------------------------------------------------------
+const TABS = [["presets", "Presets"], ["templates", "Templates"], ["flows", "Flows"]];
 
-function templateSpec(onKind) {
-  const kind = select("template-kind", Object.keys(KINDS));
-  kind.addEventListener("change", onKind);
-  const c = {
-    name: el("input", { id: "template-name", name: "name", maxlength: "64", autocomplete: "off" }),
-    comment: el("input", { id: "template-comment", name: "comment", maxlength: "256", autocomplete: "off" }),
-    params: jsonArea("template-params"),
-  };
-  const path = () => `/v1/templates/${encodeURIComponent(kind.value)}`;
-  return {
-    key: "templates", title: "Templates", noun: () => `${kind.value} template`, kind,
-    intro: el("p", { class: "hint", text: "Processing templates in Tencent VOD's model, numbered by Definition "
-      + "and named by task flows. System templates carry Tencent's own Definitions and are read-only." }),
-    extra: el("div", { class: "row" }, el("label", { for: kind.id, text: "Template kind" }), kind),
-    columns: ["Definition", "Name", "Comment"],
-    cells: (t) => [[el("code", { text: String(t.definition) }),
-      t.type === "Preset" ? el("span", { class: "badge", text: "system" }) : null], t.name, t.comment],
-    label: (t) => String(t.definition),
-    system: (t) => t.type === "Preset",
-    list: (signal) => listAll(path(), signal),
-    controls: el("div", { class: "pv-fields" },
-      field(c.name, "Name", { hint: "at most 64 characters" }),
-      field(c.comment, "Comment", { hint: "at most 256 characters" }),
-      field(c.params, "Params (JSON)", { wide: true, hint: "Fields of Tencent's Create<Kind>Template request; "
-        + "left-out fields get their defaults. When editing, fields left out keep their current value." })),
-    fill(item) {
-      c.name.value = item ? item.name : "";
-      c.comment.value = item ? item.comment : "";
-      c.params.value = JSON.stringify(item ? item.params : KINDS[kind.value], null, 2);
-    },
-    focus: () => c.name,
-    body: () => ({ name: c.name.value, comment: c.comment.value, params: readJson(c.params, "Params") }),
-    save: (item, body) => (item ? api("PUT", `${path()}/${item.definition}`, body) : api("POST", path(), body)),
-    remove: (t) => api("DELETE", `${path()}/${t.definition}`),
-  };
-}
-
-// --- task flows --------------------------------------------------------------------------------
-
-function flowSpec() {
-  const c = {
-    name: el("input", { id: "flow-name", name: "name", required: true, maxlength: "20", autocomplete: "off" }),
-    comment: el("input", { id: "flow-comment", name: "comment", maxlength: "256", autocomplete: "off" }),
-    task: jsonArea("flow-task"),
-  };
-  return {
-    key: "flows", title: "Task flows", noun: () => "task flow",
-    intro: el("p", { class: "hint", text: "Named MediaProcessTasks (Tencent's procedure templates): "
-      + "the steps to run on a media file, each naming a template by Definition." }),
-    columns: ["Name", "Steps", "Comment"],
-    cells: (f) => [el("code", { text: f.name }), f.steps.map((s) => `${s.kind} ${s.definition}`).join(", "),
-      f.comment],
-    label: (f) => f.name,
-    system: () => false,
-    list: (signal) => listAll("/v1/procedures", signal),
-    controls: el("div", { class: "pv-fields" },
-      field(c.name, "Name", { hint: "1-20 characters, no '/'" }),
-      field(c.comment, "Comment", { hint: "at most 256 characters" }),
-      field(c.task, "Media process task (JSON)", { wide: true, hint: "Sets such as TranscodeTaskSet, "
-        + "AnimatedGraphicTaskSet, SnapshotByTimeOffsetTaskSet, SampleSnapshotTaskSet, ImageSpriteTaskSet, "
-        + "CoverBySnapshotTaskSet, AdaptiveDynamicStreamingTaskSet; each item names a template's Definition." })),
-    fill(item) {
-      c.name.value = item ? item.name : "";
-      c.name.readOnly = Boolean(item); // the API cannot rename a task flow
-      c.comment.value = item ? item.comment : "";
-      c.task.value = JSON.stringify(item ? item.media_process_task : FLOW_EXAMPLE, null, 2);
-    },
-    focus: (item) => (item ? c.comment : c.name),
-    body: (item) => ({ ...(item ? {} : { name: c.name.value }), comment: c.comment.value,
-      media_process_task: readJson(c.task, "Media process task") }),
-    save: (item, body) => (item ? api("PUT", `/v1/procedures/${encodeURIComponent(item.name)}`, body)
-      : api("POST", "/v1/procedures", body)),
-    remove: (f) => api("DELETE", `/v1/procedures/${encodeURIComponent(f.name)}`),
-  };
-}
-
-export async function showPresets(view) {
+// Three tabs (WAI-ARIA tabs: arrow keys move between them); the tab shown is in the URL
+// (#/presets/templates), replaced rather than pushed, so Back leaves the page.
+export async function showPresets(view, tab) {
   linkStylesheet();
   const aborter = new AbortController();
   const presets = resourceSection(presetSpec(), aborter.signal);
@@ -421,11 +273,38 @@ export async function showPresets(view) {
     await templates.reload();
   });
   const templates = resourceSection(tspec, aborter.signal);
-  const flows = resourceSection(flowSpec(), aborter.signal);
-  // The system lists are long on a phone: these take the keyboard and the eye to each section.
-  const jump = el("nav", { class: "row", "aria-label": "On this page" }, [presets, templates, flows].map((s) =>
-    el("button", { type: "button", text: s.title.textContent, onclick: () => s.title.focus() })));
-  view.append(el("h1", { text: "Presets & flows" }), jump, presets.section, templates.section, flows.section);
+  const flows = resourceSection(flowSpec(aborter.signal), aborter.signal);
+  const sections = { presets, templates, flows };
+  const list = el("div", { role: "tablist", class: "pv-tabs", "aria-label": "Presets, templates and flows" });
+  const buttons = TABS.map(([key, label]) => {
+    const panel = sections[key].section;
+    panel.id = `pv-panel-${key}`;
+    panel.setAttribute("role", "tabpanel");
+    const b = el("button", { type: "button", role: "tab", id: `pv-tab-${key}`, "aria-controls": panel.id,
+      "data-tab": key, text: label, onclick: () => select(key, true) });
+    return b;
+  });
+  list.append(...buttons);
+  function select(key, focus) {
+    for (const b of buttons) {
+      const on = b.dataset.tab === key;
+      b.setAttribute("aria-selected", String(on));
+      b.tabIndex = on ? 0 : -1;
+      sections[b.dataset.tab].section.hidden = !on;
+      if (on && focus) b.focus();
+    }
+    history.replaceState(null, "", `#/presets/${key}`);
+  }
+  list.addEventListener("keydown", (ev) => {
+    const i = buttons.indexOf(document.activeElement);
+    if (i < 0 || !["ArrowLeft", "ArrowRight", "Home", "End"].includes(ev.key)) return;
+    ev.preventDefault();
+    const n = buttons.length;
+    const j = { ArrowLeft: (i + n - 1) % n, ArrowRight: (i + 1) % n, Home: 0, End: n - 1 }[ev.key];
+    select(buttons[j].dataset.tab, true);
+  });
+  view.append(el("h1", { text: "Presets & flows" }), list, presets.section, templates.section, flows.section);
+  select(sections[tab] ? tab : "presets", false);
   await Promise.all([presets.reload(), templates.reload(), flows.reload()]);
   return () => aborter.abort();
 }

@@ -73,7 +73,9 @@ function startUpload(file, procedure, list) {
 export async function showUpload(view) {
   const list = el("ul", { class: "uploads", "aria-label": "Uploads" });
   const flow = el("select", { id: "up-flow", name: "procedure" }, el("option", { value: "", text: "None" }));
-  const input = el("input", { type: "file", id: "up-file", multiple: true });
+  // The picker offers audio and video first; "All files" in the browser's dialog still takes anything
+  // (a file the server cannot probe is kept, marked "not a media file").
+  const input = el("input", { type: "file", id: "up-file", multiple: true, accept: "video/*,audio/*" });
   const go = (files) => { for (const f of files) startUpload(f, flow.value, list); };
   input.addEventListener("change", () => { go(input.files); input.value = ""; });
   const drop = el("div", { class: "drop", tabindex: "0", role: "button",
