@@ -143,7 +143,7 @@ def test_dashboard_shows_the_apis_numbers(desk: Page, phone: Page, server: Serve
         d["minutes"] for d in stats["days"]]
     expect(desk.get_by_role("img", name=re.compile(r"^Processing minutes per day"))).to_be_visible()
     assert_labelled(desk)
-    shot(desk, "console-dashboard.png")
+    shot(desk, "console-dashboard.png", docs=True)
 
     _dashboard_ready(phone)
     expect(phone.locator('[data-stat="media_count"] .value')).to_have_text(str(stats["media_count"]))
