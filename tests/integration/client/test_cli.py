@@ -98,6 +98,18 @@ def test_upload_quiet_prints_only_file_ids(server: ServerProc, tmp_path: Path, s
     assert len(two.stdout.split()) == 2 and all(i.isdigit() for i in two.stdout.split())
 
 
+def test_upload_of_a_file_that_is_not_media_is_stored_with_a_warning(server: ServerProc, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("minutes of the meeting\n" * 50)
+    result = run(server, tmp_path, "upload", str(notes), "--quiet")
+    assert result.returncode == 0, result.stderr  # stored: it may be an attachment
+    file_id = result.stdout.strip()
+    assert result.stdout == f"{file_id}\n" and file_id.isdigit()  # --quiet: the warning goes to stderr only
+    assert f"warning: notes.txt ({file_id}) was stored, but is not a media file" in result.stderr
+    with Client(server.url, *server.auth) as client:
+        assert client.media(file_id).probe_error
+
+
 def test_media_ls_table_on_stdout_notes_on_stderr(server: ServerProc, tmp_path: Path, small_clip: Path) -> None:
     ok_json(run(server, tmp_path, "upload", str(small_clip), str(small_clip), "--json"))
     result = run(server, tmp_path, "media", "ls", "--name", "small", "--limit", "1")
