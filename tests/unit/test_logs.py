@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from openvod.config import Settings
 from openvod.logs import configure_logging
+from tests.conftest import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -66,13 +67,13 @@ def test_serve_logs_in_the_configured_format(tmp_path: Path, monkeypatch: pytest
 
     from openvod.cli import main
 
-    def fake_run(*_a: Any, **kw: Any) -> None:  # serve's last call: log as a request would
-        assert kw["log_config"] is None  # uvicorn's own records propagate to the root logger's handler
+    def fake_run(server: uvicorn.Server, *_a: Any, **_kw: Any) -> None:  # serve's last call: log as a request would
+        assert server.config.log_config is None  # uvicorn's own records propagate to the root logger's handler
         logging.getLogger("openvod.api").warning("served")
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
     env = {"OPENVOD_DATA_DIR": str(tmp_path / "data"), "OPENVOD_CONFIG": str(tmp_path / "none.toml"),
-           "OPENVOD_LOG_FORMAT": "json", "OPENVOD_WORKERS": "0"}
+           "OPENVOD_LOG_FORMAT": "json", "OPENVOD_WORKERS": "0", "OPENVOD_PORT": str(free_port())}
     result = CliRunner().invoke(main, ["serve"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
