@@ -163,27 +163,35 @@ def media() -> None:
 @click.option("--name", help="Case-insensitive substring of the name.")
 @_class_option
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Page size.")
-@click.option("--marker", help="Continue after this marker (from a previous page).")
+@click.option("--marker", help="Continue after this marker (from a previous page, with the same sort).")
 @click.option("--all", "all_pages", is_flag=True, help="Follow markers to the end.")
+@click.option("--sort", type=click.Choice(["created", "name", "size", "duration"]), default="created",
+              show_default=True, help="Sort key; ties by FileId, media without a size/duration last.")
+@click.option("--asc/--desc", "ascending", default=False, help="Order  [default: desc]")
 @json_option
 @click.pass_obj
 def media_ls(
-    obj: CliContext, name: str | None, class_id: int | None, limit: int, marker: str | None, all_pages: bool
+    obj: CliContext, name: str | None, class_id: int | None, limit: int, marker: str | None, all_pages: bool,
+    sort: str, ascending: bool,
 ) -> None:
-    """List media, newest first (a table on stdout)."""
+    """List media, newest first or by --sort (a table on stdout)."""
+    order = "asc" if ascending else "desc"
     with obj.client() as client:
         if all_pages:
-            items = list(client.iter_media(name=name, class_id=class_id, page_size=limit))
+            items = list(client.iter_media(name=name, class_id=class_id, page_size=limit, sort=sort, order=order))
             next_marker = None
         else:
-            page = client.list_media(name=name, class_id=class_id, limit=limit, marker=marker)
+            page = client.list_media(name=name, class_id=class_id, limit=limit, marker=marker, sort=sort,
+                                     order=order)
             items, next_marker = page.items, page.next_marker
     if obj.json:
         emit_json({"items": [m.raw for m in items], "next_marker": next_marker})
         return
     print_table(_media_table(items))
     if next_marker:
-        note(f"more: openvod media ls --marker {next_marker}")
+        again = "" if sort == "created" else f" --sort {sort}"
+        again += " --asc" if ascending else ""
+        note(f"more: openvod media ls{again} --marker {next_marker}")
 
 
 @media.command("show")

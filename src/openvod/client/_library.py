@@ -72,9 +72,18 @@ class LibraryAPI(BaseClient):
         created_to: TimeArg | None = None,
         limit: int = 20,
         marker: str | None = None,
+        sort: str | None = None,
+        order: str | None = None,
     ) -> MediaPage:
-        """One page of media, newest first; ``name`` matches a case-insensitive substring."""
+        """One page of media; ``name`` matches a case-insensitive substring. ``sort`` is
+        ``created`` (the server's default), ``name``, ``size`` or ``duration``, ``order`` ``desc``
+        (default) or ``asc``; media without a size or duration come last. Pass the page's
+        ``next_marker`` back with the same sort and order."""
         params: dict[str, str | int] = {"limit": limit}
+        if sort is not None:
+            params["sort"] = sort
+        if order is not None:
+            params["order"] = order
         if name is not None:
             params["name"] = name
         if class_id is not None:
@@ -100,8 +109,11 @@ class LibraryAPI(BaseClient):
         created_from: TimeArg | None = None,
         created_to: TimeArg | None = None,
         page_size: int = 100,
+        sort: str | None = None,
+        order: str | None = None,
     ) -> Iterator[Media]:
-        """Every matching media, fetching pages of ``page_size`` as needed."""
+        """Every matching media in ``sort`` and ``order`` (see :meth:`list_media`), fetching
+        pages of ``page_size`` as needed."""
         marker: str | None = None
         while True:
             page = self.list_media(
@@ -111,6 +123,8 @@ class LibraryAPI(BaseClient):
                 created_to=created_to,
                 limit=page_size,
                 marker=marker,
+                sort=sort,
+                order=order,
             )
             yield from page.items
             if not page.next_marker or not page.items:

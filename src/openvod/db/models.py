@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -117,7 +118,13 @@ class Object(Base):
 
 class Media(Base):
     __tablename__ = "media"
-    __table_args__ = (Index("ix_media_app_id_id", "app_id", "id"),)
+    # One index per library sort (services/media_list.py): each page is a range of one of them.
+    __table_args__ = (
+        Index("ix_media_app_id_id", "app_id", "id"),
+        Index("ix_media_app_name", "app_id", "name", "id"),
+        Index("ix_media_app_size", "app_id", "size", "id"),
+        Index("ix_media_app_duration", "app_id", "duration", "id"),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the FileId
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     name: Mapped[str] = mapped_column(String(256))
@@ -128,6 +135,10 @@ class Media(Base):
     media_type: Mapped[str] = mapped_column(String(32), default="")
     probe: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Sort keys, kept with the row they describe: the source object's bytes (None once the source
+    # is deleted) and the probe's format.duration in seconds (None: not media, or no duration).
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
     probe_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     probe_error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Why the upload's task flow was not started (a file that is not media); None otherwise.

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from openvod.db.models import HlsKey, Media, Object
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.media import DeletePart, validate_class_id, validate_name
+from openvod.domain.media_sort import duration_of, parse_order, parse_sort
 from openvod.domain.numbers import parse_uint
 from openvod.domain.sharing import effective_public, sharing_of
 from openvod.domain.tasks import new_task_id
@@ -23,6 +24,7 @@ from openvod.media.inputs import MediaLimits
 from openvod.media.probe import metadata_summary, probe
 from openvod.runtime import Context
 from openvod.services import events
+from openvod.services.media_list import MediaQuery, page_of_media
 from openvod.services.playback import Links, outputs_of
 from openvod.storage.base import ObjectStat
 
@@ -157,6 +159,8 @@ def ingest(
             media_type=media_type,
             probe=info,
             meta=meta,
+            size=stat.size,
+            duration=duration_of(info),
             probe_error=error.message if error is not None else None,
             probe_error_code=error.code if error is not None else None,
             procedure_skipped=skipped,
@@ -309,29 +313,21 @@ def list_media(
     created_to: datetime | None = None,
     limit: int = 20,
     marker: str | None = None,
+    sort: str | None = None,
+    order: str | None = None,
 ) -> tuple[list[MediaView], str | None]:
-    """Newest first, keyset-paged by FileId (which sorts by creation time)."""
+    """One page of the library and the marker of the next (None on the last). ``sort`` is
+    ``created`` (the default), ``name``, ``size`` or ``duration``; ``order`` ``desc`` (the default)
+    or ``asc``; ties go by FileId, and media without a size or duration come last either way. Each
+    page is a keyset range of one index (:mod:`openvod.services.media_list`), as cheap deep in a
+    million media as at the top."""
     if not 1 <= limit <= 100:
         raise InvalidParameter(f"limit must be 1-100, got {limit}", code="InvalidParameter.Limit")
-    q = select(Media).where(Media.app_id == app_id).order_by(Media.id.desc()).limit(limit + 1)
-    if name:
-        q = q.where(Media.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
-    if class_id is not None:
-        q = q.where(Media.class_id == class_id)
-    if created_from is not None:
-        q = q.where(Media.created_at >= created_from)
-    if created_to is not None:
-        q = q.where(Media.created_at < created_to)
-    if marker:
-        q = q.where(Media.id < marker)
+    q = MediaQuery(sort=parse_sort(sort), order=parse_order(order), name=name, class_id=class_id,
+                   created_from=created_from, created_to=created_to, limit=limit, marker=marker)
     with ctx.db.session() as s:
-        rows = list(s.scalars(q))
-        items = _describe(ctx, s, app_id, rows[:limit])
-    return items, (rows[limit - 1].id if len(rows) > limit else None)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows, nxt = page_of_media(s, app_id, q)
+        return _describe(ctx, s, app_id, rows), nxt
 
 
 def modify_media(
@@ -427,8 +423,11 @@ def delete_media(ctx: Context, app_id: str, file_id: str, parts: list[str] | Non
         if wanted is None:
             s.execute(delete(HlsKey).where(HlsKey.app_id == app_id, HlsKey.media_id == file_id))
             s.delete(m)
-        elif m.cover_key and any(k == m.cover_key for _i, _b, k in objs):
-            m.cover_key = None
+        else:
+            if m.cover_key and any(k == m.cover_key for _i, _b, k in objs):
+                m.cover_key = None
+            if any(b == m.source_bucket and k == m.source_key for _i, b, k in objs):
+                m.size = None  # no source, no size: it sorts with the media that have none
         done = [p.value for p in DeletePart] if wanted is None else [
             f"{n}:{d}" if d is not None else n for n, d in wanted]
         events.record(s, app_id, events.EventType.FILE_DELETED,

@@ -23,6 +23,7 @@ from openvod.api.v1.media_schemas import (
     SubtitleList,
     SubtitlePublic,
 )
+from openvod.domain.media_sort import MAX_MARKER
 from openvod.domain.numbers import parse_uint
 from openvod.domain.subtitles import MAX_SUBTITLE_BYTES, MAX_SUBTITLE_LABEL
 from openvod.errors import PayloadTooLarge
@@ -33,7 +34,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/media", tags=["media"])
 
 
-@router.get("", response_model=MediaList, summary="List and search media, newest first")
+@router.get("", response_model=MediaList, summary="List and search media, newest first or sorted")
 def list_media(
     ctx: Ctx,
     key: AuthKey,
@@ -42,10 +43,14 @@ def list_media(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    marker: Annotated[str | None, Query(max_length=32)] = None,
+    marker: Annotated[str | None, Query(max_length=MAX_MARKER,
+                                        description="next_marker of the previous page, same sort and order")] = None,
+    sort: Annotated[str | None, Query(description="created (default), name, size or duration; ties by FileId, "
+                                                  "media without a size/duration last")] = None,
+    order: Annotated[str | None, Query(description="desc (default) or asc")] = None,
 ) -> MediaList:
     items, nxt = media.list_media(ctx, key.app_id, name=name, class_id=class_id, created_from=created_from,
-                                  created_to=created_to, limit=limit, marker=marker)
+                                  created_to=created_to, limit=limit, marker=marker, sort=sort, order=order)
     return MediaList(items=[MediaPublic.from_view(m) for m in items], next_marker=nxt)
 
 

@@ -2,28 +2,26 @@
 // sort, paging, select and delete; the app's total count and storage used above.
 import { api, el, errorText, fmtBytes, fmtDuration, watchTasks } from "./api.js";
 
-const PAGE = 24;
 const VIEW_KEY = "openvod.library.view";
-// The API pages newest first; the other orders sort the page shown.
+// Media per page: 24, or 1-100 stored under this key (the console tests page a small library).
+const PAGE_KEY = "openvod.library.pageSize";
+// The server sorts the whole library (GET /v1/media?sort=&order=) and pages it by marker; media
+// without a size or duration come last.
 const SORTS = {
-  "date-desc": ["Date, newest first", (a, b) => older(b, a)],
-  "date-asc": ["Date, oldest first", (a, b) => older(a, b)],
-  name: ["Name", (a, b) => (a.name || "").localeCompare(b.name || "", undefined, { numeric: true, sensitivity: "base" })],
-  size: ["Size, largest first", (a, b) => size(b) - size(a)],
-  duration: ["Duration, longest first", (a, b) => duration(b) - duration(a)],
+  "date-desc": ["Date, newest first", "created", "desc"],
+  "date-asc": ["Date, oldest first", "created", "asc"],
+  name: ["Name", "name", "asc"],
+  size: ["Size, largest first", "size", "desc"],
+  duration: ["Duration, longest first", "duration", "desc"],
 };
 
-// FileIds grow with time: they order media created in the same second.
-function older(a, b) {
-  return a.created_at.localeCompare(b.created_at) || a.file_id.localeCompare(b.file_id, undefined, { numeric: true });
+function pageSize() {
+  const n = Number(localStorage.getItem(PAGE_KEY));
+  return Number.isInteger(n) && n >= 1 && n <= 100 ? n : 24;
 }
 
 function size(m) {
   return (m.metadata && m.metadata.Size) ?? (m.source && m.source.size) ?? 0;
-}
-
-function duration(m) {
-  return (m.metadata && m.metadata.Duration) || 0;
 }
 
 function day(m) {
@@ -113,9 +111,8 @@ export async function showLibrary(view) {
   const listButton = el("button", { type: "button", text: "List" });
 
   function draw() {
-    const ordered = [...items].sort(SORTS[sort.value][1]);
-    grid.replaceChildren(...ordered.map((m) => card(m, selected)));
-    rows.replaceChildren(...ordered.map((m) => listRow(m, selected)));
+    grid.replaceChildren(...items.map((m) => card(m, selected)));
+    rows.replaceChildren(...items.map((m) => listRow(m, selected)));
     grid.hidden = mode !== "grid";
     table.hidden = mode !== "list";
     gridButton.setAttribute("aria-pressed", String(mode === "grid"));
@@ -129,7 +126,9 @@ export async function showLibrary(view) {
   }
 
   async function load() {
-    const q = new URLSearchParams({ limit: String(PAGE), marker: markers[page] });
+    const [, by, order] = SORTS[sort.value];
+    const q = new URLSearchParams({ limit: String(pageSize()), sort: by, order });
+    if (markers[page]) q.set("marker", markers[page]);
     if (search.value.trim()) q.set("name", search.value.trim());
     if (klass.value !== "") q.set("class_id", klass.value);
     if (from.value) q.set("created_from", `${from.value}T00:00:00Z`);
@@ -145,12 +144,14 @@ export async function showLibrary(view) {
   const run = (f) => async () => { try { await f(); } catch (err) { status.textContent = errorText(err); } };
   prev.addEventListener("click", run(async () => { page -= 1; await load(); }));
   next.addEventListener("click", run(async () => { page += 1; await load(); }));
-  sort.addEventListener("change", draw);
+  // A marker belongs to its sort: another sort starts again at its first page.
+  const restart = () => { page = 0; markers.length = 1; run(load)(); };
+  sort.addEventListener("change", restart);
   for (const [button, which] of [[gridButton, "grid"], [listButton, "list"]]) {
     button.addEventListener("click", () => { mode = which; localStorage.setItem(VIEW_KEY, JSON.stringify(which)); draw(); });
   }
   const form = el("form", { role: "search", class: "row",
-    onsubmit: (ev) => { ev.preventDefault(); page = 0; markers.length = 1; run(load)(); } },
+    onsubmit: (ev) => { ev.preventDefault(); restart(); } },
     field("Search by name", search), field("Class", klass), field("Created from", from), field("to", to),
     el("button", { type: "submit", text: "Search" }));
   const del = el("button", { type: "button", class: "danger", text: "Delete selected",
