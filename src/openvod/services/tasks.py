@@ -265,11 +265,7 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
     in the range. ``file_id`` keeps the processing tasks of one media file."""
     if not 0 <= limit <= 1000:
         raise _bad(f"limit must be 0-1000, got {limit}", "InvalidParameter.Limit")
-    conds = [Task.app_id == app_id]
-    if (lo := _day(start, "startdate", tz)) is not None:
-        conds.append(Task.created_at >= lo)
-    if (hi := _day(end, "enddate", tz)) is not None:
-        conds.append(Task.created_at < hi + timedelta(days=1))
+    conds = _day_range(app_id, start, end, tz)
     if state:
         if state not in {s.value for s in TaskState}:
             raise _bad(f"state must be one of init, exec, succ, fail, canceled; got {state!r}",
@@ -293,6 +289,28 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
                          queue.queue_position(s, steps[t.id][0]) if t.state == TaskState.INIT and steps.get(t.id)
                          else 0) for t in page]
     return items, (page[-1].id if len(rows) > limit and page else None), total
+
+
+def _day_range(app_id: str, start: str | int | None, end: str | int | None, tz: tzinfo) -> list[Any]:
+    conds: list[Any] = [Task.app_id == app_id]
+    if (lo := _day(start, "startdate", tz)) is not None:
+        conds.append(Task.created_at >= lo)
+    if (hi := _day(end, "enddate", tz)) is not None:
+        conds.append(Task.created_at < hi + timedelta(days=1))
+    return conds
+
+
+def task_id_at(ctx: Context, app_id: str, offset: int, *, start: str | int | None = None,
+               end: str | int | None = None, tz: tzinfo = UTC) -> str | None:
+    """The id of the ``offset``-th task (1-based) of :func:`list_tasks`' oldest-first order in the
+    day range, or None past the end: the keyset marker an integer offset stands for. One query on
+    ids only (an index range of ``(app_id, id)``, no rows loaded or rendered): a deep offset costs
+    walking the index to it, not loading every page before it."""
+    if offset <= 0:
+        return None
+    with ctx.db.session() as s:
+        return s.scalar(select(Task.id).where(*_day_range(app_id, start, end, tz)).order_by(Task.id)
+                        .offset(offset - 1).limit(1))
 
 
 def top_task(ctx: Context, app_id: str, task_id: str) -> TaskView:

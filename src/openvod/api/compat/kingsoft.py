@@ -274,14 +274,8 @@ def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[TaskVi
     if not 0 <= limit <= 1000:
         raise InvalidParameter(f"limit must be 0-1000, got {limit}", code="InvalidParameter.Limit")
     offset = parse_uint(raw, "marker", code="InvalidParameter.Marker", maximum=_INT64 - 1)
-    skip, key, exhausted = offset, None, False
-    while skip > 0:  # walk the keyset pages up to the offset
-        skipped, key, _ = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key, limit=min(skip, 1000),
-                                           tz=tz)
-        skip -= len(skipped)
-        if key is None:
-            exhausted = True
-            break
+    key = tasks.task_id_at(ctx, app_id, offset, start=start, end=end, tz=tz)  # the last task before the page
+    exhausted = offset > 0 and key is None
     items, _, total = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key,
                                        limit=0 if exhausted else limit, tz=tz)
     return items, offset + len(items), total
