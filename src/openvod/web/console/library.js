@@ -125,7 +125,9 @@ export async function showLibrary(view) {
     summary.dataset.count = String(s.media_count);
   }
 
+  let latest = 0; // the newest load: an older answer arriving after it (a click, then a sort change) is dropped
   async function load() {
+    const mine = ++latest;
     const [, by, order] = SORTS[sort.value];
     const q = new URLSearchParams({ limit: String(pageSize()), sort: by, order });
     if (markers[page]) q.set("marker", markers[page]);
@@ -134,6 +136,7 @@ export async function showLibrary(view) {
     if (from.value) q.set("created_from", `${from.value}T00:00:00Z`);
     if (to.value) q.set("created_to", `${to.value}T23:59:59.999Z`);
     const [data] = await Promise.all([api("GET", `/v1/media?${q}`), loadSummary()]);
+    if (mine !== latest) return;
     items = data.items;
     draw();
     status.textContent = data.items.length ? "" : "No media.";
