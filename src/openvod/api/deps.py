@@ -95,7 +95,7 @@ def read_session(ctx: Context, token: str) -> Session | None:
     if not hmac.compare_digest(_mac(ctx, "session", payload), mac):
         return None
     app_id, secret_id, expires = (payload.split(".") + ["", "", ""])[:3]
-    if not expires.isdigit() or int(expires) < time.time():
+    if not (expires.isascii() and expires.isdigit() and len(expires) <= 19) or int(expires) < time.time():
         return None
     return Session(app_id, secret_id, int(expires))
 

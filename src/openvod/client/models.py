@@ -125,7 +125,7 @@ def _int(value: object, default: int = 0) -> int:
         return int(value)
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
+    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit():
         return int(value)
     return default
 

@@ -374,7 +374,8 @@ class TusUploader:
             raise error_from_response(response, f"HEAD {up.url}")
         offset = self._offset_header(response)
         length = response.headers.get("Upload-Length")
-        if offset > up.size or (length is not None and length.isdigit() and int(length) != up.size):
+        if offset > up.size or (length is not None and length.isascii() and length.isdigit()
+                                   and int(length) != up.size):
             # Not this file's upload (any more): treat like a vanished upload.
             raise ApiError(410, "ResourceNotFound.Upload", f"{up.url} holds a different upload length")
         up.offset = offset
@@ -397,7 +398,7 @@ class TusUploader:
     @staticmethod
     def _offset_header(response: httpx.Response, default: int | None = None) -> int:
         value = response.headers.get("Upload-Offset")
-        if value is not None and value.isdigit():
+        if value is not None and value.isascii() and value.isdigit():
             return int(value)
         if default is not None:
             return default

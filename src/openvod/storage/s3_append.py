@@ -198,7 +198,7 @@ class S3Appends(S3ClientBase):
         found: _SpoolList = []
         for path in self.spool_dir.glob(f"{handle.id}.*.part"):
             number = path.name[len(handle.id) + 1 : -len(".part")]
-            if number.isdigit():
+            if number.isascii() and number.isdigit():
                 found.append((int(number), path))
         return sorted(found)
 
