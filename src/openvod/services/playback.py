@@ -277,15 +277,22 @@ def authorize_play(ctx: Context, file_id: str, expires: int | None, signature: s
     signed = expires is not None or bool(signature)
     if signed:
         _check(_play_secret(ctx), what, "play", file_id, expires, signature)
+    return playable_app(ctx, file_id, signed=signed, refused=_unsigned(what))
+
+
+def playable_app(ctx: Context, file_id: str, *, signed: bool, refused: Forbidden) -> str:
+    """The app of media ``file_id`` if a page of it (player, embed) may be shown: any existing media
+    once the caller has checked a signature (else ``NotFound``); unsigned, only a public one (else
+    ``refused``, the same answer whether the media is private or missing)."""
     with ctx.db.session() as s:
         media = s.get(Media, file_id) if len(file_id) <= 32 else None
         app = s.get(App, media.app_id) if media is not None else None
         if media is None or app is None:
             if signed:
                 raise NotFound(f"media {file_id!r} does not exist", code="ResourceNotFound.Media")
-            raise _unsigned(what)
+            raise refused
         if not signed and not effective_public(app_private=app.playback_private, media_public=media.public):
-            raise _unsigned(what)
+            raise refused
         return media.app_id
 
 

@@ -20,13 +20,14 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from openvod.db.models import App, Media
-from openvod.domain.sharing import EMBED_MAX_TTL, EMBED_MIN_TTL, effective_public
+from openvod.db.models import Media
+from openvod.domain.sharing import EMBED_MAX_TTL, EMBED_MIN_TTL
 from openvod.domain.urlsign import sign_object
 from openvod.domain.views.media import EmbedView, MediaView
 from openvod.errors import Forbidden, InvalidParameter, NotFound
 from openvod.runtime import Context
 from openvod.services.media import get_media
+from openvod.services.playback import playable_app
 
 __all__ = ["authorize_embed", "embed_url", "iframe_snippet", "set_sharing"]
 
@@ -93,13 +94,4 @@ def authorize_embed(ctx: Context, file_id: str, expires: int | None, signature: 
         if time.time() >= expires:
             raise Forbidden(f"the embed URL of media {file_id} has expired; ask the API for a new one",
                             code="AuthFailure.SignatureExpire")
-    with ctx.db.session() as s:
-        media = s.get(Media, file_id) if len(file_id) <= 32 else None
-        app = s.get(App, media.app_id) if media is not None else None
-        if media is None or app is None:
-            if signed:
-                raise NotFound(f"media {file_id!r} does not exist", code="ResourceNotFound.Media")
-            raise _refused(file_id)
-        if not signed and not effective_public(app_private=app.playback_private, media_public=media.public):
-            raise _refused(file_id)
-        return media.app_id
+    return playable_app(ctx, file_id, signed=signed, refused=_refused(file_id))
