@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     pull_redeliver_seconds: float = Field(default=30.0, gt=0)
     pull_wait_seconds: float = Field(default=5.0, ge=0, le=60)
     event_retention_days: float = Field(default=4.0, gt=0)
+    # Finished tasks (succ, fail, canceled) are deleted this long after they finished, with their
+    # steps; 0 keeps them for ever. Outputs belong to their media and stay. services/retention.py.
+    task_retention_days: float = Field(default=90.0, ge=0)
 
     # compatibility APIs
     # The IANA time zone of Kingsoft's "YYYY-MM-DD HH:MM:SS" times (createTime, updateTime) and of

@@ -31,7 +31,7 @@ from openvod.api.v1 import templates as templates_api
 from openvod.domain.events import CallbackFormat
 from openvod.engine.executor import ContextFactory, create_executor
 from openvod.runtime import Context
-from openvod.services import events, uploads
+from openvod.services import retention, uploads
 from openvod.services.context import worker_context
 from openvod.services.deliveries import Dispatcher
 
@@ -57,11 +57,11 @@ def _housekeeping(ctx: Context, stop: threading.Event) -> None:
         except Exception:  # keep the loop alive; the next round retries
             log.exception("upload housekeeping failed")
         try:
-            n = events.purge_events(ctx)
-            if n:
-                log.info("purged %d events past retention", n)
+            pruned = retention.prune(ctx)
+            if pruned.tasks or pruned.events:
+                log.info("deleted %d finished tasks and %d events past retention", pruned.tasks, pruned.events)
         except Exception:  # keep the loop alive; the next round retries
-            log.exception("event purge failed")
+            log.exception("retention prune failed")
 
 
 def create_app(ctx: Context, *, build_worker_context: ContextFactory = worker_context) -> FastAPI:

@@ -191,7 +191,7 @@ class Event(Base):
     """The outbox: every event a user may be told about."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_app_id_id", "app_id", "id"),)
+    __table_args__ = (Index("ix_event_app_id_id", "app_id", "id"), Index("ix_event_created", "created_at"))
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     type: Mapped[str] = mapped_column(String(64))
@@ -250,7 +250,7 @@ class Task(Base):
 
     __tablename__ = "task"
     __table_args__ = (Index("ix_task_app_created", "app_id", "created_at", "id"),
-                      Index("ix_task_app_state", "app_id", "state"))
+                      Index("ix_task_app_state", "app_id", "state"), Index("ix_task_finished", "finished_at"))
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     kind: Mapped[str] = mapped_column(String(32))  # transcode, noop, process_media, procedure

@@ -41,7 +41,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, event, func, insert, select, update
+from sqlalchemy import Connection, bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from openvod.config import Settings
@@ -68,7 +68,6 @@ __all__ = [
     "notify_on_commit",
     "pull_events",
     "pull_events_async",
-    "purge_events",
     "record",
     "record_core",
 ]
@@ -381,14 +380,3 @@ def list_recent(
         rows = list(s.scalars(q))
         items = [_recent_item(ctx, ev) for ev in rows[:limit]]
     return items, (rows[limit - 1].id if len(rows) > limit else None)
-
-
-def purge_events(ctx: Context) -> int:
-    """Delete events older than ``event_retention_days``, confirmed or not, with their deliveries.
-    Returns how many events went."""
-    cutoff = utcnow() - timedelta(days=ctx.settings.event_retention_days)
-    with ctx.db.session() as s:
-        old = select(Event.id).where(Event.created_at < cutoff)
-        s.execute(delete(Delivery).where(Delivery.event_id.in_(old)).execution_options(synchronize_session=False))
-        result = s.execute(delete(Event).where(Event.created_at < cutoff).execution_options(synchronize_session=False))
-        return int(getattr(result, "rowcount", 0) or 0)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from openvod.config import Settings
-from openvod.db.models import App, Delivery, Event, utcnow
+from openvod.db.models import App, Delivery, Event
 from openvod.runtime import Context, Topic
 from openvod.services import events
 from openvod.services.apps import ensure_default_app
@@ -123,15 +122,3 @@ def test_confirm_counts_only_own_events(ctx: Context, app_id: str) -> None:
     assert events.confirm_events(ctx, app_id, [item.event_handle]) == 1  # idempotent
     with ctx.db.session() as s:
         assert s.get(Event, mine).confirmed_at is not None  # type: ignore[union-attr]
-
-
-def test_purge_removes_old_events_with_their_deliveries(ctx: Context, app_id: str) -> None:
-    with ctx.db.session() as s:
-        old = events.record(s, app_id, "T", {}, cb_url="http://a.lan/")
-        new = events.record(s, app_id, "T", {}, cb_url="http://a.lan/")
-    with ctx.db.session() as s:
-        s.execute(update(Event).where(Event.id == old).values(created_at=utcnow() - timedelta(days=5)))
-    assert events.purge_events(ctx) == 1
-    with ctx.db.session() as s:
-        assert s.scalars(select(Event.id)).all() == [new]
-        assert s.scalars(select(Delivery.event_id)).all() == [new]
