@@ -29,9 +29,10 @@ from openvod.errors import Conflict, InvalidParameter, NotFound, OpenVODError, T
 from openvod.runtime import Context, Topic
 from openvod.services import chunking, deliveries, presets
 from openvod.services.media import physical
+from openvod.services.offset_hints import hints_for
 
 __all__ = ["Source", "TranscodeRequest", "create_noop", "create_transcode", "delete_task", "ensure_queue_room",
-           "get_task", "list_tasks", "task_meta", "top_task", "wait_task"]
+           "get_task", "list_tasks", "note_offset", "task_id_at", "task_meta", "top_task", "wait_task"]
 
 EXTENSIONS = {"hls": "m3u8", "m3u8": "m3u8"}
 _ACLS = ("private", "public-read")
@@ -303,14 +304,30 @@ def _day_range(app_id: str, start: str | int | None, end: str | int | None, tz: 
 def task_id_at(ctx: Context, app_id: str, offset: int, *, start: str | int | None = None,
                end: str | int | None = None, tz: tzinfo = UTC) -> str | None:
     """The id of the ``offset``-th task (1-based) of :func:`list_tasks`' oldest-first order in the
-    day range, or None past the end: the keyset marker an integer offset stands for. One query on
-    ids only (an index range of ``(app_id, id)``, no rows loaded or rendered): a deep offset costs
-    walking the index to it, not loading every page before it."""
+    day range, or None past the end: the keyset marker an integer offset stands for.
+
+    An offset this process handed out (:func:`note_offset`) is answered from memory, O(1)
+    (services/offset_hints.py); any other is one query on ids only (an index range, no rows loaded
+    or rendered): a deep offset costs walking the index to it, not loading every page before it."""
     if offset <= 0:
         return None
+    hinted = hints_for(ctx.db).recall(_scope(app_id, start, end, tz), offset)
+    if hinted is not None:
+        return hinted
     with ctx.db.session() as s:
         return s.scalar(select(Task.id).where(*_day_range(app_id, start, end, tz)).order_by(Task.id)
                         .offset(offset - 1).limit(1))
+
+
+def note_offset(ctx: Context, app_id: str, offset: int, last_id: str, *, start: str | int | None = None,
+                end: str | int | None = None, tz: tzinfo = UTC) -> None:
+    """Remember that ``offset`` of the day range's oldest-first list starts after task ``last_id``
+    (the last row of the page just served), so the page the client asks for next is a keyset range."""
+    hints_for(ctx.db).remember(_scope(app_id, start, end, tz), offset, last_id)
+
+
+def _scope(app_id: str, start: str | int | None, end: str | int | None, tz: tzinfo) -> tuple[str, ...]:
+    return app_id, str(_day(start, "startdate", tz)), str(_day(end, "enddate", tz)), str(tz)
 
 
 def top_task(ctx: Context, app_id: str, task_id: str) -> TaskView:

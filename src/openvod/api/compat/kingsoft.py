@@ -278,6 +278,8 @@ def _page(ctx: Context, app_id: str, p: Params, limit: int) -> tuple[list[TaskVi
     exhausted = offset > 0 and key is None
     items, _, total = tasks.list_tasks(ctx, app_id, start=start, end=end, marker=key,
                                        limit=0 if exhausted else limit, tz=tz)
+    if items:  # the marker handed out next resumes after this page's last row, without an index walk
+        tasks.note_offset(ctx, app_id, offset + len(items), items[-1].task_id, start=start, end=end, tz=tz)
     return items, offset + len(items), total
 
 
