@@ -124,6 +124,10 @@ class Media(Base):
         Index("ix_media_app_name", "app_id", "name", "id"),
         Index("ix_media_app_size", "app_id", "size", "id"),
         Index("ix_media_app_duration", "app_id", "duration", "id"),
+        # Substring search (migration 0009): trigram indexes on PostgreSQL; SQLite has media_fts.
+        Index("ix_media_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+        Index("ix_media_description_trgm", "description", postgresql_using="gin",
+              postgresql_ops={"description": "gin_trgm_ops"}),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the FileId
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))

@@ -308,6 +308,7 @@ def list_media(
     app_id: str,
     *,
     name: str | None = None,
+    text: str | None = None,
     class_id: int | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
@@ -320,10 +321,11 @@ def list_media(
     ``created`` (the default), ``name``, ``size`` or ``duration``; ``order`` ``desc`` (the default)
     or ``asc``; ties go by FileId, and media without a size or duration come last either way. Each
     page is a keyset range of one index (:mod:`openvod.services.media_list`), as cheap deep in a
-    million media as at the top."""
+    million media as at the top. ``name`` keeps media whose name contains it, ``text`` those whose
+    name or description does (case-insensitive; by trigram index)."""
     if not 1 <= limit <= 100:
         raise InvalidParameter(f"limit must be 1-100, got {limit}", code="InvalidParameter.Limit")
-    q = MediaQuery(sort=parse_sort(sort), order=parse_order(order), name=name, class_id=class_id,
+    q = MediaQuery(sort=parse_sort(sort), order=parse_order(order), name=name, text=text, class_id=class_id,
                    created_from=created_from, created_to=created_to, limit=limit, marker=marker)
     with ctx.db.session() as s:
         rows, nxt = page_of_media(s, app_id, q)

@@ -6,6 +6,12 @@ come last in both orders; SQLite and PostgreSQL put NULLs at opposite ends of an
 than ``NULLS LAST`` (which neither can read from the index in both directions) a page is read in
 two ranges of the same index: the media that have the value, then — once those run out — the ones
 that lack it (``value IS NULL``, an equality on the index's second column), in FileId order.
+
+Substring search (``name``; ``text``: name or description) reads a trigram index rather than
+scanning every name: on SQLite the FTS5 table ``media_fts`` (migration 0009) gives the matching
+rows, a phrase of the substring's trigrams; on PostgreSQL ``ILIKE '%…%'`` reads the ``pg_trgm``
+GIN indexes itself. Either way the cost grows with the number of matches, not with the library.
+Fewer than three characters have no trigram: those still scan (``LIKE``), on both.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import ColumnElement, Select, column, literal_column, or_, select, table, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from openvod.db.models import Media
@@ -36,7 +42,8 @@ class MediaQuery:
 
     sort: MediaSort = MediaSort.CREATED
     order: SortOrder = SortOrder.DESC
-    name: str | None = None  # case-insensitive substring
+    name: str | None = None  # case-insensitive substring of the name
+    text: str | None = None  # case-insensitive substring of the name or the description
     class_id: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
@@ -48,10 +55,38 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered(app_id: str, q: MediaQuery) -> Select[Any]:
-    stmt = select(Media).where(Media.app_id == app_id)
+_FTS = table("media_fts", column("rowid"), column("media_fts"))
+_TRIGRAM = 3
+
+
+def _by_trigrams(s: Session, needle: str | None) -> bool:
+    return s.get_bind().dialect.name == "sqlite" and needle is not None and len(needle) >= _TRIGRAM
+
+
+def _contains(s: Session, columns: tuple[InstrumentedAttribute[str], ...], needle: str) -> ColumnElement[bool]:
+    """Media whose ``columns`` (any of them) contain ``needle``, case-insensitively, by index."""
+    if _by_trigrams(s, needle):
+        phrase = '"' + needle.replace('"', '""') + '"'  # an FTS5 string: one phrase, no query syntax
+        scope = "{" + " ".join(c.key for c in columns) + "}"
+        hits = select(_FTS.c.rowid).where(_FTS.c.media_fts.op("MATCH")(f"{scope} : {phrase}"))
+        return literal_column("media.rowid").in_(hits)
+    pattern = f"%{_escape_like(needle)}%"
+    return or_(*(c.ilike(pattern, escape="\\") for c in columns))
+
+
+def _filtered(s: Session, app_id: str, q: MediaQuery) -> Select[Any]:
+    if _by_trigrams(s, q.name) or _by_trigrams(s, q.text):
+        # The matches drive the query (a rowid lookup each, then a sort of the matches), so a search
+        # costs what it finds. Given ``app_id = ?`` SQLite would rather walk the app's whole
+        # (app_id, id) index in page order, testing each row against the matches: ``+`` (SQLite's
+        # "not by index") keeps it from doing so.
+        stmt = select(Media).where(literal_column("+media.app_id") == app_id)
+    else:
+        stmt = select(Media).where(Media.app_id == app_id)
     if q.name:
-        stmt = stmt.where(Media.name.ilike(f"%{_escape_like(q.name)}%", escape="\\"))
+        stmt = stmt.where(_contains(s, (Media.name,), q.name))
+    if q.text:
+        stmt = stmt.where(_contains(s, (Media.name, Media.description), q.text))
     if q.class_id is not None:
         stmt = stmt.where(Media.class_id == q.class_id)
     if q.created_from is not None:
@@ -94,7 +129,7 @@ def page_of_media(s: Session, app_id: str, q: MediaQuery) -> tuple[list[Media], 
     """Up to ``q.limit`` media of ``app_id`` after ``q.marker``, and the marker of the next page
     (None on the last). A marker of another sort or order is ``InvalidParameter.Marker``."""
     cursor = decode_marker(q.sort, q.order, q.marker) if q.marker else None
-    base = _filtered(app_id, q)
+    base = _filtered(s, app_id, q)
     want = q.limit + 1  # one more tells whether a next page exists
     rows: list[Media] = []
     in_nulls = cursor is not None and cursor.value is None and q.sort in NULLABLE

@@ -95,4 +95,6 @@ def _scrub_sqlite(db: Database) -> None:
     # empty the WAL. Runs once, when legacy values were just sealed.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM")
+        # VACUUM may renumber the rowids of media (its key is text), which media_fts points at.
+        conn.exec_driver_sql("INSERT INTO media_fts(media_fts) VALUES ('rebuild')")
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -34,7 +34,7 @@ def search_media(c: Call) -> Params:
     if offset < 0 or not 1 <= limit <= 100:
         raise InvalidParameter("Offset must be >= 0 and Limit 1-100", code="InvalidParameterValue.Limit")
     names = [n for n in list_param(p, "Names") if isinstance(n, str)]
-    name = str_param(p, "Text") or (names[0] if names else None)
+    text, name = str_param(p, "Text") or None, names[0] if names else None  # Text: name or description
     class_ids = list_param(p, "ClassIds")
     first_class = int_param({"ClassIds": class_ids[0]}, "ClassIds") if class_ids else None
     class_id = int_param(p, "ClassId") if p.get("ClassId") is not None else first_class
@@ -44,7 +44,8 @@ def search_media(c: Call) -> Params:
     else:
         items, marker = [], None
         while len(items) < offset + limit:
-            page, marker = media.list_media(c.ctx, c.app_id, name=name, class_id=class_id, limit=100, marker=marker)
+            page, marker = media.list_media(c.ctx, c.app_id, name=name, text=text, class_id=class_id, limit=100,
+                                            marker=marker)
             items += page
             if marker is None:
                 break
