@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = '0009_media_search'
@@ -54,7 +55,7 @@ def upgrade() -> None:
     try:
         with conn.begin_nested():
             op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    except Exception as exc:  # no privilege, or the contrib package is missing: search still works
+    except sa.exc.DBAPIError as exc:  # no privilege, or the contrib package is missing: search still works
         log.warning("pg_trgm is not available (%s): media name search will scan instead of using an index", exc)
         return
     op.execute("CREATE INDEX ix_media_name_trgm ON media USING gin (name gin_trgm_ops)")
