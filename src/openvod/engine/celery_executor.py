@@ -249,7 +249,8 @@ class _WorkerState:
         delay = 0.5
         while True:
             try:
-                pubsub = self.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                # Any: redis-py's stubs type pubsub() and listen() differently from release to release
+                pubsub: Any = cast(Any, self.redis).pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(CANCEL_CHANNEL)
                 delay = 0.5
                 for msg in pubsub.listen():  # blocks on the socket: no polling
