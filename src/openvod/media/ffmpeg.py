@@ -176,8 +176,11 @@ def run_ffmpeg(
     duration: float | None = None,
     cancel: threading.Event | None = None,
     limits: MediaLimits | None = None,
-) -> None:
-    """Run ``ffmpeg <global options> *args`` to completion.
+    stderr_lines: int = STDERR_TAIL_LINES,
+) -> str:
+    """Run ``ffmpeg <global options> *args`` to completion; return the last ``stderr_lines``
+    lines of its stderr (what filters that report at the end print there, e.g. ``loudnorm``'s
+    JSON: see :mod:`openvod.media.loudness`).
 
     ``args`` are everything after the executable (inputs, filters, outputs). ``ffmpeg`` is the
     executable (see :func:`ffmpeg_path`; the bundled build when ``None``). ``duration`` is the
@@ -209,7 +212,7 @@ def run_ffmpeg(
     except OSError as exc:
         raise MediaError(f"cannot start ffmpeg {argv[0]!r}: {exc}") from exc
     assert proc.stdout is not None and proc.stderr is not None  # both piped by spawn()
-    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    tail: deque[str] = deque(maxlen=max(STDERR_TAIL_LINES, stderr_lines))
     parser = _ProgressParser(duration, on_progress)
     readers = [
         threading.Thread(target=_pump_progress, args=(proc.stdout, parser), daemon=True),
@@ -231,7 +234,7 @@ def run_ffmpeg(
         proc.stderr.close()
 
     elapsed = time.monotonic() - started
-    stderr_tail = "\n".join(tail)
+    stderr_tail = "\n".join(list(tail)[-STDERR_TAIL_LINES:])
     if outcome is _Outcome.CANCELLED:
         raise Cancelled(f"ffmpeg was cancelled after {elapsed:.1f}s: {_show(argv)}")
     if outcome is _Outcome.TIMED_OUT:
@@ -252,3 +255,4 @@ def run_ffmpeg(
     parser.finish()
     if parser.error is not None:
         raise parser.error
+    return "\n".join(list(tail)[-stderr_lines:]) if stderr_lines > 0 else ""
