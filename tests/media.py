@@ -18,7 +18,8 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-__all__ = ["make_audio", "make_clip", "make_garbage", "truncate"]
+__all__ = ["frame_rgb", "integrated_loudness", "make_audio", "make_clip", "make_flat_clip", "make_garbage",
+           "make_image", "make_leveled_clip", "truncate"]
 
 GENERATE_TIMEOUT = 120.0
 
@@ -101,3 +102,63 @@ def make_garbage(path: Path, size: int = 64 * 1024, *, seed: int = 1234) -> Path
     """``size`` deterministic pseudo-random bytes: something no demuxer should accept."""
     path.write_bytes(random.Random(seed).randbytes(size))
     return path
+
+
+def make_flat_clip(path: Path, *, seconds: float = 2, width: int = 320, height: int = 240,
+                   color: str = "0x204060", audio: bool = True) -> Path:
+    """A video of one flat ``color`` (``0xRRGGBB``), H.264 (+ AAC ``sine`` when ``audio``): a
+    background whose every pixel is known, for checking what a filter drew on it."""
+    args = ["-f", "lavfi", "-i", f"color=c={color}:size={width}x{height}:rate=25:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=1000:sample_rate=44100:duration={seconds}",
+                 "-c:a", "aac", "-b:a", "64k"]
+    _ffmpeg([*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)])
+    return path
+
+
+def make_image(path: Path, *, width: int = 64, height: int = 32, color: str = "0xFF0000") -> Path:
+    """A one-colour still image, its format from the suffix (``.png``, ``.jpg``)."""
+    _ffmpeg(["-f", "lavfi", "-i", f"color=c={color}:size={width}x{height}", "-frames:v", "1", "-update", "1",
+             str(path)])
+    return path
+
+
+def frame_rgb(path: Path | str, at: float, width: int, height: int) -> bytes:
+    """The frame of ``path`` shown at ``at`` seconds, as ``width`` x ``height`` RGB24 bytes (row
+    by row). Raises when the decoded frame is not that size."""
+    argv = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", f"{at:g}",
+            "-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    result = subprocess.run(argv, capture_output=True, timeout=GENERATE_TIMEOUT, check=True)
+    if len(result.stdout) != width * height * 3:
+        raise RuntimeError(f"{path} at {at}s decoded to {len(result.stdout)} bytes, not {width}x{height} RGB")
+    return result.stdout
+
+
+_SOUNDS = {
+    # A 1 kHz sine at full scale measures -3 LUFS per channel (BS.1770's calibration); FFmpeg's is at 1/8.
+    "tone": "sine=frequency=1000:sample_rate=48000:duration={s}",
+    "noise": "anoisesrc=color=pink:sample_rate=44100:amplitude=0.9:duration={s},aformat=channel_layouts=stereo",
+    "silence": "anullsrc=r=48000:cl=stereo:d={s}",
+}
+
+
+def make_leveled_clip(path: Path, *, seconds: float = 6, sound: str = "tone", gain_db: float = 0.0,
+                      width: int = 320, height: int = 240) -> Path:
+    """A ``testsrc2`` clip whose AAC audio is ``sound`` (``tone``: 1 kHz at -21 LUFS before
+    ``gain_db``; ``noise``: loud pink noise, about -16 LUFS; ``silence``) turned by ``gain_db``."""
+    _ffmpeg(["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25:duration={seconds}",
+             "-f", "lavfi", "-i", f"{_SOUNDS[sound].format(s=seconds)},volume={gain_db}dB",
+             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
+             "-shortest", str(path)])
+    return path
+
+
+def integrated_loudness(path: Path) -> float:
+    """The integrated loudness (LUFS) of ``path``'s first audio stream, by FFmpeg's ``ebur128``
+    filter (not ``loudnorm``, which OpenVOD's code under test uses); -70 (its gate) for silence."""
+    argv = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path),
+            "-map", "0:a:0", "-af", "ebur128=framelog=verbose", "-f", "null", "-"]
+    result = subprocess.run(argv, capture_output=True, timeout=GENERATE_TIMEOUT, check=True)
+    summary = result.stderr.decode(errors="replace").rsplit("Summary:", 1)[-1]
+    value = summary.split("I:", 1)[1].split("LUFS", 1)[0].strip()
+    return float(value)

@@ -12,6 +12,7 @@ vod-js-sdk-v6 with the backend's signature, is not this SDK's; ApplyUpload and C
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -24,6 +25,7 @@ import pytest
 
 from openvod.api.compat.tencent.endpoint import ACTIONS
 from tests.conftest import make_app_server
+from tests.media import make_image
 from tests.servers import InProcessServer
 
 vod_client = pytest.importorskip("tencentcloud.vod.v20180717.vod_client")
@@ -64,6 +66,7 @@ MAY_STAY_NONE: dict[str, tuple[str, ...]] = {
         "SubtitleInfoSet", "DefaultSubtitleId", "MediaInfoSet[].SubtitleInfo",
     ),
     # DRM other than SimpleAES (HLS AES-128), which has no key provider or CENC scheme.
+    "an SVG watermark template (refused: OpenVOD draws image and text ones)": ("WatermarkTemplateSet[].SvgTemplate",),
     "Widevine and FairPlay DRM": ("DrmInfo", "DrmEncryptType", "DrmKeyProvider"),
     # Files recorded from live streams, TRTC rooms or web pages: OpenVOD's come from uploads and pulls.
     "recordings": ("SourceInfo.LiveRecordInfo", "SourceInfo.TrtcRecordInfo", "SourceInfo.WebPageRecordInfo"),
@@ -206,7 +209,8 @@ TEMPLATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {  # kind: (create
 
 
 @pytest.mark.slow
-def test_every_action_deserialises_without_warnings_or_empty_fields(srv: InProcessServer, small_clip: Path) -> None:
+def test_every_action_deserialises_without_warnings_or_empty_fields(srv: InProcessServer, small_clip: Path,
+                                                                    tmp_path: Path) -> None:
     sdk = Sdk(srv)
     # the seed's flow
     up = _upload(sdk, srv, small_clip)
@@ -239,6 +243,16 @@ def test_every_action_deserialises_without_warnings_or_empty_fields(srv: InProce
         # same second (TC3 does not sign the action) the second would be refused as a replay.
         time.sleep(1.0 - time.time() % 1.0)
         sdk(f"Delete{kind}", {"Definition": d})
+    # watermark templates: their own shapes (Type is image or text, answers carry ImageUrl)
+    logo = base64.b64encode(make_image(tmp_path / "logo.png").read_bytes()).decode()
+    marks = [sdk("CreateWatermarkTemplate", {"Type": "image", "Name": "logo", "Comment": "c",
+                                             "ImageTemplate": {"ImageContent": logo}})["Definition"],
+             sdk("CreateWatermarkTemplate", {"Type": "text", "TextTemplate": {"FontSize": "20px"}})["Definition"]]
+    assert sdk("DescribeWatermarkTemplates", {"Definitions": marks})["TotalCount"] == 2
+    sdk("ModifyWatermarkTemplate", {"Definition": marks[0], "ImageTemplate": {"ImageContent": logo}})
+    for d in marks:
+        time.sleep(1.0 - time.time() % 1.0)
+        sdk("DeleteWatermarkTemplate", {"Definition": d})
     sdk("CreateProcedureTemplate", {"Name": "cover", "Comment": "c", "MediaProcessTask": {
         "CoverBySnapshotTaskSet": EVERY_KIND["CoverBySnapshotTaskSet"]}})
     sdk("DescribeProcedureTemplates", {"Names": ["cover"]})

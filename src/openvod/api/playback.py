@@ -2,7 +2,8 @@
 
 * ``GET|HEAD /files/{bucket}/{key}[?expires=&signature=]`` — an output, with byte ranges, its
   content type, ETag and Cache-Control; HLS playlists and WebVTT sprite indexes rewritten so every
-  reference in them is fetchable as written (``services.playback``).
+  reference in them is fetchable as written (``services.playback``); DASH MPDs likewise
+  (``services.playback_dash``).
 * ``GET /keys/hls/{key_id}?expires=&signature=`` — an AES-128 key, to signed requests only.
 * ``GET /play/{file_id}[?expires=&signature=]`` — the player page; ``GET /static/...`` its files.
 * ``GET /embed/{file_id}[?expires=&signature=]`` — the player alone, to fill an ``<iframe>`` on any
@@ -26,7 +27,7 @@ from openvod.api.deps import AuthKey, Ctx
 from openvod.api.serving import object_response
 from openvod.domain.views.media import PlayerView
 from openvod.errors import NotFound
-from openvod.services import hls_keys, playback, sharing
+from openvod.services import hls_keys, playback, playback_dash, sharing
 from openvod.web import render_player, static_file
 
 __all__ = ["player_json", "router"]
@@ -59,7 +60,7 @@ def put_playback(body: PlaybackSettings, ctx: Ctx, key: AuthKey) -> PlaybackSett
 
 def player_json(v: PlayerView) -> dict[str, Any]:
     """What the player page's script reads (its ``data`` JSON): the view's fields by name."""
-    return {"file_id": v.file_id, "name": v.name, "poster": v.poster, "hls": v.hls, "mp4": v.mp4,
+    return {"file_id": v.file_id, "name": v.name, "poster": v.poster, "hls": v.hls, "dash": v.dash, "mp4": v.mp4,
             "sprites_vtt": v.sprites_vtt, "duration": v.duration,
             "subtitles": [{"language": t.language, "label": t.label, "url": t.url} for t in v.subtitles]}
 
@@ -81,7 +82,7 @@ def get_file(bucket: str, key: str, request: Request, ctx: Ctx,
     access = playback.authorize_file(ctx, bucket, key, expires, signature)
     stat = ctx.storage.stat(bucket, key)
     stat = dataclasses.replace(stat, content_type=playback.content_type(key, stat.content_type))
-    rewrite = {playback.PLAYLIST_TYPE: playback.rewrite_playlist,
+    rewrite = {playback.PLAYLIST_TYPE: playback.rewrite_playlist, playback_dash.DASH_TYPE: playback_dash.rewrite_mpd,
                "text/vtt": playback.rewrite_sprite_vtt}.get(stat.content_type)
     if rewrite is not None and stat.size <= MAX_REWRITE_BYTES:
         text = b"".join(ctx.storage.open(bucket, key)).decode("utf-8", errors="replace")

@@ -5,7 +5,8 @@
     ladder = ladder_outputs(out_dir)          # what was written, read back from the playlists
     ladder.master, [v.width for v in ladder.variants], ladder.files
 
-The input is decoded once; ``split`` feeds one scaler and H.264 encoder per rung, and the audio
+The input is decoded once; ``split`` feeds one scaler and encoder per rung (H.264, H.265 or AV1,
+``Rung.codec``: see :mod:`openvod.media.codecs`; the last two need ``fmp4``), and the audio
 is encoded once (AAC, stereo) into its own rendition group that every rung's variant refers to
 (``EXT-X-MEDIA TYPE=AUDIO``), so audio bytes are stored once, not once per rung. Keyframes sit at
 the same times in every rung: a fixed GOP of one segment (``-g``/``-keyint_min``, no scene-cut
@@ -17,23 +18,27 @@ Files in ``out_dir``: ``master.m3u8``, ``v<i>.m3u8`` per rung (largest first) an
 segments ``<playlist stem>_<nnnnn>.ts`` (or ``.m4s`` after ``<playlist stem>_init.mp4`` for
 fMP4). With :class:`HlsEncryption` every segment is AES-128-CBC encrypted and every media
 playlist names the key URI; the key file itself goes to ``key_dir``, never beside the outputs.
+An fMP4 ladder's segments are CMAF: :func:`openvod.media.dash.write_mpd` adds a DASH MPD naming
+the same files; :mod:`openvod.media.ladder_parts` makes a ladder in two runs (publishing early).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from openvod.domain.presets import X264_PRESETS
 from openvod.errors import InvalidParameter, MediaError
+from openvod.media.codecs import FMP4_ONLY, VIDEO_CODECS, VideoCodec, encoder_args
 from openvod.media.common import Plan, known_duration, num, path_arg
 from openvod.media.inputs import MediaInput, input_args, input_name
+from openvod.media.ladder_files import MASTER_PLAYLIST, LadderOutputs, Rendition, finish_ladder, ladder_outputs
 from openvod.media.transcode import SourceInfo
+from openvod.media.watermark import Watermark, watermark_chains, watermark_inputs
 
 __all__ = [
     "DEFAULT_RUNGS",
@@ -52,14 +57,11 @@ __all__ = [
     "plan_rungs",
 ]
 
-MASTER_PLAYLIST = "master.m3u8"
 DEFAULT_SEGMENT_SECONDS = 4.0
 AUDIO_NAME = "audio"
 _DEFAULT_FPS = 25.0
 _CODE = "InvalidParameter.AdaptiveStreaming"
-_TAG = re.compile(r"#(EXT[A-Z0-9-]+):?(.*)")
 _AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
-_ATTR = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,12 @@ class Rung:
     height: int
     video_bitrate: int
     fps: float | None = None
+    codec: VideoCodec = "h264"
 
     def __post_init__(self) -> None:
+        if self.codec not in VIDEO_CODECS:
+            raise InvalidParameter(f"a rung codec must be one of {', '.join(VIDEO_CODECS)}, got {self.codec!r}",
+                                   code=_CODE)
         if not isinstance(self.height, int) or isinstance(self.height, bool) or not 64 <= self.height <= 4320 \
                 or self.height % 2:
             raise InvalidParameter(f"a rung height must be even and 64-4320, got {self.height!r}", code=_CODE)
@@ -122,6 +128,9 @@ class AdaptiveStreamingSpec:
     preset: str = "veryfast"
     encryption: HlsEncryption | None = None
     skip_higher: bool = True
+    loudness: str | None = None  # the audio's -af chain: media.loudness.apply_filter
+    # Drawn on the decoded source before the split: every rung carries them, scaled with the picture.
+    watermarks: tuple[Watermark, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rungs", tuple(self.rungs))  # a list is taken too, stored as a tuple
@@ -134,6 +143,9 @@ class AdaptiveStreamingSpec:
                                    code="InvalidParameter.SegmentDuration")
         if self.segment_type not in ("ts", "fmp4"):
             raise InvalidParameter(f"segment type must be ts or fmp4, got {self.segment_type!r}",
+                                   code="InvalidParameter.SegmentType")
+        if self.segment_type == "ts" and (odd := sorted({r.codec for r in self.rungs} & FMP4_ONLY)):
+            raise InvalidParameter(f"{' and '.join(odd)} rungs need fmp4 segments: MPEG-TS HLS carries H.264 only",
                                    code="InvalidParameter.SegmentType")
         if self.encryption is not None and self.segment_type == "fmp4":
             raise InvalidParameter("AES-128 encryption needs ts segments: FFmpeg cannot encrypt fmp4 ones",
@@ -159,6 +171,7 @@ class PlannedRung:
     video_bitrate: int
     fps: float | None
     playlist: Path
+    codec: VideoCodec = "h264"
 
 
 @dataclass(frozen=True)
@@ -241,14 +254,15 @@ def build_ladder(spec: AdaptiveStreamingSpec, input_path: MediaInput, source: So
     seg = spec.segment_seconds
     planned = plan_rungs(spec, source)
     rungs = tuple(PlannedRung(name=f"v{i}", width=w, height=h, video_bitrate=r.video_bitrate,
-                              fps=_rung_fps(r, source) or source.fps, playlist=out_dir / f"v{i}.m3u8")
+                              fps=_rung_fps(r, source) or source.fps, playlist=out_dir / f"v{i}.m3u8", codec=r.codec)
                   for i, (w, h, r) in enumerate(planned))
     audio = source.has_audio
-    args = input_args(input_path)
+    args = [*input_args(input_path), *(watermark_inputs(spec.watermarks) if rungs else [])]
     maps: list[str] = []
     if rungs:
         pads = "".join(f"[s{i}]" for i in range(len(rungs)))
-        graph = [f"[0:V:0]split={len(rungs)}{pads}"]
+        graph, picture = watermark_chains(spec.watermarks, "[0:V:0]", first_input=1)
+        graph.append(f"{picture}split={len(rungs)}{pads}")
         for i, ((_, _, rung), planned_rung) in enumerate(zip(planned, rungs, strict=True)):
             cap = _rung_fps(rung, source)
             chain = [f"fps={num(cap)}"] if cap else []
@@ -260,15 +274,13 @@ def build_ladder(spec: AdaptiveStreamingSpec, input_path: MediaInput, source: So
         maps += ["-map", "0:a:0"]
     args += maps
     if rungs:
-        args += ["-c:v", "libx264", "-preset", spec.preset, "-pix_fmt", "yuv420p", "-sc_threshold", "0",
-                 "-force_key_frames", f"expr:gte(t,n_forced*{num(seg)})"]
+        args += ["-pix_fmt", "yuv420p", "-force_key_frames", f"expr:gte(t,n_forced*{num(seg)})"]
         for i, r in enumerate(rungs):
-            gop = str(max(1, round(seg * (r.fps or _DEFAULT_FPS))))
-            b = r.video_bitrate
-            args += [f"-b:v:{i}", str(b), f"-maxrate:v:{i}", str(b * 11 // 10), f"-bufsize:v:{i}", str(b * 2),
-                     f"-g:v:{i}", gop, f"-keyint_min:v:{i}", gop]
+            gop = max(1, round(seg * (r.fps or _DEFAULT_FPS)))
+            args += encoder_args(i, r.codec, preset=spec.preset, bitrate=r.video_bitrate, gop=gop)
     if audio:
-        args += ["-c:a", "aac", "-b:a", str(spec.audio_bitrate), "-ac", "2"]
+        args += [*(["-af", spec.loudness] if spec.loudness else []),
+                 "-c:a", "aac", "-b:a", str(spec.audio_bitrate), "-ac", "2"]
         if spec.audio_sample_rate:
             args += ["-ar", str(spec.audio_sample_rate)]
     group = ",agroup:aud" if audio and rungs else ""
@@ -299,202 +311,3 @@ def build_ladder(spec: AdaptiveStreamingSpec, input_path: MediaInput, source: So
         encrypted=spec.encryption is not None,
     )
     return Plan(args=args, outputs=layout, duration=duration)
-
-
-@dataclass(frozen=True)
-class Rendition:
-    """One media playlist and its files, as the playlists describe them. ``width``/``height``/
-    ``bandwidth``/``codecs`` come from the master (``None``/``""`` for an audio group member)."""
-
-    playlist: Path
-    segments: tuple[Path, ...]
-    durations: tuple[float, ...]
-    init: Path | None = None
-    key_uris: tuple[str, ...] = ()
-    width: int | None = None
-    height: int | None = None
-    bandwidth: int | None = None
-    codecs: str = ""
-
-
-@dataclass(frozen=True)
-class LadderOutputs:
-    """A written ladder: ``variants`` are the master's ``EXT-X-STREAM-INF`` entries (for an
-    audio-only ladder, its one audio rendition), ``audio`` its ``EXT-X-MEDIA`` audio rendition."""
-
-    master: Path
-    variants: tuple[Rendition, ...]
-    audio: Rendition | None
-
-    @property
-    def files(self) -> list[Path]:
-        """Every file of the ladder: the master, then each rendition's playlist, init and segments."""
-        out = [self.master]
-        for r in (*self.variants, *([self.audio] if self.audio else [])):
-            out += [r.playlist, *([r.init] if r.init else []), *r.segments]
-        return list(dict.fromkeys(out))
-
-
-def _attrs(text: str) -> dict[str, str]:
-    return {k: v.strip('"') for k, v in _ATTR.findall(text)}
-
-
-def _inside(out_dir: Path, uri: str) -> Path:
-    path = (out_dir / uri).resolve()
-    if "://" in uri or not path.is_relative_to(out_dir.resolve()):
-        raise MediaError(f"HLS playlist in {out_dir} names {uri!r}, outside the ladder")
-    return out_dir / uri
-
-
-def _media_playlist(out_dir: Path, uri: str) -> Rendition:
-    playlist = _inside(out_dir, uri)
-    segments: list[Path] = []
-    durations: list[float] = []
-    init: Path | None = None
-    keys: list[str] = []
-    pending: float | None = None
-    for line in playlist.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        tag = _TAG.fullmatch(line)
-        if tag:
-            name, value = tag.groups()
-            if name == "EXTINF":
-                pending = float(value.split(",", 1)[0])
-            elif name == "EXT-X-MAP":
-                init = _inside(out_dir, _attrs(value)["URI"])
-            elif name == "EXT-X-KEY" and "URI" in _attrs(value):
-                keys.append(_attrs(value)["URI"])
-        elif line and not line.startswith("#"):
-            segments.append(_inside(out_dir, line))
-            durations.append(pending if pending is not None else 0.0)
-            pending = None
-    return Rendition(playlist=playlist, segments=tuple(segments), durations=tuple(durations), init=init,
-                     key_uris=tuple(dict.fromkeys(keys)))
-
-
-def ladder_outputs(out_dir: Path) -> LadderOutputs:
-    """Read a written ladder back from ``out_dir/master.m3u8`` and the playlists it names.
-
-    Raises :class:`~openvod.errors.MediaError` when the master is missing or names files outside
-    ``out_dir``.
-    """
-    master = out_dir / MASTER_PLAYLIST
-    if not master.is_file():
-        raise MediaError(f"no HLS master playlist at {master}; did the ladder run finish?")
-    variants: list[Rendition] = []
-    audio: Rendition | None = None
-    stream_inf: dict[str, str] | None = None
-    for line in master.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        tag = _TAG.fullmatch(line)
-        if tag:
-            name, value = tag.groups()
-            if name == "EXT-X-STREAM-INF":
-                stream_inf = _attrs(value)
-            elif name == "EXT-X-MEDIA" and _attrs(value).get("TYPE") == "AUDIO" and "URI" in _attrs(value):
-                audio = _media_playlist(out_dir, _attrs(value)["URI"])
-        elif line and not line.startswith("#") and stream_inf is not None:
-            width = height = None
-            if "RESOLUTION" in stream_inf:
-                w, _, h = stream_inf["RESOLUTION"].partition("x")
-                width, height = int(w), int(h)
-            variants.append(replace(_media_playlist(out_dir, line), width=width, height=height,
-                                    bandwidth=int(stream_inf.get("BANDWIDTH", 0)) or None,
-                                    codecs=stream_inf.get("CODECS", "")))
-            stream_inf = None
-    return LadderOutputs(master=master, variants=tuple(variants), audio=audio)
-
-
-def _peak_rate(sizes: list[int], durations: tuple[float, ...], target: float) -> float:
-    """RFC 8216 §4.3.4.2's peak segment bit rate: the highest bit rate of any run of contiguous
-    segments lasting 0.5-1.5 target durations (the whole playlist when no run qualifies)."""
-    best = 0.0
-    for i in range(len(sizes)):
-        bits, dur = 0, 0.0
-        for j in range(i, len(sizes)):
-            bits, dur = bits + sizes[j] * 8, dur + durations[j]
-            if dur > 1.5 * target:
-                break
-            if dur >= 0.5 * target:
-                best = max(best, bits / dur)
-    total = sum(durations)
-    return best or (sum(sizes) * 8 / total if total > 0 else 0.0)
-
-
-def _rates(r: Rendition) -> tuple[float, float]:
-    """(peak, average) bit rate of a rendition, measured from its segment files (init included)."""
-    sizes = [p.stat().st_size for p in r.segments]
-    total = sum(r.durations)
-    if not sizes or total <= 0:
-        return 0.0, 0.0
-    init = r.init.stat().st_size if r.init else 0
-    target = max(1, max(math.floor(d + 0.5) for d in r.durations))
-    return _peak_rate(sizes, r.durations, target) + init * 8 / total, (sum(sizes) + init) * 8 / total
-
-
-def _fix_target_duration(r: Rendition) -> None:
-    """Raise ``EXT-X-TARGETDURATION`` to every segment's rounded duration (RFC 8216 §4.3.3.1)."""
-    need = max((math.floor(d + 0.5) for d in r.durations), default=1)
-    lines = r.playlist.read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith("#EXT-X-TARGETDURATION:") and int(line.split(":", 1)[1]) < need:
-            lines[i] = f"#EXT-X-TARGETDURATION:{need}"
-            r.playlist.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            return
-
-
-def _merge_short_tail(r: Rendition) -> None:
-    """Append a trailing segment under 100 ms (the AAC encoder's last frames past the video's end)
-    to the segment before it: MPEG-TS and fMP4 fragments both stay valid when concatenated. Not
-    for encrypted segments, which are padded and encrypted one by one."""
-    if len(r.segments) < 2 or r.durations[-1] >= 0.1 or r.key_uris:
-        return
-    prev, last = r.segments[-2], r.segments[-1]
-    with prev.open("ab") as f:
-        f.write(last.read_bytes())
-    lines = r.playlist.read_text(encoding="utf-8").splitlines()
-    i_last = max(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")
-                 and (r.playlist.parent / line.strip()) == last)
-    i_prev = max(i for i, line in enumerate(lines[:i_last]) if line.strip() and not line.startswith("#"))
-    inf_prev = max(i for i in range(i_prev) if lines[i].startswith("#EXTINF:"))
-    lines[inf_prev] = f"#EXTINF:{r.durations[-2] + r.durations[-1]:.6f},"
-    inf_last = max(i for i in range(i_prev + 1, i_last) if lines[i].startswith("#EXTINF:"))
-    del lines[inf_last:i_last + 1]
-    r.playlist.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    last.unlink()
-
-
-def finish_ladder(out_dir: Path) -> LadderOutputs:
-    """Make FFmpeg's ladder playlists hold RFC 8216 once it has run, then read it back.
-
-    Every media playlist's ``EXT-X-TARGETDURATION`` covers its longest rounded segment, and each
-    variant's ``BANDWIDTH``/``AVERAGE-BANDWIDTH`` in the master count its audio rendition too
-    (FFmpeg counts only the video when the audio is a separate ``EXT-X-MEDIA`` group): measured
-    from the segment files, peak video + peak audio, and average video + average audio.
-    """
-    ladder = ladder_outputs(out_dir)
-    for r in (*ladder.variants, *([ladder.audio] if ladder.audio else [])):
-        if r.width is None:  # an audio rendition (the group's, or an audio-only ladder's variant)
-            _merge_short_tail(r)
-    ladder = ladder_outputs(out_dir)
-    for r in (*ladder.variants, *([ladder.audio] if ladder.audio else [])):
-        _fix_target_duration(r)
-    audio_peak, audio_avg = _rates(ladder.audio) if ladder.audio else (0.0, 0.0)
-    rates = iter([_rates(v) for v in ladder.variants])
-    out: list[str] = []
-    for line in ladder.master.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#EXT-X-STREAM-INF:"):
-            peak, avg = next(rates)
-            attrs = line.split(":", 1)[1]
-            own = _attrs(attrs)
-            bandwidth = max(int(own.get("BANDWIDTH", 0)), math.ceil(peak + audio_peak))
-            average = math.ceil(avg + audio_avg)
-            attrs = re.sub(r"(?<![A-Z-])BANDWIDTH=\d+", f"BANDWIDTH={bandwidth}", attrs)
-            if "AVERAGE-BANDWIDTH=" in attrs:
-                attrs = re.sub(r"AVERAGE-BANDWIDTH=\d+", f"AVERAGE-BANDWIDTH={average}", attrs)
-            else:
-                attrs = attrs.replace(f"BANDWIDTH={bandwidth}", f"BANDWIDTH={bandwidth},AVERAGE-BANDWIDTH={average}", 1)
-            line = f"#EXT-X-STREAM-INF:{attrs}"
-        out.append(line)
-    ladder.master.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return ladder_outputs(out_dir)

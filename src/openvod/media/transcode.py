@@ -50,6 +50,7 @@ from openvod.domain.presets import (
 from openvod.errors import InvalidParameter
 from openvod.media.inputs import PROTOCOL_WHITELIST, MediaInput, input_args
 from openvod.media.probe import metadata_summary
+from openvod.media.watermark import Watermark, watermark_chains, watermark_inputs
 
 __all__ = [
     "DEFAULT_X264_PRESET",
@@ -237,17 +238,43 @@ def _video_chain(v: VideoSpec) -> list[str]:
     return chain
 
 
-def _single(spec: TranscodeSpec, source: MediaInput, output: Path, threads: int) -> list[str]:
+def _single(spec: TranscodeSpec, source: MediaInput, output: Path, threads: int,
+            audio_filter: str | None = None, watermarks: Sequence[Watermark] = ()) -> list[str]:
     args = _input(source, threads)
     v = spec.video
-    if v is not None:
+    if v is not None and watermarks:
+        args += [*watermark_inputs(watermarks), *_watermarked(v, watermarks)]
+    elif v is not None:
         # "V" skips cover art; "?" lets an audio-only source make audio-only output.
         args += ["-map", "0:V:0?"]
         if v.codec is not VideoCodec.COPY and (chain := _video_chain(v)):
             args += ["-vf", ",".join(chain)]
     if spec.audio is not None:
-        args += ["-map", "0:a:0?"]
+        args += ["-map", "0:a:0?", *_audio_filter_args(spec, audio_filter)]
     return [*args, *_stream_args(spec), *_thread_args(threads), *_container_args(spec, output)]
+
+
+def _watermarked(v: VideoSpec, marks: Sequence[Watermark]) -> list[str]:
+    """The video's filter graph with ``marks`` drawn on the scaled picture (so their positions and
+    sizes are of the output frame, as Tencent defines them), before a GIF's palette."""
+    chain = _video_chain(v)
+    palette = chain.pop() if v.codec is VideoCodec.GIF else None
+    graph = [f"[0:V:0]{','.join(chain)}[vbase]"] if chain else []
+    chains, label = watermark_chains(marks, "[vbase]" if chain else "[0:V:0]", first_input=1)
+    graph += chains
+    if palette is not None:
+        graph.append(f"{label}{palette}[vgif]")
+        label = "[vgif]"
+    return ["-filter_complex", ";".join(graph), "-map", label]
+
+
+def _audio_filter_args(spec: TranscodeSpec, audio_filter: str | None) -> list[str]:
+    if not audio_filter:
+        return []
+    if spec.audio is None or spec.audio.codec is AudioCodec.COPY:
+        raise InvalidParameter("an audio filter (loudness normalisation) needs the audio re-encoded, not copied",
+                               code="InvalidParameter.AudioFilter")
+    return ["-af", audio_filter]
 
 
 def _concat_size(v: VideoSpec, first: SourceInfo | None) -> tuple[int, int]:
@@ -329,6 +356,8 @@ def build_transcode_args(
     source_has_audio: list[bool] | None = None,
     sources: Sequence[SourceInfo] | None = None,
     threads: int = 0,
+    audio_filter: str | None = None,
+    watermarks: Sequence[Watermark] = (),
 ) -> list[str]:
     """The argument list (after FFmpeg's global options) that makes ``output`` from ``inputs``.
 
@@ -338,6 +367,9 @@ def build_transcode_args(
     that is known. A single input needs neither. ``output``'s directory must exist; for HLS it is
     the playlist path. ``threads`` > 0 caps each input's decoder, the filters and the encoders
     at that many threads. Raises ``InvalidParameter.Concat`` when the inputs cannot be joined.
+    ``audio_filter`` (one input only) is an ``-af`` chain for the audio, e.g. the loudness pass of
+    :func:`openvod.media.loudness.apply_filter`. ``watermarks`` (one input, video re-encoded) are
+    drawn on the output picture in the same run (:mod:`openvod.media.watermark`).
     """
     if not inputs:
         raise InvalidParameter("a transcode needs at least one input", code=CONCAT_CODE)
@@ -346,8 +378,13 @@ def build_transcode_args(
         sources = [SourceInfo(has_audio=flag) for flag in flags]
     if len(sources) != len(inputs):
         raise InvalidParameter(f"{len(inputs)} inputs but {len(sources)} source descriptions", code=CONCAT_CODE)
+    if watermarks and (len(inputs) > 1 or spec.video is None or spec.video.codec is VideoCodec.COPY):
+        raise InvalidParameter("watermarks need one input whose video is re-encoded (not copied, not removed)",
+                               code="InvalidParameter.Watermark")
     if len(inputs) == 1:
-        return _single(spec, inputs[0], output, threads)
+        return _single(spec, inputs[0], output, threads, audio_filter, watermarks)
+    if audio_filter:
+        raise InvalidParameter("an audio filter applies to one input, not to inputs being joined", code=CONCAT_CODE)
     return _concat(spec, inputs, output, sources, threads)
 
 
@@ -390,12 +427,15 @@ def build_chunk_args(spec: TranscodeSpec, source: MediaInput, output: Path, *, s
     return [*args, "-an", *_thread_args(threads), *_intermediate(spec, output)]
 
 
-def build_audio_args(spec: TranscodeSpec, source: MediaInput, output: Path, *, threads: int = 0) -> list[str]:
-    """The audio of ``source`` (its first stream) encoded as the single pass would, no video."""
+def build_audio_args(spec: TranscodeSpec, source: MediaInput, output: Path, *, threads: int = 0,
+                     audio_filter: str | None = None) -> list[str]:
+    """The audio of ``source`` (its first stream) encoded as the single pass would, no video
+    (``audio_filter`` as in :func:`build_transcode_args`: the whole file's audio is here)."""
     _joinable(spec)
     if spec.audio is None:
         raise InvalidParameter("the preset makes no audio", code=_CHUNK_CODE)
-    return [*_input(source, threads), "-map", "0:a:0", "-vn", *_audio_codec_args(spec.audio),
+    return [*_input(source, threads), "-map", "0:a:0", "-vn", *_audio_filter_args(spec, audio_filter),
+            *_audio_codec_args(spec.audio),
             *_thread_args(threads), *_intermediate(spec, output)]
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "play_url",
     "player_data",
     "rewrite_playlist",
+    "object_resolver",
     "rewrite_sprite_vtt",
     "set_private",
     "url_for",
@@ -84,7 +85,8 @@ LONG_MAX_AGE = 86400
 EXPIRY_WINDOW = 300
 
 _TYPES = {
-    ".m3u8": PLAYLIST_TYPE, ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
+    ".m3u8": PLAYLIST_TYPE, ".mpd": "application/dash+xml", ".ts": "video/mp2t", ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
     ".m4v": "video/mp4", ".m4a": "audio/mp4", ".aac": "audio/aac", ".vtt": "text/vtt", ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif",
 }
@@ -324,6 +326,12 @@ def _resolver(links: Links, bucket: str, key: str) -> Callable[[str], str]:
     return resolve
 
 
+def object_resolver(links: Links, bucket: str, key: str) -> Callable[[str], str]:
+    """A function turning a relative reference found in object ``key`` into the absolute (signed,
+    as ``links`` says) URL of the object it names; other references are returned as they are."""
+    return _resolver(links, bucket, key)
+
+
 def _key_resolver(ctx: Context, links: Links, resolve: Callable[[str], str]) -> Callable[[str], str]:
     granted: dict[str, str] = {}  # a rotating-key playlist names each key many times
 
@@ -468,7 +476,7 @@ def _height(row: Object) -> int:
 
 
 def player_data(ctx: Context, app_id: str, file_id: str) -> PlayerView:
-    """What the player page of media ``file_id`` plays: the newest HLS master playlist, an MP4
+    """What the player page of media ``file_id`` plays: the newest HLS master playlist and DASH MPD, an MP4
     to fall back on (the tallest MP4 transcode, else a browser-playable source), the cover as poster,
     the WebVTT sprite index for scrub previews, and the duration in seconds (None if unknown)."""
     media, rows = _load(ctx, app_id, file_id)
@@ -498,7 +506,8 @@ def player_data(ctx: Context, app_id: str, file_id: str) -> PlayerView:
         file_id=media.id,
         name=media.name,
         poster=poster,
-        hls=newest(lambda r: r.role == "AdaptiveDynamicStreaming"),
+        hls=newest(lambda r: r.role == "AdaptiveDynamicStreaming" and not r.key.endswith(".mpd")),
+        dash=newest(lambda r: r.role == "AdaptiveDynamicStreaming" and r.key.endswith(".mpd")),
         mp4=mp4,
         sprites_vtt=newest(lambda r: _GROUPS.get(r.role) == "image_sprites" and _is_vtt(r)),
         duration=float(duration) if isinstance(duration, int | float) and duration > 0 else None,

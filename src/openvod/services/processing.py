@@ -71,6 +71,7 @@ def process_media(
     media_process_task = templates_svc.require_templates(ctx, app_id, media_process_task)  # canonical
     steps = expand_steps(media_process_task)
     resolved = [templates_svc.resolve(ctx, app_id, st.template_kind, st.definition) for st in steps]
+    marks = [templates_svc.resolve_watermarks(ctx, app_id, st.params) for st in steps]
     with ctx.db.session() as s:
         media = s.get(Media, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
         if media is None or media.app_id != app_id:
@@ -94,7 +95,8 @@ def process_media(
             s.add(TaskStep(task_id=task_id, app_id=app_id, idx=idx, kind=st.kind.value, state=TaskState.INIT,
                            priority=priority, created_at=utcnow(),
                            input={"definition": st.definition, "template": params, "step": st.params,
-                                  "source": source, **({"keep_cover": True} if keep_cover else {})}))
+                                  "source": source, **({"keep_cover": True} if keep_cover else {}),
+                                  **({"watermarks": marks[idx]} if marks[idx] else {})}))
         s.flush()
         queue.record_task_event(s, task)
     ctx.signals.work_available()

@@ -21,7 +21,7 @@ when it creates them, so deleting a template later does not change work already 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ from openvod.domain.templates import (
 from openvod.domain.views.templates import TemplatePage, TemplateView
 from openvod.errors import Conflict, Forbidden, InvalidParameter, NotFound
 from openvod.runtime import Context
+from openvod.services import watermark_images
 
 __all__ = [
     "DEFAULT_LIMIT", "MAX_LIMIT", "TEMPLATE_TYPES", "check_task", "create_template", "delete_template", "get_template",
@@ -98,6 +99,8 @@ def create_template(ctx: Context, app_id: str, kind: TemplateKind | str, params:
     """
     kind = parse_kind(kind)
     canonical, name, comment = validate_params(kind, params), validate_name(name), validate_comment(comment)
+    if kind is TemplateKind.WATERMARK:  # its image goes to storage, the params keep the key
+        canonical = watermark_images.store_image(ctx, app_id, canonical)
     # One statement computes and takes the number, so SQLite's writer lock makes it atomic; a
     # server with concurrent writers may still collide on the unique (kind, definition): retry.
     top = (select(func.coalesce(func.max(Template.definition), USER_DEFINITION_BASE - 1) + 1)
@@ -201,14 +204,20 @@ def update_template(ctx: Context, app_id: str, kind: TemplateKind | str, definit
         row = _own(s, app_id, kind, definition)
         if row is None:
             raise _not_found(kind, definition)
+        old_image = watermark_images.image_location(row.params)
         if params is not None:
             row.params = merge_params(kind, row.params, params)
+            if kind is TemplateKind.WATERMARK:
+                row.params = watermark_images.store_image(ctx, app_id, row.params)
         if name is not None:
             row.name = name
         if comment is not None:
             row.comment = comment
         s.flush()
-        return _row_public(row)
+        view = _row_public(row)
+    if params is not None and old_image != watermark_images.image_location(view.params):
+        watermark_images.release_image(ctx, app_id, old_image)
+    return view
 
 
 def delete_template(ctx: Context, app_id: str, kind: TemplateKind | str, definition: int) -> None:
@@ -225,7 +234,9 @@ def delete_template(ctx: Context, app_id: str, kind: TemplateKind | str, definit
             if (kind, definition) in template_refs(proc.steps):
                 raise Conflict(f"{kind.value} template {definition} is used by procedure {proc.name!r}; change or "
                                "delete the procedure first", code="ResourceInUse.Template")
+        image = watermark_images.image_location(row.params)
         s.delete(row)
+    watermark_images.release_image(ctx, app_id, image)
 
 
 def missing_templates(s: Session, app_id: str, refs: Iterable[tuple[TemplateKind, int]]) -> set[
@@ -253,7 +264,25 @@ def check_task(s: Session, app_id: str, task: Any) -> dict[str, Any]:
                     f"MediaProcessTask.{name}[{i}].Definition {item['Definition']} is neither one of this app's "
                     f"{step.template_kind.value} templates nor a system one",
                     code="InvalidParameterValue.Definition")
+            for j, mark in enumerate(item.get("WatermarkSet", [])):
+                if (TemplateKind.WATERMARK, mark["Definition"]) in missing:
+                    raise InvalidParameter(
+                        f"MediaProcessTask.{name}[{i}].WatermarkSet[{j}].Definition {mark['Definition']} is not one "
+                        "of this app's watermark templates", code="InvalidParameterValue.Definition")
     return canonical
+
+
+def resolve_watermarks(ctx: Context, app_id: str, step: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each ``WatermarkSet`` item of a step's params with its template's params copied in (what
+    the job draws); ``InvalidParameterValue.TextContent`` for a text watermark without text."""
+    out = []
+    for i, item in enumerate(step.get("WatermarkSet") or []):
+        params = resolve(ctx, app_id, TemplateKind.WATERMARK, item["Definition"])
+        if params["Type"] == "text" and not item.get("TextContent"):
+            raise InvalidParameter(f"WatermarkSet[{i}]: watermark template {item['Definition']} is a text watermark; "
+                                   "give its TextContent", code="InvalidParameterValue.TextContent")
+        out.append({**params, **item})
+    return out
 
 
 def require_templates(ctx: Context, app_id: str, task: Any) -> dict[str, Any]:

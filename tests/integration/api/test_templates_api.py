@@ -170,7 +170,7 @@ def test_list_filters_and_pages(server: ServerProc) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status", "code"),
     [
-        ("post", "/v1/templates/Watermark", {"json": {"params": {}}}, 400, "InvalidParameterValue.TemplateKind"),
+        ("post", "/v1/templates/Mosaic", {"json": {"params": {}}}, 400, "InvalidParameterValue.TemplateKind"),
         ("post", "/v1/templates/AnimatedGraphics", {"json": {"params": {"Fps": 99}}}, 400,
          "InvalidParameterValue.Fps"),
         ("post", "/v1/templates/AnimatedGraphics", {"json": {"params": {}}}, 400, "MissingParameter"),

@@ -90,7 +90,8 @@ def test_media_of_another_app_is_not_found(pb: Playback, processed: str) -> None
 
 def test_player_data(pb: Playback, processed: str) -> None:
     data = player_json(player_data(pb.ctx, pb.private.app_id, processed))
-    assert set(data) == {"file_id", "name", "poster", "hls", "mp4", "sprites_vtt", "duration", "subtitles"}
+    assert set(data) == {"file_id", "name", "poster", "hls", "dash", "mp4", "sprites_vtt", "duration", "subtitles"}
+    assert data["dash"] is None  # an HLS ladder only
     assert data["file_id"] == processed and data["name"] == "processed.mp4"
     assert data["hls"].split("?")[0].endswith("/hls/master.m3u8")
     assert data["mp4"].split("?")[0].endswith("/t/720.mp4")  # the tallest MP4

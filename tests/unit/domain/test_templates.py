@@ -223,9 +223,9 @@ def test_null_fields_count_as_absent() -> None:
         ("AdaptiveDynamicStreaming", {"Format": "MPEG-DASH", "DrmType": "SimpleAES",
                                       "StreamInfos": [{"Video": {}, "Audio": {}}]}, "InvalidParameterValue.DrmType",
          "AdaptiveDynamicStreaming.DrmType SimpleAES encrypts HLS only, not MPEG-DASH"),
-        ("AdaptiveDynamicStreaming", {"Format": "HLS", "StreamInfos": [{"Video": {"Codec": "av1"}, "Audio": {}}]},
+        ("AdaptiveDynamicStreaming", {"Format": "HLS", "StreamInfos": [{"Video": {"Codec": "vp9"}, "Audio": {}}]},
          "InvalidParameterValue.VideoCodec",
-         "AdaptiveDynamicStreaming.StreamInfos[0].Video.Codec must be one of libx264, libx265, got 'av1'"),
+         "AdaptiveDynamicStreaming.StreamInfos[0].Video.Codec must be one of libx264, libx265, av1, got 'vp9'"),
         ("AdaptiveDynamicStreaming", {"Format": "HLS", "DisableHigherVideoBitrate": 3,
                                       "StreamInfos": [{"Video": {}, "Audio": {}}]},
          "InvalidParameterValue.DisableHigherVideoBitrate",
@@ -239,7 +239,7 @@ def test_bad_values_are_refused_with_tencents_codes(kind: str, params: Any, code
 def test_kinds_parse_in_any_case_and_unknown_ones_are_refused() -> None:
     assert parse_kind("animatedgraphics") is TemplateKind.ANIMATED_GRAPHICS
     with pytest.raises(InvalidParameter) as err:
-        parse_kind("Watermark")
+        parse_kind("Mosaic")
     assert err.value.code == "InvalidParameterValue.TemplateKind"
     assert "Transcode, AnimatedGraphics, SnapshotByTimeOffset" in err.value.message
 
@@ -293,7 +293,8 @@ def test_system_templates_carry_tencents_definitions() -> None:
         TemplateKind.SNAPSHOT_BY_TIME_OFFSET: [10],
         TemplateKind.SAMPLE_SNAPSHOT: [10],
         TemplateKind.IMAGE_SPRITE: [10],
-        TemplateKind.ADAPTIVE_DYNAMIC_STREAMING: [10, 12, 20],
+        TemplateKind.WATERMARK: [],
+        TemplateKind.ADAPTIVE_DYNAMIC_STREAMING: [10, 12, 20, 30],  # 30: OpenVOD's per-title ladder
     }
     assert all(d < USER_DEFINITION_BASE for found in SYSTEM_TEMPLATES.values() for d in found)
 
@@ -400,9 +401,9 @@ def test_time_points_read_seconds_percent_and_legacy_milliseconds() -> None:
         ({"TranscodeTaskSet": [{}]}, "MissingParameter", "MediaProcessTask.TranscodeTaskSet[0].Definition is required"),
         ({"TranscodeTaskSet": [{"Definition": "100030"}]}, "InvalidParameterValue.Definition",
          "MediaProcessTask.TranscodeTaskSet[0].Definition must be a whole number from 1, got '100030'"),
-        ({"TranscodeTaskSet": [{"Definition": 100030, "WatermarkSet": [{"Definition": 1}]}]}, "UnknownParameter",
-         "MediaProcessTask.TranscodeTaskSet[0] has unknown or unsupported parameter 'WatermarkSet'; supported: "
-         "Definition, StartTimeOffset, EndTimeOffset"),
+        ({"TranscodeTaskSet": [{"Definition": 100030, "MosaicSet": [{"Definition": 1}]}]}, "UnknownParameter",
+         "MediaProcessTask.TranscodeTaskSet[0] has unknown or unsupported parameter 'MosaicSet'; supported: "
+         "Definition, StartTimeOffset, EndTimeOffset, WatermarkSet"),
         ({"TranscodeTaskSet": [{"Definition": 100030}, {"Definition": 100030}]}, "InvalidParameterValue.Definition",
          "MediaProcessTask.TranscodeTaskSet[1].Definition 100030 is already in TranscodeTaskSet: each Definition "
          "may appear once per set"),

@@ -25,6 +25,7 @@ from typing import Any
 from openvod.domain.templates._fields import JsonObject, bad_value, number_in
 from openvod.domain.templates.names import validate_definition
 from openvod.domain.templates.params import TemplateKind
+from openvod.domain.templates.watermarks import watermark_items
 
 __all__ = [
     "MAX_STEPS", "MAX_TIME_POINTS", "TASK_SETS", "StepKind", "StepSpec", "TimePoint", "expand_steps",
@@ -139,14 +140,26 @@ def _cover(o: JsonObject) -> dict[str, Any]:
             "PositionValue": o.number("PositionValue", None, 0, 100 if kind == "Percent" else 86_400_000)}
 
 
+def _watermark_set(o: JsonObject) -> dict[str, Any]:
+    marks = watermark_items(o)
+    return {"WatermarkSet": marks} if marks else {}
+
+
+def _publish_early(o: JsonObject) -> dict[str, Any]:
+    # OpenVOD's: 1 publishes the lowest rung (a playable master) before the others are encoded.
+    return {"PublishEarly": o.flag("PublishEarly")} if o.has("PublishEarly") else {}
+
+
 _ITEMS: dict[StepKind, tuple[tuple[str, ...], Callable[[JsonObject], dict[str, Any]]]] = {
-    StepKind.TRANSCODE: (("StartTimeOffset", "EndTimeOffset"), lambda o: _offsets(o, required=False)),
+    StepKind.TRANSCODE: (("StartTimeOffset", "EndTimeOffset", "WatermarkSet"),
+                         lambda o: {**_offsets(o, required=False), **_watermark_set(o)}),
     StepKind.ANIMATED_GRAPHICS: (("StartTimeOffset", "EndTimeOffset"), lambda o: _offsets(o, required=True)),
     StepKind.SNAPSHOT_BY_TIME_OFFSET: (("ExtTimeOffsetSet", "TimeOffsetSet"), _snapshot_points),
     StepKind.SAMPLE_SNAPSHOT: ((), lambda o: {}),
     StepKind.IMAGE_SPRITES: ((), lambda o: {}),
     StepKind.COVER_BY_SNAPSHOT: (("PositionType", "PositionValue"), _cover),
-    StepKind.ADAPTIVE_DYNAMIC_STREAMING: ((), lambda o: {}),
+    StepKind.ADAPTIVE_DYNAMIC_STREAMING: (("WatermarkSet", "PublishEarly"),
+                                          lambda o: {**_watermark_set(o), **_publish_early(o)}),
 }
 # Outputs of these are kept per Definition (MediaInfo lists one set per Definition), so a set may
 # name a Definition once; animated images carry their own offsets and may repeat one.
@@ -159,9 +172,12 @@ def normalize_task(task: Any) -> dict[str, Any]:
 
     Each item is ``{"Definition": int, ...step settings}``: Transcode takes optional
     ``StartTimeOffset``/``EndTimeOffset`` (seconds, negative counts back from the end),
-    AnimatedGraphic requires both, SnapshotByTimeOffset takes ``ExtTimeOffsetSet`` (``"3.5s"``,
+    Transcode and AdaptiveDynamicStreaming an optional ``WatermarkSet`` (see
+    :func:`~openvod.domain.templates.watermarks.watermark_items`), AnimatedGraphic requires both
+    offsets, SnapshotByTimeOffset takes ``ExtTimeOffsetSet`` (``"3.5s"``,
     ``"10%"``) or the older ``TimeOffsetSet`` (milliseconds), CoverBySnapshot takes
-    ``PositionType`` Time|Percent and ``PositionValue``. At least one step, at most
+    ``PositionType`` Time|Percent and ``PositionValue``, AdaptiveDynamicStreaming an optional
+    ``PublishEarly`` 0|1 (OpenVOD's: the lowest rung is published first). At least one step, at most
     :data:`MAX_STEPS`, one cover, and a Definition at most once per set (animated images aside).
     Whether each Definition exists is the caller's to check (:func:`template_refs`).
     """
@@ -204,6 +220,9 @@ def template_refs(task: Mapping[str, Any]) -> list[tuple[TemplateKind, int]]:
     names, once each, in step order. Does not validate: malformed items are skipped."""
     refs = [(kind.template_kind, item.get("Definition")) for name, kind in TASK_SETS
             for item in (task.get(name) or []) if isinstance(item, Mapping)]
+    refs += [(TemplateKind.WATERMARK, mark.get("Definition")) for name, _ in TASK_SETS
+             for item in (task.get(name) or []) if isinstance(item, Mapping)
+             for mark in (item.get("WatermarkSet") or []) if isinstance(mark, Mapping)]
     return list(dict.fromkeys((k, d) for k, d in refs if isinstance(d, int) and not isinstance(d, bool)))
 
 

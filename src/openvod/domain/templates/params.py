@@ -10,7 +10,7 @@ defaults are filled in, so stored params say exactly what will be made. Choice v
 case-insensitively and stored in Tencent's spelling. A bad value is
 ``InvalidParameterValue.<Field>`` (nested fields use Tencent's flat names: ``VideoCodec``,
 ``VideoBitrate``, ``AudioCodec``, ``AudioBitrate``, ``AudioSampleRate``); what OpenVOD does not
-support (watermarks, DRM other than SimpleAES, TESHD, ...) is ``UnknownParameter``. Settings made
+support (SVG watermarks, DRM other than SimpleAES, TESHD, ...) is ``UnknownParameter``. Settings made
 moot are dropped, not refused: a ``VideoTemplate`` when ``RemoveVideo`` is 1 or the container
 holds audio only, ``SegmentType`` outside HLS.
 """
@@ -23,9 +23,12 @@ from enum import StrEnum
 from typing import Any
 
 from openvod.domain.templates._fields import JsonObject, bad_value, type_name
+from openvod.domain.templates.loudness import enhance_config, ladder_volume_balance
+from openvod.domain.templates.per_title import per_title_params
+from openvod.domain.templates.watermarks import merge_watermark, validate_watermark
 
-__all__ = ["AUDIO_ONLY_CONTAINERS", "TemplateKind", "merge_params", "parse_kind", "validate_params",
-           "validate_system_params"]
+__all__ = ["ADS_FORMATS", "ADS_VIDEO_CODECS", "AUDIO_ONLY_CONTAINERS", "TemplateKind", "merge_params", "parse_kind",
+           "validate_params", "validate_system_params"]
 
 
 class TemplateKind(StrEnum):
@@ -37,6 +40,7 @@ class TemplateKind(StrEnum):
     SAMPLE_SNAPSHOT = "SampleSnapshot"
     IMAGE_SPRITE = "ImageSprite"
     ADAPTIVE_DYNAMIC_STREAMING = "AdaptiveDynamicStreaming"
+    WATERMARK = "Watermark"  # params: domain/templates/watermarks.py; no system ones
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,11 @@ _AUDIO_CODECS = {
     "hls": ("libfdk_aac", "libmp3lame"), "mp3": ("libmp3lame",), "m4a": ("libfdk_aac", "libmp3lame", "ac3"),
     "flac": ("flac",), "ogg": ("flac",), "wav": ("pcm16",),
 }
+ADS_VIDEO_CODECS = ("libx264", "libx265", "av1")
+"""Rung codecs of an AdaptiveDynamicStreaming template: H.264, H.265 (HEVC) and AV1 (SVT-AV1)."""
+ADS_FORMATS = ("HLS", "MPEG-DASH", "CMAF")
+"""AdaptiveDynamicStreaming ``Format``s: Tencent's ``HLS`` and ``MPEG-DASH``, and OpenVOD's ``CMAF``:
+one set of fMP4 segments with both an HLS master playlist and a DASH MPD naming them."""
 _VIDEO_KEYS = ("Codec", "Fps", "Bitrate", "ResolutionAdaptive", "Width", "Height", "FillType", "Vcrf", "Gop")
 
 
@@ -105,7 +114,8 @@ def _audio(where: str, raw: Any, codecs: tuple[str, ...], lim: _Limits, *, audio
 
 
 def _transcode(raw: Any, lim: _Limits) -> dict[str, Any]:
-    keys = ("Container", "RemoveVideo", "RemoveAudio", "VideoTemplate", "AudioTemplate", "SegmentType")
+    keys = ("Container", "RemoveVideo", "RemoveAudio", "VideoTemplate", "AudioTemplate", "SegmentType",
+            "EnhanceConfig")
     o = JsonObject("Transcode", raw, keys, "Transcode")
     container = o.choice("Container", None, (*_VIDEO_CODECS, *AUDIO_ONLY_CONTAINERS))
     audio_only = container in AUDIO_ONLY_CONTAINERS
@@ -121,6 +131,8 @@ def _transcode(raw: Any, lim: _Limits) -> dict[str, Any]:
     if not remove_audio:
         out["AudioTemplate"] = _audio("Transcode.AudioTemplate", o.required("AudioTemplate"),
                                       _AUDIO_CODECS[container], lim, audio_only=audio_only)
+        if o.has("EnhanceConfig"):  # loudness normalisation: domain/templates/loudness.py
+            out["EnhanceConfig"] = enhance_config("Transcode.EnhanceConfig", o.raw["EnhanceConfig"])
     if container == "hls":
         out["SegmentType"] = o.choice("SegmentType", "ts", ("ts", "fmp4"))
     return out
@@ -164,23 +176,25 @@ def _image_sprite(raw: Any, lim: _Limits) -> dict[str, Any]:
 
 
 def _stream(where: str, raw: Any, lim: _Limits) -> dict[str, Any]:
-    o = JsonObject(where, raw, ("Video", "Audio", "RemoveAudio", "RemoveVideo"), "StreamInfos")
+    o = JsonObject(where, raw, ("Video", "Audio", "RemoveAudio", "RemoveVideo", "EnhanceConfig"), "StreamInfos")
     remove_video, remove_audio = o.flag("RemoveVideo"), o.flag("RemoveAudio")
     if remove_video and remove_audio:
         raise bad_value("RemoveAudio", f"{where}: RemoveVideo and RemoveAudio are both 1, nothing would be left")
     out: dict[str, Any] = {"RemoveVideo": remove_video, "RemoveAudio": remove_audio}
     if not remove_video:
-        out["Video"] = _video(f"{where}.Video", o.required("Video"), ("libx264", "libx265"), lim)
+        out["Video"] = _video(f"{where}.Video", o.required("Video"), ADS_VIDEO_CODECS, lim)
     if not remove_audio:
         out["Audio"] = _audio(f"{where}.Audio", o.required("Audio"), ("libfdk_aac",), lim, audio_only=False)
+        if o.has("EnhanceConfig"):  # loudness normalisation: domain/templates/loudness.py
+            out["EnhanceConfig"] = enhance_config(f"{where}.EnhanceConfig", o.raw["EnhanceConfig"])
     return out
 
 
 def _adaptive_dynamic_streaming(raw: Any, lim: _Limits) -> dict[str, Any]:
     keys = ("Format", "StreamInfos", "DrmType", "DisableHigherVideoBitrate", "DisableHigherVideoResolution",
-            "SegmentType")
+            "SegmentType", "PerTitle")
     o = JsonObject("AdaptiveDynamicStreaming", raw, keys, "AdaptiveDynamicStreaming")
-    fmt = o.choice("Format", None, ("HLS", "MPEG-DASH"))
+    fmt = o.choice("Format", None, ADS_FORMATS)
     if isinstance(o.raw.get("DrmType"), str) and o.raw["DrmType"].lower() in ("widevine", "fairplay"):
         raise bad_value("DrmType", f"AdaptiveDynamicStreaming.DrmType {o.raw['DrmType']} needs a DRM licence service, "
                                    "which OpenVOD does not have; use SimpleAES (HLS AES-128) or leave it empty")
@@ -197,8 +211,19 @@ def _adaptive_dynamic_streaming(raw: Any, lim: _Limits) -> dict[str, Any]:
         "DisableHigherVideoBitrate": o.flag("DisableHigherVideoBitrate"),
         "DisableHigherVideoResolution": o.flag("DisableHigherVideoResolution"),
     }
+    ladder_volume_balance(out["StreamInfos"])  # one audio rendition: the streams must agree
+    if o.has("PerTitle"):  # VMAF-picked bitrates: domain/templates/per_title.py
+        out["PerTitle"] = per_title_params("AdaptiveDynamicStreaming.PerTitle", o.raw["PerTitle"], out["StreamInfos"])
+    codecs = sorted({s["Video"]["Codec"] for s in out["StreamInfos"] if "Video" in s} - {"libx264"})
     if fmt == "HLS":
-        out["SegmentType"] = o.choice("SegmentType", "ts", ("ts", "fmp4"))
+        # H.265 and AV1 travel in fMP4 only (RFC 8216 §3.3 lists no MPEG-TS mapping for them).
+        out["SegmentType"] = o.choice("SegmentType", "fmp4" if codecs else "ts", ("ts", "fmp4"))
+        if codecs and out["SegmentType"] == "ts":
+            raise bad_value("SegmentType", f"AdaptiveDynamicStreaming.SegmentType ts carries H.264 only; "
+                                           f"{' and '.join(codecs)} rungs need fmp4")
+        if codecs and drm:
+            raise bad_value("DrmType", f"AdaptiveDynamicStreaming.DrmType SimpleAES needs ts segments, which "
+                                       f"carry H.264 only; {' and '.join(codecs)} rungs cannot be encrypted")
     return out
 
 
@@ -209,6 +234,7 @@ _VALIDATORS: dict[TemplateKind, Callable[[Any, _Limits], dict[str, Any]]] = {
     TemplateKind.SAMPLE_SNAPSHOT: _sample_snapshot,
     TemplateKind.IMAGE_SPRITE: _image_sprite,
     TemplateKind.ADAPTIVE_DYNAMIC_STREAMING: _adaptive_dynamic_streaming,
+    TemplateKind.WATERMARK: lambda raw, lim: validate_watermark(raw),
 }
 
 
@@ -232,6 +258,8 @@ def merge_params(kind: TemplateKind | str, current: Mapping[str, Any], changes: 
     level down; lists (``StreamInfos``) are replaced whole.
     """
     kind = parse_kind(kind)
+    if kind is TemplateKind.WATERMARK:  # a stored image key must survive, and never come from changes
+        return merge_watermark(current, changes)
     if not isinstance(changes, Mapping):
         raise bad_value(kind.value, f"{kind.value} changes must be an object, got {type_name(changes)}")
     merged = dict(current)

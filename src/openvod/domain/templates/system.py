@@ -18,6 +18,9 @@ tencentcloud.com/document/product/266/33932; the MPS screenshot-template page 86
 - AdaptiveDynamicStreaming 10 (HLS), 12 (HLS, SimpleAES) and 20 (MPEG-DASH): six H.264 rungs at
   24 fps, short side 240/480/720/1080/1440/2160 at 256/512/512/1024/3072/6144 kbps, AAC 48 kbps
   44.1 kHz stereo; 10 and 12 skip rungs above the source's resolution, 20 does not.
+- AdaptiveDynamicStreaming 30 (OpenVOD's, not Tencent's): HLS, five H.264 rungs 240/360/480/720/
+  1080p at the source's frame rate with per-title bitrates (``PerTitle``: VMAF 95 per rung, at
+  most 400/800/1400/2800/5000 kbps), AAC 128 kbps; rungs above the source are skipped.
 
 Some system values (24 kbps audio, 320 kbps MP3, 80 px tiles) lie outside what apps may ask for
 in their own templates; system templates are checked with wider limits. App templates get
@@ -86,6 +89,13 @@ def _system_templates() -> dict[TemplateKind, dict[int, SystemTemplate]]:
         found.append((TemplateKind.ADAPTIVE_DYNAMIC_STREAMING, definition, f"{fmt}{'-' + drm if drm else ''}", what,
                       {"Format": fmt, "StreamInfos": ladder, "DrmType": drm,
                        "DisableHigherVideoResolution": skip_higher}))
+    # OpenVOD's own: a per-title ladder (domain/templates/per_title.py), the fixed bitrates as caps.
+    per_title = [dict(zip(("Video", "Audio"), _rung(h, k, 0, 128), strict=True))
+                 for h, k in ((240, 400), (360, 800), (480, 1400), (720, 2800), (1080, 5000))]
+    found.append((TemplateKind.ADAPTIVE_DYNAMIC_STREAMING, 30, "HLS-PerTitle",
+                  "HLS, 5 H.264 rungs 240p-1080p, bitrates picked per title by VMAF (95), at most 400-5000 kbps",
+                  {"Format": "HLS", "StreamInfos": per_title, "DisableHigherVideoResolution": 1,
+                   "PerTitle": {"Switch": "ON", "TopVmaf": 95}}))
     out: dict[TemplateKind, dict[int, SystemTemplate]] = {kind: {} for kind in TemplateKind}
     for kind, definition, name, comment, params in found:
         # Validated like any template, so a bad definition fails at import rather than in a task.

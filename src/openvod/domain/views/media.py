@@ -123,6 +123,7 @@ class PlayerView:
     sprites_vtt: str | None
     duration: float | None
     subtitles: tuple[SubtitleView, ...] = ()
+    dash: str | None = None  # an MPEG-DASH manifest (a DASH or CMAF ladder's)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -19,14 +19,19 @@ from openvod.db.models import Media
 from openvod.domain.markers import object_marker
 from openvod.domain.presets import parse_params
 from openvod.domain.templates import time_points
+from openvod.domain.templates.loudness import ladder_volume_balance, volume_balance
 from openvod.engine.jobs import JobContext, register
+from openvod.engine.jobs.adaptive import LadderSource, run_ladder
+from openvod.engine.jobs.loudness import Leveler
+from openvod.engine.jobs.per_title import tune_rungs
 from openvod.engine.jobs.publish import publish
+from openvod.engine.jobs.watermarks import step_watermarks
 from openvod.errors import MediaError
 from openvod.media.animated import AnimatedGraphicsSpec, build_animated
 from openvod.media.common import Plan
 from openvod.media.ffmpeg import run_ffmpeg
 from openvod.media.inputs import MediaInput, MediaLimits
-from openvod.media.ladder import AdaptiveStreamingSpec, HlsEncryption, Rung, build_ladder, finish_ladder
+from openvod.media.ladder import AdaptiveStreamingSpec, HlsEncryption, LadderOutputs, Rung
 from openvod.media.probe import metadata_summary, probe
 from openvod.media.snapshots import (
     CoverBySnapshotSpec,
@@ -61,13 +66,15 @@ def _source(job: JobContext) -> _Source:
 
 
 @contextmanager
-def _run(job: JobContext, src: _Source, build: Callable[[MediaInput], Plan[Any]]) -> Any:
-    """Run ``build(input)``'s plan with progress and cancellation; yields the plan. FFmpeg reads
-    the source where it lies: the file on local storage, a presigned URL on S3 (range requests:
-    a worker never holds the source on its disk, however large)."""
+def _run(job: JobContext, src: _Source, build: Callable[[MediaInput], Plan[Any]],
+         progress: Callable[[float], None] | None = None) -> Any:
+    """Run ``build(input)``'s plan with progress (``progress``, else the job's) and cancellation;
+    yields the plan. FFmpeg reads the source where it lies: the file on local storage, a presigned
+    URL on S3 (range requests: a worker never holds the source on its disk, however large)."""
     with job.ctx.storage.media_input(src.bucket, src.key, expires_in=int(job.timeout) + 60) as source:
         plan = build(source)
-        run_ffmpeg(plan.args, timeout=job.timeout, ffmpeg=job.ctx.settings.ffmpeg, on_progress=job.progress,
+        run_ffmpeg(plan.args, timeout=job.timeout, ffmpeg=job.ctx.settings.ffmpeg,
+                   on_progress=progress or job.progress,
                    duration=plan.duration, cancel=job.cancel, limits=MediaLimits.from_settings(job.ctx.settings))
         yield plan
 
@@ -271,20 +278,27 @@ def transcode_step(job: JobContext) -> dict[str, Any]:
     output = out_dir / f"{_definition(job)}.{ext}"
     start = _offset(step.get("StartTimeOffset"), src.info.duration)
     end = _offset(step.get("EndTimeOffset"), src.info.duration)
+    length = (end or src.info.duration or 0) - (start or 0)
+    level = Leveler(job, None if tpl.get("RemoveAudio") else volume_balance(tpl), has_audio=src.info.has_audio)
+
+    marks = () if tpl.get("RemoveVideo") or not src.info.has_video else step_watermarks(
+        job, duration=length if length > 0 else None)  # drawn on the output: its timeline, after the trim
 
     def build(path: MediaInput) -> Plan[None]:
-        args = build_transcode_args(spec, [path], output, sources=[src.info])
+        chain = level.prepare(path, duration=length if length > 0 else None, start=start, end=end,
+                              sample_rate=(tpl.get("AudioTemplate") or {}).get("SampleRate"))
+        args = build_transcode_args(spec, [path], output, sources=[src.info], audio_filter=chain, watermarks=marks)
         trim = [*(["-ss", f"{start:g}"] if start else []), *(["-to", f"{end:g}"] if end else [])]
         if trim:
             i = args.index("-i")
             args[i:i] = trim
-        length = (end or src.info.duration or 0) - (start or 0)
         return Plan(args=args, outputs=None, duration=length if length > 0 else None)
 
-    with _run(job, src, build):
+    with _run(job, src, build, level.encode_progress):
         pass
     if not output.is_file():
         raise MediaError(f"FFmpeg finished but wrote no {output.name}", code="FailedOperation.NoOutput")
+    level.check(output, duration=length if length > 0 else None)
     info_json = probe(output, timeout=job.ctx.settings.probe_timeout, own_output=True,
                       limits=MediaLimits.from_settings(job.ctx.settings))
     meta = metadata_summary(info_json, size=output.stat().st_size, md5=_md5(output))
@@ -298,14 +312,24 @@ def transcode_step(job: JobContext) -> dict[str, Any]:
     return {**object_marker(src.bucket, files[-1][1]), "Definition": _definition(job), "Bitrate": meta["Bitrate"],
             "Height": meta["Height"], "Width": meta["Width"], "Size": meta["Size"], "Duration": meta["Duration"],
             "Md5": meta["Md5"], "Container": tpl["Container"], "VideoStreamSet": meta["VideoStreamSet"],
-            "AudioStreamSet": meta["AudioStreamSet"]}
+            "AudioStreamSet": meta["AudioStreamSet"], **_loudness(level)}
+
+
+def _loudness(level: Leveler) -> dict[str, Any]:
+    """The Output's ``Loudness`` (an OpenVOD extension), when the template asks for it."""
+    report = level.report()
+    return {"Loudness": report} if report is not None else {}
+
+
+_LADDER_CODECS: dict[str, Literal["h264", "h265", "av1"]] = {"libx264": "h264", "libx265": "h265", "av1": "av1"}
 
 
 @register("AdaptiveDynamicStreaming")
 def adaptive_dynamic_streaming(job: JobContext) -> dict[str, Any]:
     src, tpl = _source(job), job.input["template"]
-    if tpl.get("Format") != "HLS":
-        raise MediaError(f"AdaptiveDynamicStreaming format {tpl.get('Format')} is not supported; use HLS",
+    package = tpl.get("Format")
+    if package not in ("HLS", "MPEG-DASH", "CMAF"):
+        raise MediaError(f"AdaptiveDynamicStreaming format {package} is not supported; use HLS, MPEG-DASH or CMAF",
                          code="FailedOperation.UnsupportedFormat")
     rungs, audio_kbps, sample_rate = [], 0, None
     for stream in tpl["StreamInfos"]:
@@ -314,36 +338,42 @@ def adaptive_dynamic_streaming(job: JobContext) -> dict[str, Any]:
             height = int(v.get("Height") or v.get("Width") or 720)
             height -= height % 2
             rungs.append(Rung(height=max(64, height), video_bitrate=max(32, int(v.get("Bitrate") or 1000)) * 1000,
-                              fps=float(v["Fps"]) if v.get("Fps") else None))
+                              fps=float(v["Fps"]) if v.get("Fps") else None,
+                              codec=_LADDER_CODECS.get(v.get("Codec", "libx264"), "h264")))
         a = stream.get("Audio")
         if a is not None and a.get("Bitrate"):
             audio_kbps = max(audio_kbps, int(a["Bitrate"]))
         if a is not None and a.get("SampleRate"):
             sample_rate = sample_rate or int(a["SampleRate"])
+    tuned = tune_rungs(job, src.bucket, src.key, src.info, tpl, rungs)  # PerTitle: VMAF-picked bitrates
+    rungs = list(tuned.rungs)
     encryption = None
     if tpl.get("DrmType") == "SimpleAES":
         key, key_uri = job.hooks.create_hls_key(job.ctx, job.app_id, src.file_id)
         encryption = HlsEncryption(key=key, key_uri=key_uri)
+    # DASH and CMAF are fMP4 by definition; so are H.265 and AV1 rungs (a template stored before
+    # they were encoded as such may still say ts).
+    fmp4 = package != "HLS" or any(r.codec != "h264" for r in rungs)
     spec = AdaptiveStreamingSpec(rungs=tuple(rungs) or AdaptiveStreamingSpec().rungs,
-                                 segment_type=cast(Literal["ts", "fmp4"], tpl.get("SegmentType", "ts")),
+                                 segment_type="fmp4" if fmp4 else cast(Literal["ts", "fmp4"],
+                                                                       tpl.get("SegmentType", "ts")),
                                  audio_bitrate=max(16, audio_kbps or 128) * 1000, audio_sample_rate=sample_rate,
                                  encryption=encryption,
-                                 skip_higher=bool(tpl.get("DisableHigherVideoResolution", 1)))
-    out_dir = _out(job)
-    key_dir = job.workdir / "keys"
-    key_dir.mkdir(exist_ok=True)
-    with _run(job, src, lambda p: build_ladder(spec, p, src.info, out_dir, key_dir=key_dir)):
-        pass
-    ladder = finish_ladder(out_dir)
-    base = f"{src.prefix}AdaptiveDynamicStreaming/{_definition(job)}/"
-    parts = [p for p in ladder.files if p != ladder.master]
-    files = [(p, base + p.relative_to(out_dir).as_posix()) for p in [*parts, ladder.master]]
-    stats = publish(job, src.bucket, files,
-                    role=[*(["AdaptiveDynamicStreaming.part"] * len(parts)), "AdaptiveDynamicStreaming"],
-                    media_id=src.file_id, definition=_definition(job),
-                    info=[*([None] * len(parts)), {"rungs": [{"width": r.width, "height": r.height,
-                                                             "bandwidth": r.bandwidth} for r in ladder.variants],
-                                                  "drm": tpl.get("DrmType", "")}])
-    return {**object_marker(src.bucket, files[-1][1]), "Definition": _definition(job), "Package": "HLS",
-            "DrmType": tpl.get("DrmType", ""), "Size": sum(s.size for s in stats),
-            "Rungs": [{"Width": r.width, "Height": r.height, "Bandwidth": r.bandwidth} for r in ladder.variants]}
+                                 skip_higher=bool(tpl.get("DisableHigherVideoResolution", 1)),
+                                 watermarks=step_watermarks(job, duration=src.info.duration) if src.info.has_video
+                                 else ())
+    level = Leveler(job, ladder_volume_balance(tpl["StreamInfos"]), has_audio=src.info.has_audio)
+
+    def prepare(p: MediaInput, s: AdaptiveStreamingSpec) -> AdaptiveStreamingSpec:
+        return replace(s, loudness=level.prepare(p, duration=src.info.duration, sample_rate=s.audio_sample_rate))
+
+    def check(ladder: LadderOutputs) -> None:
+        sound = ladder.audio or next((v for v in ladder.variants if v.width is None), None)
+        level.check(sound.playlist if sound and encryption is None else None, duration=src.info.duration)
+
+    # Encoding, DASH/CMAF packaging and publishing (early, with the flow's PublishEarly): adaptive.py.
+    output = run_ladder(job, LadderSource(src.bucket, src.key, src.file_id, src.info, src.prefix), spec,
+                        definition=_definition(job), package=package, drm=tpl.get("DrmType", ""),
+                        early=bool(job.input["step"].get("PublishEarly")), prepare=prepare,
+                        progress=level.encode_progress, check=check)
+    return {**output, **_loudness(level), **tuned.output(src.file_id, src.prefix, _definition(job))}

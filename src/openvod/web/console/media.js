@@ -3,6 +3,7 @@
 // processing history with per-step status, live.
 import { api, el, errorText, fmtBytes, fmtDuration, progressBar, watchTasks } from "./api.js";
 import { actionsRow, detailsPanel, sharingPanel, subtitlesPanel } from "./media_manage.js";
+import { perTitleTables } from "./pv_per_title.js";
 
 const RESULT_FIELDS = ["TranscodeTask", "AnimatedGraphicTask", "SnapshotByTimeOffsetTask", "SampleSnapshotTask",
   "ImageSpriteTask", "CoverBySnapshotTask", "AdaptiveDynamicStreamingTask"];
@@ -92,7 +93,8 @@ function historyItem(task, detail, onRetry, open) {
     el("div", { class: "scroll" }, el("table", { class: "steps" },
       el("caption", { class: "sr-only", text: `Steps of task ${task.task_id}` }),
       el("thead", {}, el("tr", {}, ["Step", "Status", "Progress", "Message", ""].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", {}, stepRows(task, detail, onRetry)))));
+      el("tbody", {}, stepRows(task, detail, onRetry)))),
+    perTitleTables(detail));
 }
 
 export async function showMedia(view, fileId) {

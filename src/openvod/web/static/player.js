@@ -1,5 +1,5 @@
 /* The /play/{file_id} and /embed/{file_id} pages: HLS through hls.js (or the browser's own HLS),
- * else MP4; accessible controls; a captions menu (subtitle renditions of the HLS master playlist,
+ * else MPEG-DASH through Shaka Player (loaded only then; `?engine=dash` prefers it), else MP4; accessible controls; a captions menu (subtitle renditions of the HLS master playlist,
  * or <track> elements for MP4); sprite-sheet previews above the seek bar from the WebVTT sprite index.
  * Plain ES2017, no build step. The page's data is the JSON in #player-data. */
 (function () {
@@ -24,6 +24,7 @@
 
   var PREVIEW_WIDTH = 160; // px; larger sprite cells are scaled down to this
   var hls = null;
+  var shakaPlayer = null;
   var dragging = false;
   var cues = [];
 
@@ -108,6 +109,7 @@
   // -- sources -----------------------------------------------------------------------------
   function playMp4(reason) {
     if (hls) { hls.destroy(); hls = null; }
+    if (shakaPlayer) { shakaPlayer.destroy(); shakaPlayer = null; }
     if (!data.mp4) {
       setStatus(reason || "This media has no playable output yet.");
       player.dataset.engine = "none";
@@ -129,8 +131,55 @@
     quality.hidden = false;
   }
 
+  // -- MPEG-DASH (a DASH-only ladder, or a CMAF one with ?engine=dash) ------------------------
+  function fillTracks() {
+    var tracks = shakaPlayer.getVariantTracks().filter(function (t) { return t.height; });
+    tracks.sort(function (a, b) { return b.height - a.height || b.bandwidth - a.bandwidth; });
+    if (tracks.length < 2) { return; }
+    tracks.forEach(function (track) {
+      var option = document.createElement("option");
+      option.value = String(track.id);
+      option.textContent = track.height + "p";
+      quality.appendChild(option);
+    });
+    quality.hidden = false;
+  }
+
+  function chooseTrack(id) {
+    shakaPlayer.configure({ abr: { enabled: id < 0 } });
+    shakaPlayer.getVariantTracks().forEach(function (track) {
+      if (track.id === id) { shakaPlayer.selectVariantTrack(track, true); }
+    });
+  }
+
+  function playDash() {
+    player.dataset.engine = "shaka";
+    var script = document.createElement("script");
+    script.src = "../static/vendor/shaka-player.dash.js";
+    script.onerror = function () { playMp4("The DASH player failed to load."); };
+    script.onload = function () {
+      var shaka = window.shaka;
+      shaka.polyfill.installAll();
+      if (!shaka.Player.isBrowserSupported()) { playMp4(); return; }
+      shakaPlayer = new shaka.Player();
+      shakaPlayer.addEventListener("error", function (event) {
+        playMp4("The stream failed to play (Shaka error " + event.detail.code + ").");
+      });
+      addTracks();
+      shakaPlayer.attach(video)
+        .then(function () { return shakaPlayer.load(data.dash); })
+        .then(fillTracks)
+        .catch(function (err) { playMp4("The stream failed to play (Shaka error " + err.code + ")."); });
+    };
+    document.body.appendChild(script);
+  }
+
   function attach() {
-    if (data.hls && window.Hls && window.Hls.isSupported()) {
+    var wantDash = new URLSearchParams(window.location.search).get("engine") === "dash";
+    var mse = !!(window.MediaSource || window.ManagedMediaSource);
+    if (data.dash && mse && (wantDash || !data.hls)) {
+      playDash();
+    } else if (data.hls && window.Hls && window.Hls.isSupported()) {
       var Hls = window.Hls;
       var recovered = false;
       hls = new Hls({ enableWorker: true });
@@ -154,6 +203,8 @@
       player.dataset.engine = "native-hls";
       addTracks();  // Safari also lists the playlist's renditions; ours name the same files
       video.src = data.hls;
+    } else if (data.dash && mse) {
+      playDash();
     } else {
       playMp4();
     }
@@ -298,6 +349,7 @@
   fullscreenButton.addEventListener("click", toggleFullscreen);
   quality.addEventListener("change", function () {
     if (hls) { hls.currentLevel = parseInt(quality.value, 10); }
+    if (shakaPlayer) { chooseTrack(parseInt(quality.value, 10)); }
   });
   captions.addEventListener("change", chooseCaptions);
   ["play", "pause", "ended"].forEach(function (name) { video.addEventListener(name, syncPlay); });

@@ -35,6 +35,7 @@ from openvod.api.compat.tencent.templates import (
     modify_procedure,
 )
 from openvod.api.compat.tencent.uploads import apply_upload, commit_upload, pull_upload
+from openvod.api.compat.tencent.watermarks import WATERMARK_ACTIONS
 from openvod.auth import tc3
 from openvod.domain.api_keys import KeyState
 from openvod.errors import AuthFailure, InvalidParameter, NotFound, OpenVODError
@@ -129,6 +130,7 @@ _SYNC_ACTIONS: dict[str, Action] = {
     "ApplyUpload": apply_upload,
     "CommitUpload": commit_upload,
     **TEMPLATE_ACTIONS,
+    **WATERMARK_ACTIONS,
 }
 _ASYNC_ACTIONS: dict[str, Callable[[Call], Awaitable[Params]]] = {"PullEvents": pull_events_action}
 

@@ -30,6 +30,7 @@ def template_out(t: TemplateView) -> dict[str, Any]:
            "CreateTime": iso_s(t.created_at), "UpdateTime": iso_s(t.updated_at)}
     if t.kind == "Transcode":
         out["ContainerType"] = "PureAudio" if t.params.get("Container") in AUDIO_ONLY_CONTAINERS else "Video"
+    out.pop("PerTitle", None)  # OpenVOD's option (per-title ladders): not in Tencent's model; the native API has it
     return out
 
 

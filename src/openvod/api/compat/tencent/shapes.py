@@ -3,8 +3,9 @@
 Some objects are stored or served natively in Tencent's shape with a little more in them: the
 probe's ``MediaMetaData`` keeps each audio stream's ``Channel``, and the processing detail
 (:mod:`openvod.domain.procedure_task`, also the stored ``ProcedureStateChanged`` payload) names the
-task flow (``Procedure``) and an adaptive stream's ``Rungs``. ``tencentcloud-sdk-python`` warns
-"... fileds are useless" on every key its model lacks, so Tencent's answers pass through here:
+task flow (``Procedure``), an adaptive stream's ``Rungs`` and a step's ``Loudness``.
+``tencentcloud-sdk-python`` warns "... fileds are useless" on every key its model lacks, so
+Tencent's answers pass through here:
 
     procedure_task(detail["ProcedureTask"])   # DescribeTaskDetail, ProcedureStateChangeEvent
     metadata(media.metadata)                  # MediaInfo.MetaData, FileUploadEvent.MetaData
@@ -52,8 +53,11 @@ def _result(item: dict[str, Any]) -> dict[str, Any]:
         output = dict(body["Output"])
         if "Rungs" in output:  # AdaptiveDynamicStreamingInfoItem
             output["SubStreamSet"] = sub_streams(output.pop("Rungs"))
+            output.pop("DashUrl", None)  # a CMAF ladder's MPD: MediaInfo lists it as its own DASH item
         if "AudioStreamSet" in output:  # MediaTranscodeItem
             output["AudioStreamSet"] = _audio_streams(output["AudioStreamSet"])
+        output.pop("Loudness", None)  # loudness normalisation's report: the native task detail has it
+        output.pop("PerTitle", None)  # a per-title ladder's bitrates and VMAFs: the native task detail has them
         out[key] = {**body, "Output": output}
     return out
 
