@@ -25,6 +25,7 @@ their body: they get 64 KiB, refused in their own envelope.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -162,6 +163,7 @@ def _matched_dependant(routes: Iterable[Any], scope: Scope) -> Dependant | None:
 
 # ---------------------------------------------------------------- the middleware
 
+_ROUTE_CACHE = 4096
 TUS = Policy("tus", None, _native_refuse)
 S3_OBJECT = Policy("s3-object", None, _s3_refuse)
 S3_DOCUMENT = Policy("s3", S3_MAX_DOCUMENT, _s3_refuse, buffer=False)
@@ -183,6 +185,24 @@ class RequestLimits:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # (method, path) -> whether the endpoint answering it takes an app key. Routes are fixed once
+        # the app runs, so the answer is too; remembering it spares a second walk of every route
+        # per request (a polled GET /v1/tasks/{id} asks the same path again and again). Bounded:
+        # paths hold ids. Only touched on the event loop's thread.
+        self._keyed: OrderedDict[tuple[str, str], bool] = OrderedDict()
+
+    def _needs_key(self, scope: Scope) -> bool:
+        key = (scope["method"], scope["path"])
+        known = self._keyed.get(key)
+        if known is not None:
+            self._keyed.move_to_end(key)
+            return known
+        dependant = _matched_dependant(getattr(scope["app"].router, "routes", ()), scope)
+        keyed = dependant is not None and any(d.call is require_key for d in _dependencies(dependant))
+        self._keyed[key] = keyed
+        if len(self._keyed) > _ROUTE_CACHE:
+            self._keyed.popitem(last=False)
+        return keyed
 
     def policy(self, scope: Scope, max_body: int) -> Policy:
         """The policy of the API that will answer ``scope``."""
@@ -202,8 +222,7 @@ class RequestLimits:
                 return TENCENT
             if kingsoft.is_kingsoft(list(scope.get("headers") or [])):
                 return KINGSOFT
-        dependant = _matched_dependant(getattr(scope["app"].router, "routes", ()), scope)
-        if dependant is not None and any(d.call is require_key for d in _dependencies(dependant)):
+        if self._needs_key(scope):
             return Policy("native", max_body, _native_refuse, gate=_native_gate)
         return ANONYMOUS
 
