@@ -25,7 +25,7 @@ from openvod.media.probe import metadata_summary, probe
 from openvod.runtime import Context
 from openvod.services import events
 from openvod.services.media_list import MediaQuery, page_of_media
-from openvod.services.playback import Links, outputs_of
+from openvod.services.playback import Links, listed, outputs_of
 from openvod.storage.base import ObjectStat
 
 __all__ = [
@@ -238,8 +238,8 @@ def _describe(ctx: Context, s: Session, app_id: str, page: list[Media]) -> list[
     for m in page:
         links.know(m.id, m.public)
     objects: dict[str, list[Object]] = {m.id: [] for m in page}
-    for o in s.scalars(select(Object).where(Object.app_id == app_id, Object.media_id.in_(list(objects)))
-                       .order_by(Object.id)):
+    for o in s.scalars(select(Object).where(Object.app_id == app_id, Object.media_id.in_(list(objects)),
+                                            listed()).order_by(Object.id)):
         objects[o.media_id or ""].append(o)
     return [_public(links, m, objects[m.id]) for m in page]
 

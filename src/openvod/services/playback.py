@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from openvod.db.models import App, Media, Object
@@ -54,6 +54,7 @@ __all__ = [
     "PLAYLIST_TYPE",
     "SUBTITLE_PLAYLIST_ROLE",
     "SUBTITLE_ROLE",
+    "listed",
     "FileAccess",
     "Links",
     "authorize_file",
@@ -432,6 +433,12 @@ def media_outputs(ctx: Context, app_id: str, file_id: str) -> OutputsView:
     links = Links(ctx, app_id)
     links.know(media.id, media.public)
     return outputs_of(links, media, rows)
+
+
+def listed() -> ColumnElement[bool]:
+    """A condition on ``Object.role`` keeping the objects :func:`outputs_of` can show: no ``.part``
+    (a ladder's segments and media playlists, thousands for a long video) but sprite sheets."""
+    return or_(Object.role.not_like("%.part"), Object.role.in_(_SPRITE_SHEET_ROLES))
 
 
 def outputs_of(links: Links, media: Media, rows: list[Object]) -> OutputsView:

@@ -144,3 +144,36 @@ def test_media_view_and_its_renderings(ctx: Context, app_id: str, clip: Path) ->
     assert content["EventType"] == "NewFileUpload" and content["EventHandle"] == event.event_handle
     assert content["FileUploadEvent"]["FileId"] == "f1"
     assert content["FileUploadEvent"]["MediaBasicInfo"]["SourceInfo"]["SourceContext"] == "ctx-1"
+
+
+def test_a_media_read_does_not_load_its_ladders_parts(ctx: Context, app_id: str, clip: Path) -> None:
+    """A long ladder stores thousands of segments and playlists (``.part``); GET media shows none of
+    them, so it does not read them: its cost stays that of its outputs, not of their files."""
+    from sqlalchemy import event
+
+    from openvod.db.models import Object
+    _ingest(ctx, app_id, clip)
+    for i in range(300):
+        _put(ctx, app_id, "vod", f"media/f1/AdaptiveDynamicStreaming/10/v0_{i:05d}.ts", b"ts",
+             role="AdaptiveDynamicStreaming.part", media_id="f1", definition=10)
+    _put(ctx, app_id, "vod", "media/f1/AdaptiveDynamicStreaming/10/master.m3u8", b"#EXTM3U",
+         role="AdaptiveDynamicStreaming", media_id="f1", definition=10, info={"rungs": [], "format": "HLS"})
+    for i in range(2):  # sprite sheets are parts too, and shown
+        _put(ctx, app_id, "vod", f"media/f1/ImageSprite/10/{i}.jpg", b"jpg", role="ImageSprite.part",
+             media_id="f1", definition=10)
+    _put(ctx, app_id, "vod", "media/f1/ImageSprite/10/index.vtt", b"WEBVTT", role="ImageSprite", media_id="f1",
+         definition=10)
+    loaded: list[str] = []
+
+    def count(target: Object, _context: object) -> None:
+        loaded.append(target.role)
+
+    event.listen(Object, "load", count)
+    try:
+        view = get_media(ctx, app_id, "f1")
+    finally:
+        event.remove(Object, "load", count)
+    assert len(view.outputs.adaptive_streams) == 1 and len(view.outputs.image_sprites) == 1
+    assert len(view.outputs.image_sprites[0].sheets or ()) == 2
+    assert sorted(loaded) == ["AdaptiveDynamicStreaming", "ImageSprite", "ImageSprite.part", "ImageSprite.part",
+                              "source"]
