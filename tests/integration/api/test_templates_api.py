@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -337,3 +338,21 @@ def test_another_app_cannot_see_use_or_touch_templates_and_procedures(server: Se
         assert a.get(f"/v1/procedures/{name}").json()["media_process_task"] == task
         assert error(a.get(f"/v1/templates/AnimatedGraphics/{theirs}"), 404)["code"] == \
             "ResourceNotFound.TemplateNotExist"
+
+
+def test_a_watermark_template_shows_its_image_by_url_not_by_where_it_is_stored(server: ServerProc,
+                                                                               tmp_path: Path) -> None:
+    import base64
+
+    from tests.media import make_image
+    png = make_image(tmp_path / "logo.png").read_bytes()
+    params = {"Type": "image", "ImageTemplate": {"ImageContent": base64.b64encode(png).decode(), "Width": "10%"}}
+    with server.client() as c:
+        made = create(c, "Watermark", params)
+        shown = [made, c.get(f"/v1/templates/Watermark/{made['definition']}").json(),
+                 c.get("/v1/templates/Watermark").json()["items"][-1],
+                 c.put(f"/v1/templates/Watermark/{made['definition']}", json={"name": "logo"}).json()]
+        for t in shown:
+            image = t["params"]["ImageTemplate"]
+            assert "ImageKey" not in image and "ImageContent" not in image, image
+            assert httpx.get(image["ImageUrl"], timeout=10).content == png  # the URL gives the bytes back

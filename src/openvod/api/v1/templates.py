@@ -1,7 +1,7 @@
 """``/v1/templates/{kind}``: processing templates in Tencent VOD's model, numbered by Definition.
 
 ``kind`` is Tencent's name: ``Transcode``, ``AnimatedGraphics``, ``SnapshotByTimeOffset``,
-``SampleSnapshot``, ``ImageSprite`` or ``AdaptiveDynamicStreaming``. ``params`` use the field names
+``SampleSnapshot``, ``ImageSprite``, ``AdaptiveDynamicStreaming`` or ``Watermark``. ``params`` use the field names
 of Tencent's ``Create<Kind>Template`` request (``{"Fps": 10, "Format": "gif"}``); stored params
 have every default filled in. System templates (``type`` ``Preset``, Tencent's own Definitions)
 are listed and usable by every app and cannot be changed or deleted.
@@ -9,6 +9,7 @@ are listed and usable by every app and cannot be changed or deleted.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -16,8 +17,11 @@ from fastapi import APIRouter, Query, Response
 from openvod.api.deps import AuthKey, Ctx
 from openvod.api.v1.template_schemas import TemplateCreate, TemplateList, TemplatePublic, TemplateUpdate
 from openvod.domain.numbers import parse_uint
+from openvod.domain.templates import TemplateKind
+from openvod.domain.views.templates import TemplateView
 from openvod.errors import InvalidParameter
-from openvod.services import templates
+from openvod.runtime import Context
+from openvod.services import templates, watermarks
 
 __all__ = ["router"]
 
@@ -25,7 +29,7 @@ router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
 MAX_DEFINITIONS = 100  # definitions asked for in one list
 _KIND_DOC = ("Tencent's template kind: Transcode, AnimatedGraphics, SnapshotByTimeOffset, SampleSnapshot, "
-             "ImageSprite or AdaptiveDynamicStreaming")
+             "ImageSprite, AdaptiveDynamicStreaming or Watermark")
 _PARAMS_DOC = "fields of Tencent's Create<Kind>Template request, e.g. {\"Fps\": 10, \"Format\": \"gif\"}"
 
 
@@ -39,9 +43,17 @@ def _definitions(text: str | None) -> list[int] | None:
     return [parse_uint(part, "definitions", code="InvalidParameterValue.Definitions") for part in parts]
 
 
+def _public(ctx: Context, app_id: str, v: TemplateView) -> TemplatePublic:
+    """A watermark's image is shown as its (signed) ``ImageUrl``, as Tencent shows it, never by
+    where it is stored."""
+    if v.kind == TemplateKind.WATERMARK:
+        v = replace(v, params=watermarks.public_params(ctx, app_id, v.params))
+    return TemplatePublic.from_view(v)
+
+
 @router.post("/{kind}", response_model=TemplatePublic, status_code=201, summary="Create a template")
 def create_template(kind: str, body: TemplateCreate, ctx: Ctx, key: AuthKey) -> TemplatePublic:
-    return TemplatePublic.from_view(templates.create_template(ctx, key.app_id, kind, body.params, name=body.name,
+    return _public(ctx, key.app_id, templates.create_template(ctx, key.app_id, kind, body.params, name=body.name,
                                                               comment=body.comment))
 
 
@@ -55,18 +67,19 @@ def list_templates(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=templates.MAX_LIMIT)] = templates.DEFAULT_LIMIT,
 ) -> TemplateList:
-    return TemplateList.from_page(templates.list_templates(ctx, key.app_id, kind, definitions=_definitions(definitions),
-                                                           type=type, offset=offset, limit=limit))
+    page = templates.list_templates(ctx, key.app_id, kind, definitions=_definitions(definitions), type=type,
+                                    offset=offset, limit=limit)
+    return TemplateList(items=[_public(ctx, key.app_id, v) for v in page.items], total=page.total)
 
 
 @router.get("/{kind}/{definition}", response_model=TemplatePublic, summary="Describe one template")
 def get_template(kind: str, definition: int, ctx: Ctx, key: AuthKey) -> TemplatePublic:
-    return TemplatePublic.from_view(templates.get_template(ctx, key.app_id, kind, definition))
+    return _public(ctx, key.app_id, templates.get_template(ctx, key.app_id, kind, definition))
 
 
 @router.put("/{kind}/{definition}", response_model=TemplatePublic, summary="Change a template")
 def update_template(kind: str, definition: int, body: TemplateUpdate, ctx: Ctx, key: AuthKey) -> TemplatePublic:
-    return TemplatePublic.from_view(templates.update_template(ctx, key.app_id, kind, definition, name=body.name,
+    return _public(ctx, key.app_id, templates.update_template(ctx, key.app_id, kind, definition, name=body.name,
                                                               comment=body.comment, params=body.params))
 
 
