@@ -9,12 +9,13 @@ Signals are wake-ups, never data: a listener that hears one re-reads the databas
 waiter also re-reads on a bounded timer (:attr:`Signals.recheck_seconds`), since a signal may be
 lost. Two implementations:
 
-* :class:`LocalSignals` reaches the listeners of this process only. Other processes (the local
-  executor's workers, a CLI command) change the database without telling this one, so waiters
-  re-read every second. The embedded default, on SQLite.
+* :class:`LocalSignals` reaches the listeners of this process only: other processes' changes go
+  unheard, so waiters re-read every second (a database only this process can see: in-memory).
 * :class:`SharedSignals` also reaches every other process on the same database through a
-  :class:`Relay` (on PostgreSQL, ``LISTEN/NOTIFY``: :mod:`openvod.db.notify`): workers on other
-  machines, other API servers. Every writer signals, so the timer is only a safety net (15 s).
+  :class:`Relay`: on PostgreSQL ``LISTEN/NOTIFY`` (:mod:`openvod.db.notify`: workers on other
+  machines, other API servers), on SQLite ``PRAGMA data_version`` (:mod:`openvod.db.sqlite_watch`:
+  the local executor's worker processes, CLI commands). Every change is heard, so the timer is
+  only a safety net (15 s).
 
 A change is best signalled after the commit that makes it visible: :func:`signal_on_commit`
 marks a session, and the signals found in its ``info`` (:data:`SIGNALS_INFO_KEY`) are sent once

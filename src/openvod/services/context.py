@@ -5,8 +5,10 @@ services. Built once per process (the server, each worker, a CLI command), then 
 
 Signals: on PostgreSQL every process shares them (:class:`~openvod.runtime.SharedSignals` over
 ``LISTEN/NOTIFY``, :mod:`openvod.db.notify`), so a step settled by a worker on another machine
-wakes this server's long-polls at once; on SQLite they stay in the process
-(:class:`~openvod.runtime.LocalSignals`)."""
+wakes this server's long-polls at once; on SQLite a signal reaches the listeners of its own
+process, and other processes' commits are heard through ``PRAGMA data_version``
+(:mod:`openvod.db.sqlite_watch`), so waiters need no timer of their own. An in-memory SQLite
+database (one connection's own) keeps :class:`~openvod.runtime.LocalSignals`."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from openvod.config import Settings
 from openvod.crypto import SecretBox, load_master_key
 from openvod.db.migrate import upgrade
 from openvod.db.session import Database
+from openvod.db.sqlite_watch import SqliteRelay
 from openvod.domain.urlsign import sign_object
 from openvod.engine import hooks as engine_hooks
 from openvod.runtime import Context, LocalSignals, SharedSignals, Signals
@@ -119,7 +122,10 @@ def build_context(settings: Settings, *, migrate: bool = True) -> Context:
 
 def _signals(db: Database) -> Signals:
     if not db.is_postgresql:
-        return LocalSignals()
+        path = db.engine.url.database
+        if not path or path == ":memory:":
+            return LocalSignals()
+        return SharedSignals(SqliteRelay(Path(path)))
     from openvod.db.notify import PgRelay  # psycopg: installed with PostgreSQL support only
 
     return SharedSignals(PgRelay(db.url))

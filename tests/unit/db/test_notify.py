@@ -66,7 +66,8 @@ def test_on_postgresql_every_context_shares_its_signals(contexts: Callable[[], C
     assert contexts().signals.recheck_seconds > LocalSignals.recheck_seconds
     sqlite = build_context(Settings(data_dir=tmp_path / "sqlite", workers=0))
     try:
-        assert isinstance(sqlite.signals, LocalSignals) and sqlite.signals.recheck_seconds == 1.0
+        # SQLite shares them too, through PRAGMA data_version (tests/unit/db/test_sqlite_watch.py)
+        assert isinstance(sqlite.signals, SharedSignals) and sqlite.signals.recheck_seconds == 15.0
     finally:
         sqlite.db.dispose()
 
