@@ -24,7 +24,7 @@ from openvod.media.inputs import MediaLimits
 from openvod.media.probe import metadata_summary, probe
 from openvod.runtime import Context
 from openvod.services import events
-from openvod.services.media_list import MediaQuery, page_of_media
+from openvod.services.media_list import MediaQuery, count_media, newest_first, page_of_media
 from openvod.services.playback import Links, listed, outputs_of
 from openvod.storage.base import ObjectStat
 
@@ -330,6 +330,27 @@ def list_media(
     with ctx.db.session() as s:
         rows, nxt = page_of_media(s, app_id, q)
         return _describe(ctx, s, app_id, rows), nxt
+
+
+SEARCH_WINDOW = 5000
+"""Tencent's SearchMedia bound: ``Offset + Limit`` at most 5,000, and ``TotalCount`` counts no further."""
+
+
+def search_media(ctx: Context, app_id: str, *, offset: int, limit: int, text: str | None = None,
+                 names: tuple[str, ...] = (), prefixes: tuple[str, ...] = (), class_id: int | None = None,
+                 ) -> tuple[list[MediaView], int]:
+    """Tencent's SearchMedia: media ``offset`` to ``offset + limit - 1``, newest first, of those
+    matching every filter given (``text`` in the name or description, any of ``names`` in the
+    name, the name starting with any of ``prefixes``, ``class_id``), and how many match (at most
+    :data:`SEARCH_WINDOW`). Its cost is bounded by the window, never the library's size."""
+    if offset < 0 or not 1 <= limit <= 100 or offset + limit > SEARCH_WINDOW:
+        raise InvalidParameter(f"Offset must be >= 0, Limit 1-100 and Offset + Limit at most {SEARCH_WINDOW}, "
+                               f"got {offset} and {limit}", code="InvalidParameterValue.Limit")
+    q = MediaQuery(text=text, names=names, prefixes=prefixes, class_id=class_id, limit=limit)
+    with ctx.db.session() as s:
+        total = count_media(s, app_id, q, cap=SEARCH_WINDOW)
+        rows = list(s.scalars(newest_first(s, app_id, q).offset(offset).limit(limit))) if offset < total else []
+        return _describe(ctx, s, app_id, rows), total
 
 
 def modify_media(

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, literal_column, or_, select, table, tuple_
+from sqlalchemy import ColumnElement, Select, and_, column, func, literal_column, or_, select, table, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from openvod.db.models import Media
 from openvod.domain.media_sort import NULLABLE, Cursor, MediaSort, SortOrder, decode_marker, encode_marker
 
-__all__ = ["MediaQuery", "page_of_media"]
+__all__ = ["MediaQuery", "count_media", "newest_first", "page_of_media"]
 
 _COLUMNS: dict[MediaSort, InstrumentedAttribute[Any]] = {
     MediaSort.CREATED: Media.id,  # FileIds sort by creation time
@@ -44,6 +44,8 @@ class MediaQuery:
     order: SortOrder = SortOrder.DESC
     name: str | None = None  # case-insensitive substring of the name
     text: str | None = None  # case-insensitive substring of the name or the description
+    names: tuple[str, ...] = ()  # any of these substrings of the name (Tencent's Names)
+    prefixes: tuple[str, ...] = ()  # the name starts with any of these (Tencent's NamePrefixes)
     class_id: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
@@ -74,8 +76,14 @@ def _contains(s: Session, columns: tuple[InstrumentedAttribute[str], ...], needl
     return or_(*(c.ilike(pattern, escape="\\") for c in columns))
 
 
+def _starts(s: Session, prefix: str) -> ColumnElement[bool]:
+    """Media whose name starts with ``prefix`` (case-insensitively): the trigram index finds the
+    names containing it, ``ILIKE 'prefix%'`` keeps those it starts."""
+    return and_(_contains(s, (Media.name,), prefix), Media.name.ilike(f"{_escape_like(prefix)}%", escape="\\"))
+
+
 def _filtered(s: Session, app_id: str, q: MediaQuery) -> Select[Any]:
-    if _by_trigrams(s, q.name) or _by_trigrams(s, q.text):
+    if any(_by_trigrams(s, n) for n in (q.name, q.text, *q.names, *q.prefixes)):
         # The matches drive the query (a rowid lookup each, then a sort of the matches), so a search
         # costs what it finds. Given ``app_id = ?`` SQLite would rather walk the app's whole
         # (app_id, id) index in page order, testing each row against the matches: ``+`` (SQLite's
@@ -87,6 +95,10 @@ def _filtered(s: Session, app_id: str, q: MediaQuery) -> Select[Any]:
         stmt = stmt.where(_contains(s, (Media.name,), q.name))
     if q.text:
         stmt = stmt.where(_contains(s, (Media.name, Media.description), q.text))
+    if q.names:
+        stmt = stmt.where(or_(*(_contains(s, (Media.name,), n) for n in q.names)))
+    if q.prefixes:
+        stmt = stmt.where(or_(*(_starts(s, p) for p in q.prefixes)))
     if q.class_id is not None:
         stmt = stmt.where(Media.class_id == q.class_id)
     if q.created_from is not None:
@@ -142,3 +154,15 @@ def page_of_media(s: Session, app_id: str, q: MediaQuery) -> tuple[list[Media], 
     last = rows[q.limit - 1]
     value = None if q.sort is MediaSort.CREATED else getattr(last, _COLUMNS[q.sort].key)
     return rows[: q.limit], encode_marker(q.sort, q.order, value, last.id)
+
+
+def count_media(s: Session, app_id: str, q: MediaQuery, *, cap: int) -> int:
+    """How many media match ``q``'s filters (its order and marker aside), counting no further than
+    ``cap``: the count costs at most ``cap`` index entries, however large the library."""
+    matching = _filtered(s, app_id, q).with_only_columns(Media.id).limit(cap).subquery()
+    return int(s.scalar(select(func.count()).select_from(matching)) or 0)
+
+
+def newest_first(s: Session, app_id: str, q: MediaQuery) -> Select[Any]:
+    """The media matching ``q``'s filters, newest first (to page by offset within a bounded window)."""
+    return _filtered(s, app_id, q).order_by(Media.id.desc())

@@ -120,3 +120,40 @@ def test_search_still_finds_after_the_sqlite_file_is_rebuilt(tmp_path: Path) -> 
         assert _find(db, name="视频素") == ["我的视频素材.mp4"]
     finally:
         db.dispose()
+
+
+def test_tencent_search_filters_window_and_total(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """services.media.search_media, SearchMedia's service: Names (any), NamePrefixes (any), Text,
+    ClassId together; offset within the window; TotalCount counted no further than the window."""
+    from openvod.config import Settings
+    from openvod.errors import InvalidParameter
+    from openvod.services import media as media_svc
+    from openvod.services.context import build_context
+    ctx = build_context(Settings(data_dir=tmp_path, workers=0))
+    try:
+        with ctx.db.session() as s:
+            s.execute(insert(App).values(id=APP, name="search", sub_app_id=7, is_default=False, created_at=utcnow(),
+                                         callback_method="POST", playback_private=True))
+            for i, name in enumerate(["Holiday-Rome.mp4", "holiday-paris.mp4", "lecture-rome.mov", "Rome.mp4",
+                                      "trailer.mp4", "a-trailer.mp4"]):
+                s.add(Media(id=f"10000000000{i:02d}000000", app_id=APP, name=name, description="", class_id=i % 2,
+                            source_bucket="vod", source_key=f"{APP}/{i}.mp4", created_at=utcnow()))
+
+        def names(**kw: object) -> tuple[list[str], int]:
+            items, total = media_svc.search_media(ctx, APP, offset=0, limit=10, **kw)  # type: ignore[arg-type]
+            return [m.name for m in items], total
+
+        assert names(names=("rome", "paris")) == (["Rome.mp4", "lecture-rome.mov", "holiday-paris.mp4",
+                                                  "Holiday-Rome.mp4"], 4)  # newest first
+        assert names(prefixes=("holi", "trailer")) == (["trailer.mp4", "holiday-paris.mp4", "Holiday-Rome.mp4"], 3)
+        assert names(prefixes=("tr",)) == (["trailer.mp4"], 1)  # a short prefix: no trigram, same answer
+        assert names(names=("rome",), class_id=1) == (["Rome.mp4"], 1)
+        page, total = media_svc.search_media(ctx, APP, offset=2, limit=2)
+        assert [m.name for m in page] == ["Rome.mp4", "lecture-rome.mov"] and total == 6
+        assert media_svc.search_media(ctx, APP, offset=6, limit=2) == ([], 6)
+        monkeypatch.setattr(media_svc, "SEARCH_WINDOW", 4)
+        assert media_svc.search_media(ctx, APP, offset=0, limit=2)[1] == 4  # counted no further than the window
+        with pytest.raises(InvalidParameter):
+            media_svc.search_media(ctx, APP, offset=3, limit=2)  # past the window
+    finally:
+        ctx.db.dispose()

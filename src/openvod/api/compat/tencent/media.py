@@ -9,7 +9,6 @@ from typing import Any
 
 from openvod.api.compat.tencent.common import Call, Params, int_param, list_param, str_param
 from openvod.api.compat.tencent.library_render import FILTERS, PART_TYPES, media_info
-from openvod.domain.views.media import MediaView
 from openvod.errors import InvalidParameter
 from openvod.services import media
 
@@ -31,28 +30,23 @@ def describe_media_infos(c: Call) -> Params:
 def search_media(c: Call) -> Params:
     p = c.params
     offset, limit = int_param(p, "Offset", 0) or 0, int_param(p, "Limit", 10) or 10
-    if offset < 0 or not 1 <= limit <= 100:
-        raise InvalidParameter("Offset must be >= 0 and Limit 1-100", code="InvalidParameterValue.Limit")
-    names = [n for n in list_param(p, "Names") if isinstance(n, str)]
-    text, name = str_param(p, "Text") or None, names[0] if names else None  # Text: name or description
+    names = tuple(n for n in list_param(p, "Names") if isinstance(n, str) and n)
+    prefixes = tuple(n for n in list_param(p, "NamePrefixes") if isinstance(n, str) and n)
+    if len(names) > 10 or len(prefixes) > 10 or any(len(n) > 100 for n in (*names, *prefixes)):
+        raise InvalidParameter("Names and NamePrefixes take at most 10 strings of at most 100 characters",
+                               code="InvalidParameterValue.Names")
+    text = str_param(p, "Text") or None  # the name or the description
     class_ids = list_param(p, "ClassIds")
     first_class = int_param({"ClassIds": class_ids[0]}, "ClassIds") if class_ids else None
     class_id = int_param(p, "ClassId") if p.get("ClassId") is not None else first_class
+    filters = set(list_param(p, "Filters")) or None
     if list_param(p, "FileIds"):
         found, _missing = media.describe_media(c.ctx, c.app_id, [str(x) for x in list_param(p, "FileIds")])
-        items: list[MediaView] = found
-    else:
-        items, marker = [], None
-        while len(items) < offset + limit:
-            page, marker = media.list_media(c.ctx, c.app_id, name=name, text=text, class_id=class_id, limit=100,
-                                            marker=marker)
-            items += page
-            if marker is None:
-                break
-    filters = set(list_param(p, "Filters")) or None
-    window = items[offset:offset + limit]
-    return {"TotalCount": len(items) if len(items) < offset + limit else max(len(items), offset + limit),
-            "MediaInfoSet": [media_info(m, filters) for m in window]}
+        window = found[offset:offset + limit]
+        return {"TotalCount": len(found), "MediaInfoSet": [media_info(m, filters) for m in window]}
+    items, total = media.search_media(c.ctx, c.app_id, offset=offset, limit=limit, text=text, names=names,
+                                      prefixes=prefixes, class_id=class_id)
+    return {"TotalCount": total, "MediaInfoSet": [media_info(m, filters) for m in items]}
 
 
 def modify_media_info(c: Call) -> Params:
