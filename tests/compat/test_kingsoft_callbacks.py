@@ -194,14 +194,19 @@ def test_the_apps_callback_at_the_same_url_still_gets_events(idle: InProcessServ
 
 
 def _noop_created_at(srv: InProcessServer, when: _dt.datetime) -> str:
-    with srv.client() as c:
-        r = c.post("/v1/tasks", json={"kind": "noop"})
-        assert r.status_code == 201, r.text
-        task_id = str(r.json()["task_id"])
+    """A finished noop task created at ``when``: its id carries that time, as every task's id
+    carries its creation time (a day's tasks are a range of ids)."""
+    from openvod.db.models import TaskStep
+    from openvod.domain.tasks import new_task_id
+    from openvod.services.apps import ensure_default_app
+    app_id = ensure_default_app(srv.ctx.db, None, None)[0].id
+    task_id = new_task_id(when.timestamp())
     with srv.ctx.db.session() as s:
-        task = s.get(Task, task_id)
-        assert task is not None
-        task.created_at = when
+        s.add(Task(id=task_id, app_id=app_id, kind="noop", state="succ", input={"sleep": 0}, created_at=when,
+                   started_at=when, finished_at=when))
+        s.flush()
+        s.add(TaskStep(task_id=task_id, app_id=app_id, kind="noop", state="succ", input={"sleep": 0}, progress=100.0,
+                       created_at=when, started_at=when, finished_at=when))
     return task_id
 
 

@@ -254,7 +254,10 @@ class Task(Base):
 
     __tablename__ = "task"
     __table_args__ = (Index("ix_task_app_created", "app_id", "created_at", "id"),
-                      Index("ix_task_app_state", "app_id", "state"), Index("ix_task_finished", "finished_at"))
+                      Index("ix_task_app_state", "app_id", "state"), Index("ix_task_finished", "finished_at"),
+                      # list pages (services/tasks.py list_tasks): ranges of ids, by app or app and state
+                      Index("ix_task_app_id", "app_id", "id"), Index("ix_task_app_state_id", "app_id", "state", "id"),
+                      Index("ix_task_file_id_id", "file_id", "id"))
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     kind: Mapped[str] = mapped_column(String(32))  # transcode, noop, process_media, procedure

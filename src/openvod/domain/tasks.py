@@ -25,6 +25,7 @@ The queue's SQL statements take their ``WHERE state ...`` guards from these move
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Iterable, Sequence
@@ -34,6 +35,8 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "id_floor",
+    "task_time",
     "CANCEL",
     "CLAIM",
     "FINAL",
@@ -198,3 +201,22 @@ def new_task_id(now: float | None = None) -> str:
     t = time.time() if now is None else now
     ms = int(t * 1000)
     return f"{ms:012x}{secrets.token_hex(10)}{datetime.fromtimestamp(t, UTC):%Y%m%d}"
+
+
+_ID_TIME = re.compile(r"[0-9a-f]{12}")
+
+
+def task_time(task_id: str) -> datetime | None:
+    """When a task was created, as its id says (the first 12 hex digits, milliseconds), or None
+    for an id of another shape. Tasks are created at this time, so a range of creation times is
+    a range of ids (:func:`id_floor`)."""
+    head = task_id[:12]
+    if len(task_id) < 12 or not _ID_TIME.fullmatch(head):
+        return None
+    return datetime.fromtimestamp(int(head, 16) / 1000, UTC)
+
+
+def id_floor(moment: datetime) -> str:
+    """The least task id created at or after ``moment``: ids sort by creation time, so
+    ``id_floor(a) <= id < id_floor(b)`` are the tasks created in ``[a, b)``."""
+    return f"{max(0, int(moment.timestamp() * 1000)):012x}"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from openvod.db.models import Media, Task, TaskStep, utcnow
 from openvod.domain.procedure_task import procedure_task
-from openvod.domain.tasks import TERMINAL, TaskState, new_task_id
+from openvod.domain.tasks import TERMINAL, TaskState, new_task_id, task_time
 from openvod.domain.templates import expand_steps
 from openvod.domain.views.tasks import MediaRef, ProcessingTaskView, StepView
 from openvod.engine import queue
@@ -89,7 +89,7 @@ def process_media(
         task = Task(id=task_id, app_id=app_id, kind=kind, state=TaskState.INIT, priority=priority,
                     input={"MediaProcessTask": media_process_task, "ExtInfo": ext_info},
                     file_id=file_id, procedure=procedure, session_id=session_id, session_context=session_context,
-                    notify_mode=notify_mode)
+                    notify_mode=notify_mode, created_at=task_time(task_id) or utcnow())
         s.add(task)
         for idx, (st, params) in enumerate(zip(steps, resolved, strict=True)):
             s.add(TaskStep(task_id=task_id, app_id=app_id, idx=idx, kind=st.kind.value, state=TaskState.INIT,

@@ -7,7 +7,6 @@ from typing import Any
 from openvod.api.compat.tencent.common import Call, Params, int_param, obj_param, str_param
 from openvod.api.compat.tencent.render import task_detail, task_item
 from openvod.domain.tasks import TaskState
-from openvod.domain.views.tasks import TaskView
 from openvod.errors import InvalidParameter
 from openvod.services import processing
 from openvod.services import tasks as tasks_svc
@@ -52,7 +51,8 @@ def describe_task_detail(c: Call) -> Params:
     return dict(processing.render(c.ctx, c.app_id, task_detail(view)))  # URLs signed as it is read
 
 
-_STATE_OF = {"WAITING": TaskState.INIT, "PROCESSING": TaskState.EXEC}  # the Status filters the list knows
+_STATES_OF: dict[str, tuple[str, ...]] = {"WAITING": (TaskState.INIT.value,), "PROCESSING": (TaskState.EXEC.value,),
+                                         "FINISH": (TaskState.SUCC.value, TaskState.FAIL.value)}
 
 
 def describe_tasks(c: Call) -> Params:
@@ -64,20 +64,8 @@ def describe_tasks(c: Call) -> Params:
     limit = int_param(p, "Limit", 10) or 10
     if not 1 <= limit <= 100:
         raise InvalidParameter("Limit must be 1-100", code="InvalidParameterValue.Limit")
-    marker = str_param(p, "ScrollToken")
-    out: list[TaskView] = []
-    next_marker: str | None = None
-    # Filters the native list does not know are applied here, page by page.
-    while len(out) < limit:
-        page, marker, _total = tasks_svc.list_tasks(c.ctx, c.app_id, marker=marker, limit=100,
-                                                    state=_STATE_OF.get(status or ""), file_id=fid)
-        for t in page:
-            if status == "FINISH" and t.state not in (TaskState.SUCC, TaskState.FAIL):
-                continue
-            out.append(t)
-            if len(out) == limit:
-                next_marker = t.task_id
-                break
-        if marker is None or next_marker:
-            break
+    marker = str_param(p, "ScrollToken") or None
+    # One page of one index range (services/tasks.py list_tasks): FINISH is "succ or fail".
+    out, next_marker, _ = tasks_svc.list_tasks(c.ctx, c.app_id, marker=marker, limit=limit,
+                                               state=_STATES_OF.get(status or ""), file_id=fid, count=False)
     return {"TaskSet": [task_item(t) for t in out], "ScrollToken": next_marker or ""}
