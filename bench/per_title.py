@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -70,9 +71,20 @@ def make(path: Path, graph: str) -> Path:
     return path
 
 
+CPU = {"s": 0.0}  # CPU seconds (user + system) of the FFmpeg runs timed by the last _run
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def _run(args: list[str], duration: float | None = None) -> float:
-    t0 = time.perf_counter()
+    # CPU time beside wall time: on a shared machine the wall time follows the load, the CPU
+    # time of the runs much less.
+    t0, c0 = time.perf_counter(), _children_cpu()
     run_ffmpeg(args, timeout=3600, duration=duration)
+    CPU["s"] += _children_cpu() - c0
     return time.perf_counter() - t0
 
 
@@ -112,26 +124,34 @@ def main() -> None:
           f"ffmpeg {Path(FFMPEG).name}")
     graphs = corpus(args.seconds)
     spec = PerTitleSpec()
-    totals = {"fixed_bits": 0.0, "pt_bits": 0.0, "fixed_s": 0.0, "analysis_s": 0.0, "pt_s": 0.0}
+    totals = {"fixed_bits": 0.0, "pt_bits": 0.0, "fixed_s": 0.0, "analysis_s": 0.0, "pt_s": 0.0,
+              "fixed_cpu": 0.0, "analysis_cpu": 0.0}
+    print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
     worst = 100.0
     with tempfile.TemporaryDirectory(prefix="openvod-per-title-") as tmp:
         work = Path(tmp)
         for name in args.clips.split(","):
             src = make(work / f"{name}.mp4", graphs[name])
             info = SourceInfo.from_probe(probe(src))
+            CPU["s"] = 0.0
             fixed_s = encode_ladder(src, info, DEFAULT_RUNGS, work / f"{name}-fixed")
+            fixed_cpu = CPU["s"]
+            CPU["s"] = 0.0
             scratch = work / f"{name}-probe"
             scratch.mkdir()
             t0 = time.perf_counter()
             result = _analyse(spec, src, info, scratch)
             analysis_s = time.perf_counter() - t0
+            analysis_cpu = CPU["s"]
             pt_s = encode_ladder(src, info, result.rungs, work / f"{name}-pt")
             fixed = measure(src, work / f"{name}-fixed", args.vmaf_subsample)
             pt = measure(src, work / f"{name}-pt", args.vmaf_subsample)
             fb, pb = sum(b for b, _ in fixed.values()), sum(b for b, _ in pt.values())
             print(f"\n{name}: fixed ladder {fb / 8e6:7.2f} MB, per-title {pb / 8e6:7.2f} MB "
                   f"({(1 - pb / fb) * 100:+.1f}% fewer bits); fixed encode {fixed_s:6.2f} s, analysis "
-                  f"{analysis_s:6.2f} s ({analysis_s / fixed_s * 100:.0f}%), per-title encode {pt_s:6.2f} s")
+                  f"{analysis_s:6.2f} s ({analysis_s / fixed_s * 100:.0f}%), per-title encode {pt_s:6.2f} s; "
+                  f"CPU: fixed "
+                  f"{fixed_cpu:.1f} s, analysis {analysis_cpu:.1f} s ({analysis_cpu / fixed_cpu * 100:.0f}%)")
             print("  rung  fixed kbps  VMAF   | per-title kbps  VMAF  predicted  delta")
             for c in result.choices:
                 key = min(c.width, c.height)
@@ -149,11 +169,15 @@ def main() -> None:
             totals["fixed_s"] += fixed_s
             totals["analysis_s"] += analysis_s
             totals["pt_s"] += pt_s
+            totals["fixed_cpu"] += fixed_cpu
+            totals["analysis_cpu"] += analysis_cpu
     cfb, cpb = totals["fixed_bits"], totals["pt_bits"]
     print(f"\ncorpus: per-title uses {(1 - cpb / cfb) * 100:.1f}% fewer bits than the fixed ladder "
           f"({cpb / 8e6:.2f} MB vs {cfb / 8e6:.2f} MB); worst rung VMAF delta {worst:+.2f} (kept rungs); "
           f"analysis {totals['analysis_s']:.1f} s = {totals['analysis_s'] / totals['fixed_s'] * 100:.0f}% of the "
-          f"fixed ladder's encode time ({totals['fixed_s']:.1f} s)")
+          f"fixed ladder's encode time ({totals['fixed_s']:.1f} s); CPU {totals['analysis_cpu']:.1f} s = "
+          f"{totals['analysis_cpu'] / totals['fixed_cpu'] * 100:.0f}% of {totals['fixed_cpu']:.1f} s")
+    print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
 
 
 if __name__ == "__main__":

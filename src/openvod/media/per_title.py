@@ -6,19 +6,23 @@
     AdaptiveStreamingSpec(rungs=result.rungs)      # the bitrates picked, rungs adding nothing dropped
     result.report(seconds)                        # {"Rungs": [{"Height", "Bitrate", "Vmaf", ...}], ...}
 
-How: a few short scenes are sampled across the source (:func:`sample_windows`: ``samples``
-windows of ``sample_seconds``, evenly spread) and cut out with input seeks, so a long source costs
-no more than a short one. One FFmpeg run scales them to every rung's size (as
-:func:`~openvod.media.ladder.build_ladder` does) and encodes each at a few bitrates
-(``probe_fractions`` of the rung's cap) with the ladder's own rate control: x264 ``preset``,
-one-pass ABR, maxrate 1.1x and a buffer of 2x the bitrate. (Not CRF: measured on a still slide,
+How: a few short scenes are sampled across the source (:func:`sample_windows`: ``samples`` (3)
+windows of ``sample_seconds`` (1 s), evenly spread, but no more than ``sample_share`` (8%) of a
+source: a 20 s one gets 2 x 0.8 s, one under 4.5 s a single window of up to 3 s) and cut out with
+input seeks (to the keyframe before each window, not decoding the source from there), so a long
+source costs no more than a short one.
+One FFmpeg run scales them to every rung's size (as :func:`~openvod.media.ladder.build_ladder`
+does) and encodes each at a few bitrates (``probe_fractions`` of the rung's cap: 100% and 20%)
+with the ladder's own rate control: x264 ``preset``, one-pass ABR, maxrate 1.1x and a buffer of
+2x the bitrate. (Not CRF: measured on a still slide,
 CRF probes predicted VMAF 95 at 87 kbps for 1080p where the ladder's encode scored 72, because
 the ladder's small VBV buffer starves its keyframes at low bitrates and CRF has no buffer.) The
 bitrates asked and the scores make a (bitrate, VMAF) curve per rung. A second run scores every
 probe with libvmaf against the samples scaled to the rung ("own" VMAF, what the rung's target is
 checked against) and, upscaled, against the samples at the size of the rung above ("cross" VMAF:
 what this rung shows where the one above would be shown). libvmaf scores every
-``vmaf_subsample``-th frame (5: most of the analysis's cost is VMAF on two cores).
+``vmaf_subsample``-th frame (5). Every x264 and libvmaf instance gets ``threads`` (1): a run
+holds many of them, which fill the cores without each one's thread overhead.
 
 Picking (:func:`choose`, pure): the rung's target is ``top_vmaf - index * vmaf_step`` (index 0 is
 the top rung); its bitrate is the lowest that reaches it on the curve (linear in log bitrate
@@ -86,10 +90,11 @@ class PerTitleSpec:
     min_gain: float = 2.0
     samples: int = 3
     sample_seconds: float = 1.0
-    probe_fractions: tuple[float, ...] = (1.0, 0.2, 0.04)
+    sample_share: float = 0.08
+    probe_fractions: tuple[float, ...] = (1.0, 0.2)
     preset: str = "veryfast"
     vmaf_subsample: int = 5
-    threads: int = 2
+    threads: int = 1
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.top_vmaf) and 1 <= self.top_vmaf <= 100):
@@ -103,6 +108,8 @@ class PerTitleSpec:
         if not 1 <= self.samples <= 10 or not (math.isfinite(self.sample_seconds) and 0.2 <= self.sample_seconds <= 10):
             raise InvalidParameter(f"per-title sampling must be 1-10 scenes of 0.2-10 s, got {self.samples!r} x "
                                    f"{self.sample_seconds!r}", code=_CODE)
+        if not (math.isfinite(self.sample_share) and 0 < self.sample_share <= 1):
+            raise InvalidParameter(f"sample share must be in (0, 1], got {self.sample_share!r}", code=_CODE)
         if not 1 <= len(self.probe_fractions) <= 6 or any(not 0 < f <= 1 for f in self.probe_fractions):
             raise InvalidParameter(f"probe fractions must be 1-6 values in (0, 1], got {self.probe_fractions!r}",
                                    code=_CODE)
@@ -248,11 +255,23 @@ def choose(spec: PerTitleSpec, planned: Sequence[tuple[int, int, Rung]], curves:
     return PerTitleResult(rungs=rungs, choices=tuple(picked))
 
 
-def sample_windows(duration: float, count: int, seconds: float) -> list[tuple[float, float]]:
+MIN_SAMPLED_SECONDS = 1.0
+"""What a sampling budget never goes below (25 frames at 25 fps: shorter, keyframes dominate)."""
+
+
+def sample_windows(duration: float, count: int, seconds: float, share: float = 1.0) -> list[tuple[float, float]]:
     """``count`` windows ``(start, length)`` of ``seconds`` each, centred in equal parts of the
-    source; a source shorter than ``count * seconds * 1.5`` gets one window from its start."""
+    source; a source shorter than ``count * seconds * 1.5`` gets one window from its start.
+    Otherwise ``share`` caps the total sampled at that share of ``duration`` (never below
+    :data:`MIN_SAMPLED_SECONDS`): fewer windows, then shorter ones (down to half a second)."""
     if duration <= count * seconds * 1.5:
+        # Too short to sample: one window, and not cut down by ``share``: a second's sample with
+        # its keyframe scores low bitrates well below what the ladder's encode of it shows.
         return [(0.0, min(duration, count * seconds))]
+    budget = max(MIN_SAMPLED_SECONDS, duration * share)
+    if count * seconds > budget:
+        count = max(1, min(count, math.ceil(budget / seconds)))
+        seconds = min(seconds, max(0.5, budget / count))
     part = duration / count
     return [(max(0.0, part * (k + 0.5) - seconds / 2), seconds) for k in range(count)]
 
@@ -261,10 +280,14 @@ def _samples(spec: PerTitleSpec, input_path: MediaInput, source: SourceInfo,
              pts: str = FRAME_INDEX_PTS) -> tuple[list[str], str, list[float]]:
     """Input arguments opening every sample window, the graph head joining them (label
     ``[smp]``, timestamps renumbered by ``pts``), and the windows' lengths."""
-    windows = sample_windows(known_duration(source, "PerTitle", input_path), spec.samples, spec.sample_seconds)
+    windows = sample_windows(known_duration(source, "PerTitle", input_path), spec.samples, spec.sample_seconds,
+                             spec.sample_share)
     args: list[str] = []
     for start, length in windows:
-        args += ["-ss", num(start), "-t", num(length), *input_args(input_path)]
+        # Not an accurate seek: a window starts at the keyframe before ``start``, so the source is
+        # not decoded from there only to be thrown away (half the analysis on long-GOP sources).
+        # Both runs seek the same way, so their frames still line up.
+        args += ["-noaccurate_seek", "-ss", num(start), "-t", num(length), *input_args(input_path)]
     pads = "".join(f"[{k}:V:0]" for k in range(len(windows)))
     head = f"{pads}concat=n={len(windows)}:v=1:a=0,{pts}[smp]"
     return args, head, [length for _, length in windows]
@@ -313,8 +336,8 @@ def build_probe_encodes(spec: PerTitleSpec, planned: Sequence[tuple[int, int, Ru
             files[(i, j)] = path = work / f"probe_{i}_{j}.h264"
             outs += ["-map", f"[e{i}_{j}]", "-c:v", "libx264", "-preset", spec.preset, "-pix_fmt", "yuv420p",
                      "-b:v", str(b), "-maxrate", str(b * 11 // 10), "-bufsize", str(b * 2), "-g", gop,
-                     "-keyint_min", gop, "-sc_threshold", "0", "-force_key_frames", keys, "-f", "h264",
-                     str(path.absolute())]
+                     "-keyint_min", gop, "-sc_threshold", "0", "-threads", str(spec.threads),
+                     "-force_key_frames", keys, "-f", "h264", str(path.absolute())]
     return Plan(args=[*args, "-filter_complex", ";".join(graph), *outs], outputs=Probes(files, bitrates, sum(lengths)),
                 duration=sum(lengths))
 

@@ -132,12 +132,22 @@ def test_sample_windows() -> None:
     assert sample_windows(4, 3, 1) == [(0.0, 3)]
     assert sample_windows(2, 3, 1) == [(0.0, 2)]
     assert sample_windows(30, 3, 1) == [(4.5, 1), (14.5, 1), (24.5, 1)]
+    # A sampling budget (8% of the source by default): fewer windows first, then shorter ones.
+    def flat(windows: list[tuple[float, float]]) -> list[float]:
+        return [x for w in windows for x in w]
+
+    assert flat(sample_windows(20, 3, 1, 0.08)) == pytest.approx([4.6, 0.8, 14.6, 0.8])
+    assert flat(sample_windows(30, 3, 1, 0.08)) == pytest.approx([4.6, 0.8, 14.6, 0.8, 24.6, 0.8])
+    assert sample_windows(100, 3, 1, 0.08) == sample_windows(100, 3, 1)  # long sources: as many as asked
+    assert sample_windows(8, 3, 1, 0.08) == [(3.5, 1)]  # never under a second in all
+    assert sample_windows(4, 3, 1, 0.08) == [(0.0, 3)]  # too short to sample: not cut down
 
 
 @pytest.mark.parametrize("kwargs", [
     {"top_vmaf": 101}, {"top_vmaf": float("nan")}, {"vmaf_step": -1}, {"min_bitrate": 10_000},
     {"min_bitrate": 500_000, "max_bitrate": 400_000}, {"samples": 0}, {"sample_seconds": 0.1},
     {"probe_fractions": ()}, {"probe_fractions": (1.5,)}, {"preset": "warp"}, {"vmaf_subsample": 0},
+    {"sample_share": 0}, {"sample_share": 1.5},
 ])
 def test_bad_specs(kwargs: dict[str, object]) -> None:
     with pytest.raises(InvalidParameter):
@@ -148,17 +158,21 @@ def test_probe_arguments(tmp_path: Path) -> None:
     spec = PerTitleSpec()
     info = SourceInfo(duration=30, width=1920, height=1080, fps=30)
     planned = _planned((1080, 5000), (720, 2800), (240, 400))
-    assert probe_bitrates(spec, planned[2][2]) == [400_000, 80_000, 64_000]  # 4% of 400k is under the floor
+    assert probe_bitrates(spec, planned[2][2]) == [400_000, 80_000]
+    assert probe_bitrates(PerTitleSpec(probe_fractions=(1, 0.1)), planned[2][2]) == [400_000, 64_000]  # the floor
     plan = build_probe_encodes(spec, planned, tmp_path / "src.mp4", info, tmp_path)
-    assert plan.args.count("-ss") == 3 and plan.duration == 3
-    assert plan.args.count("libx264") == 9 and plan.args.count("-f") == 9
-    assert plan.args[plan.args.index("-force_key_frames") + 1] == "0,1,2"  # every sample starts with a keyframe
+    # 30 s: 8% is 2.4 s, three windows of 0.8 s, each opened at the keyframe before it
+    assert plan.args.count("-ss") == 3 and plan.duration == pytest.approx(2.4)
+    assert plan.args.count("-noaccurate_seek") == 3
+    assert plan.args.count("libx264") == 6 and plan.args.count("-f") == 6
+    assert plan.args[plan.args.index("-force_key_frames") + 1] == "0,0.8,1.6"  # every sample starts with a keyframe
+    assert plan.args[plan.args.index("-threads") + 1] == "1"
     assert "setpts=N/(30*TB)" in plan.args[plan.args.index("-filter_complex") + 1]
     assert "-crf" not in plan.args  # the ladder's ABR, not CRF
     scores = build_probe_scores(spec, planned, tmp_path / "src.mp4", info, plan.outputs, tmp_path)
     graph = scores.args[scores.args.index("-filter_complex") + 1]
-    assert graph.count("libvmaf") == 9 + 6  # own scores for every probe, cross scores below the top rung
-    assert "scale=1920:1080" in graph and "n_subsample=5" in graph
+    assert graph.count("libvmaf") == 6 + 4  # own scores for every probe, cross scores below the top rung
+    assert "scale=1920:1080" in graph and "n_subsample=5" in graph and "n_threads=1" in graph
     with pytest.raises(InvalidParameter):
         build_probe_scores(spec, planned, tmp_path / "src.mp4", info, Probes({}, {}, 3), tmp_path / "a:b")
 

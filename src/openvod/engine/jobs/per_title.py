@@ -35,7 +35,8 @@ from openvod.media.transcode import SourceInfo
 __all__ = ["ANALYSIS_SHARE", "REPORT_NAME", "TunedRungs", "per_title_spec", "tune_rungs"]
 
 ANALYSIS_SHARE = 20.0
-"""Percent of the step's progress the analysis stands for (it costs about a fifth of the encode)."""
+"""Percent of the step's progress the analysis stands for (about a third of a 20 s source's encode, less for
+longer ones: its sampling is capped; BENCHMARKS.md)."""
 REPORT_NAME = "per_title.json"
 
 
