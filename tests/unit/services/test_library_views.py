@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -177,3 +178,28 @@ def test_a_media_read_does_not_load_its_ladders_parts(ctx: Context, app_id: str,
     assert len(view.outputs.image_sprites[0].sheets or ()) == 2
     assert sorted(loaded) == ["AdaptiveDynamicStreaming", "ImageSprite", "ImageSprite.part", "ImageSprite.part",
                               "source"]
+
+
+def test_a_page_of_media_reads_its_objects_by_media_id(ctx: Context, app_id: str, clip: Path) -> None:
+    """The objects of a listed page are found through their media ids (an index lookup each), never
+    by walking the app's every object (which is what ``app_id = ?`` led SQLite to plan)."""
+    from sqlalchemy import event
+
+    from openvod.services.media import list_media
+    _ingest(ctx, app_id, clip)
+    seen: list[tuple[str, Any]] = []
+
+    def grab(conn: object, cursor: object, statement: str, parameters: Any, *rest: object) -> None:
+        if "FROM object" in statement and "media_id IN" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(ctx.db.engine, "before_cursor_execute", grab)
+    try:
+        (view,), _ = list_media(ctx, app_id)
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", grab)
+    assert view.source is not None  # the page still has its objects
+    ((statement, parameters),) = seen
+    with ctx.db.engine.connect() as conn:
+        plan = " | ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+    assert "ix_object_media_id" in plan and "ix_object_app_id" not in plan, plan
