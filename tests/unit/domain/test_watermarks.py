@@ -55,6 +55,10 @@ def test_defaults_are_filled_in_and_spellings_canonical() -> None:
     ({"Type": "text", "XPos": "-5px", "TextTemplate": {}}, "InvalidParameterValue.XPos"),
     ({"Type": "text", "TextTemplate": {"FontAlpha": 1.5}}, "InvalidParameterValue.FontAlpha"),
     ({"Type": "text", "TextTemplate": {"FontSize": "0px"}}, "InvalidParameterValue.FontSize"),
+    # ASCII digits only (surrounding blanks are stripped, and the stored value is canonical)
+    ({"Type": "text", "XPos": "\u0661\u0660px", "TextTemplate": {}}, "InvalidParameterValue.XPos"),
+    ({"Type": "text", "YPos": "\u00b2%", "TextTemplate": {}}, "InvalidParameterValue.YPos"),
+    ({"Type": "text", "TextTemplate": {"FontSize": "\u0661\u0666px"}}, "InvalidParameterValue.FontSize"),
     ({"Type": "text"}, "MissingParameter"),
 ])
 def test_bad_params_are_refused_with_specific_codes(params: dict[str, Any], want: str) -> None:

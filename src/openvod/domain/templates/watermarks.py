@@ -52,9 +52,10 @@ REPEATS = ("once", "repeat_last_frame", "repeat")
 # decoded-bytes signature -> format name (FFmpeg's single-image demuxer is "<name>_pipe")
 IMAGE_TYPES: dict[bytes, Literal["png", "jpeg"]] = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg"}
 
-_LENGTH = re.compile(r"^(\d{1,5}(?:\.\d{1,4})?)(%|px)$")
-_COLOR = re.compile(r"^0x[0-9A-Fa-f]{6}$")
-_FONT_SIZE = re.compile(r"^(\d{1,3})px$")
+# ASCII digits, whole strings (fullmatch): \d takes any script's digits ("١٠px"), and $ a trailing newline.
+_LENGTH = re.compile(r"([0-9]{1,5}(?:\.[0-9]{1,4})?)(%|px)")
+_COLOR = re.compile(r"0x[0-9A-Fa-f]{6}")
+_FONT_SIZE = re.compile(r"([0-9]{1,3})px")
 _TOP_KEYS = ("Type", "CoordinateOrigin", "XPos", "YPos", "ImageTemplate", "TextTemplate")
 _IMAGE_KEYS = ("ImageContent", "Width", "Height", "RepeatType", "Transparency")
 _TEXT_KEYS = ("FontType", "FontSize", "FontColor", "FontAlpha")
@@ -73,7 +74,7 @@ class Length:
 
 def parse_length(text: str) -> Length:
     """``"10%"`` or ``"100px"`` as a :class:`Length`; ``ValueError`` otherwise (validated values never fail)."""
-    m = _LENGTH.match(text)
+    m = _LENGTH.fullmatch(text)
     if m is None:
         raise ValueError(f"not a length: {text!r}")
     return Length(float(m[1]), "%" if m[2] == "%" else "px")
@@ -82,7 +83,7 @@ def parse_length(text: str) -> Length:
 def _length(o: JsonObject, name: str, default: str, *, most_px: int, code: str | None = None,
             least_px: int = 0) -> str:
     value = o.raw.get(name, default)
-    m = _LENGTH.match(value.strip()) if isinstance(value, str) else None
+    m = _LENGTH.fullmatch(value.strip()) if isinstance(value, str) else None
     n = float(m[1]) if m is not None else -1.0
     ok = m is not None and (n <= 100 if m[2] == "%" else n == 0 or least_px <= n <= most_px)
     if m is None or not ok:
@@ -138,11 +139,11 @@ def _image(where: str, raw: Any, *, stored: bool) -> dict[str, Any]:
 def _text(where: str, raw: Any) -> dict[str, Any]:
     o = JsonObject(where, raw, _TEXT_KEYS, "TextTemplate")
     size = o.raw.get("FontSize", "16px")
-    m = _FONT_SIZE.match(size.strip()) if isinstance(size, str) else None
+    m = _FONT_SIZE.fullmatch(size.strip()) if isinstance(size, str) else None
     if m is None or not 1 <= int(m[1]) <= 500:
         raise bad_value("FontSize", f"{o.path('FontSize')} must look like \"16px\", 1px to 500px, got {size!r}")
     color = o.raw.get("FontColor", "0xFFFFFF")
-    if not isinstance(color, str) or not _COLOR.match(color.strip()):
+    if not isinstance(color, str) or not _COLOR.fullmatch(color.strip()):
         raise bad_value("FontColor", f"{o.path('FontColor')} must look like \"0xRRGGBB\", got {color!r}")
     alpha = o.number("FontAlpha", 1, 0, 1)
     if alpha == 0:
