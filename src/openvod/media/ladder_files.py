@@ -17,7 +17,7 @@ from pathlib import Path
 
 from openvod.errors import MediaError
 
-__all__ = ["MASTER_PLAYLIST", "LadderOutputs", "Rendition", "finish_ladder", "ladder_outputs"]
+__all__ = ["MASTER_PLAYLIST", "LadderOutputs", "Rendition", "finish_ladder", "ladder_outputs", "playlist_attributes"]
 
 MASTER_PLAYLIST = "master.m3u8"
 _TAG = re.compile(r"#(EXT[A-Z0-9-]+):?(.*)")
@@ -58,7 +58,8 @@ class LadderOutputs:
         return list(dict.fromkeys(out))
 
 
-def _attrs(text: str) -> dict[str, str]:
+def playlist_attributes(text: str) -> dict[str, str]:
+    """The ``NAME=value`` attributes of an HLS tag (quotes removed)."""
     return {k: v.strip('"') for k, v in _ATTR.findall(text)}
 
 
@@ -86,9 +87,9 @@ def _media_playlist(out_dir: Path, uri: str) -> Rendition:
             if name == "EXTINF":
                 pending = float(value.split(",", 1)[0])
             elif name == "EXT-X-MAP":
-                init = _inside(out_dir, _attrs(value)["URI"], playlist.parent)
-            elif name == "EXT-X-KEY" and "URI" in _attrs(value):
-                keys.append(_attrs(value)["URI"])
+                init = _inside(out_dir, playlist_attributes(value)["URI"], playlist.parent)
+            elif name == "EXT-X-KEY" and "URI" in playlist_attributes(value):
+                keys.append(playlist_attributes(value)["URI"])
         elif line and not line.startswith("#"):
             segments.append(_inside(out_dir, line, playlist.parent))
             durations.append(pending if pending is not None else 0.0)
@@ -115,9 +116,11 @@ def ladder_outputs(out_dir: Path) -> LadderOutputs:
         if tag:
             name, value = tag.groups()
             if name == "EXT-X-STREAM-INF":
-                stream_inf = _attrs(value)
-            elif name == "EXT-X-MEDIA" and _attrs(value).get("TYPE") == "AUDIO" and "URI" in _attrs(value):
-                audio = _media_playlist(out_dir, _attrs(value)["URI"])
+                stream_inf = playlist_attributes(value)
+            elif name == "EXT-X-MEDIA":
+                media = playlist_attributes(value)
+                if media.get("TYPE") == "AUDIO" and "URI" in media:
+                    audio = _media_playlist(out_dir, media["URI"])
         elif line and not line.startswith("#") and stream_inf is not None:
             width = height = None
             if "RESOLUTION" in stream_inf:
@@ -211,7 +214,7 @@ def finish_ladder(out_dir: Path) -> LadderOutputs:
         if line.startswith("#EXT-X-STREAM-INF:"):
             peak, avg = next(rates)
             attrs = line.split(":", 1)[1]
-            own = _attrs(attrs)
+            own = playlist_attributes(attrs)
             bandwidth = max(int(own.get("BANDWIDTH", 0)), math.ceil(peak + audio_peak))
             average = math.ceil(avg + audio_avg)
             attrs = re.sub(r"(?<![A-Z-])BANDWIDTH=\d+", f"BANDWIDTH={bandwidth}", attrs)

@@ -26,11 +26,11 @@ from openvod.media.ladder import (
     finish_ladder,
     plan_rungs,
 )
+from openvod.media.ladder_files import playlist_attributes
 from openvod.media.transcode import SourceInfo
 
 __all__ = ["combine_ladders", "split_rungs", "without_audio"]
 
-_ATTR = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 _URI = re.compile(r'URI="([^"]*)"')
 
 
@@ -48,10 +48,6 @@ def split_rungs(spec: AdaptiveStreamingSpec,
 def without_audio(source: SourceInfo) -> SourceInfo:
     """``source`` as a later part sees it: its audio is already in the first part."""
     return replace(source, has_audio=False)
-
-
-def _attrs(text: str) -> dict[str, str]:
-    return {k: v.strip('"') for k, v in _ATTR.findall(text)}
 
 
 def combine_ladders(out_dir: Path, parts: Sequence[str]) -> LadderOutputs:
@@ -72,22 +68,23 @@ def combine_ladders(out_dir: Path, parts: Sequence[str]) -> LadderOutputs:
             line = line.strip()
             if line.startswith("#EXT-X-VERSION:"):
                 version = max(version, line)
-            elif line.startswith("#EXT-X-MEDIA:") and _attrs(line).get("TYPE") == "AUDIO" and audio_line is None:
+            elif line.startswith("#EXT-X-MEDIA:") and audio_line is None \
+                    and (media := playlist_attributes(line)).get("TYPE") == "AUDIO":
                 found = _URI.search(line)
                 audio_line = line.replace(found.group(0), f'URI="{part}/{found.group(1)}"') if found else line
-                group = _attrs(line).get("GROUP-ID", "")
+                group = media.get("GROUP-ID", "")
             elif line.startswith("#EXT-X-STREAM-INF:"):
                 pending = line.split(":", 1)[1]
-                codecs = _attrs(pending).get("CODECS", "")
+                codecs = playlist_attributes(pending).get("CODECS", "")
                 audio_codec = audio_codec or next((c for c in codecs.split(",") if c.startswith("mp4a")), "")
             elif line and not line.startswith("#") and pending is not None:
-                own = _attrs(pending)
+                own = playlist_attributes(pending)
                 height = int(own.get("RESOLUTION", "0x0").partition("x")[2] or 0)
                 variants.append((height, int(own.get("BANDWIDTH", 0)), pending, f"{part}/{line}"))
                 pending = None
     out = ["#EXTM3U", version, "#EXT-X-INDEPENDENT-SEGMENTS", *([audio_line] if audio_line else [])]
     for _, _, attrs, uri in sorted(variants, key=lambda v: (v[0], v[1]), reverse=True):
-        own = _attrs(attrs)
+        own = playlist_attributes(attrs)
         if group and "AUDIO" not in own:
             attrs += f',AUDIO="{group}"'
         if audio_codec and "CODECS" in own and audio_codec not in own["CODECS"].split(","):
