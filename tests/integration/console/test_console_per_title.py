@@ -3,12 +3,12 @@ server, real FFmpeg, Chromium; the page fixture fails on script errors and CSP v
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ServerProc
+from tests.integration.processing.test_processing import detail, result
 from tests.media import make_clip
 from tests.tus import upload_bytes
 
@@ -20,13 +20,10 @@ def test_media_page_shows_the_per_title_ladder(page: Page, server: ServerProc, t
         r = c.post(f"/v1/media/{fid}/process", json={"media_process_task": {
             "AdaptiveDynamicStreamingTaskSet": [{"Definition": 30}]}})
         assert r.status_code == 201, r.text
-        task_id = r.json()["task_id"]
-        deadline = time.monotonic() + 180
-        while (d := c.get(f"/v1/tasks/{task_id}/detail").json())["Status"] != "FINISH":
-            assert time.monotonic() < deadline, d
-            c.get(f"/v1/tasks/{task_id}/wait", params={"timeout": 5})
-    [item] = d["ProcedureTask"]["MediaProcessResultSet"]
-    report = item["AdaptiveDynamicStreamingTask"]["Output"]["PerTitle"]
+        d = detail(c, r.json()["task_id"], 180)
+    assert d["Status"] == "FINISH", d
+    [_] = d["ProcedureTask"]["MediaProcessResultSet"]
+    report = result(d, 0)["Output"]["PerTitle"]
     [rung] = report["Rungs"]
 
     page.goto(f"{page.url.split('#')[0]}#/media/{fid}")

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from tests.browser import launch_chromium
 from tests.conftest import Server, make_app_server, server_database
+from tests.integration.processing.test_processing import detail, fetch, result
 from tests.media import make_clip
 from tests.tus import upload_bytes
 
@@ -60,21 +61,9 @@ def start(c: httpx.Client, fid: str, definition: int, **item: Any) -> str:
 
 
 def finished(c: httpx.Client, task_id: str, timeout: float = 240) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        c.get(f"/v1/tasks/{task_id}/wait", params={"timeout": 5})
-        d: dict[str, Any] = c.get(f"/v1/tasks/{task_id}/detail").json()
-        if d["Status"] in ("FINISH", "ABORTED"):
-            item = d["ProcedureTask"]["MediaProcessResultSet"][0]["AdaptiveDynamicStreamingTask"]
-            assert item["Status"] == "SUCCESS", d
-            return dict(item["Output"])
-        assert time.monotonic() < deadline, d
-
-
-def fetch(url: str) -> bytes:
-    r = httpx.get(url, timeout=30)
-    assert r.status_code == 200, (url, r.status_code)
-    return r.content
+    item = result(detail(c, task_id, timeout), 0)
+    assert item["Status"] == "SUCCESS", item
+    return dict(item["Output"])
 
 
 def key_of(url: str) -> str:

@@ -5,7 +5,6 @@ the server with system template 30."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from openvod.media.probe import probe
 from openvod.media.transcode import SourceInfo
 from openvod.media.vmaf import compare_args, read_vmaf
 from tests.conftest import Server, make_app_server
+from tests.integration.processing.test_processing import detail, result
 from tests.tus import upload_bytes
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -93,12 +93,7 @@ def test_system_template_30_end_to_end(srv: Server, tmp_path: Path) -> None:
         r = c.post(f"/v1/media/{fid}/process", json={"media_process_task": {
             "AdaptiveDynamicStreamingTaskSet": [{"Definition": 30}]}})
         assert r.status_code == 201, r.text
-        task_id = r.json()["task_id"]
-        deadline = time.monotonic() + 240
-        while (d := c.get(f"/v1/tasks/{task_id}/detail").json())["Status"] not in ("FINISH", "ABORTED"):
-            assert time.monotonic() < deadline, d
-            c.get(f"/v1/tasks/{task_id}/wait", params={"timeout": 5})
-        item = d["ProcedureTask"]["MediaProcessResultSet"][0]["AdaptiveDynamicStreamingTask"]
+        item = result(detail(c, r.json()["task_id"], 240), 0)
         assert item["Status"] == "SUCCESS", item
         out = item["Output"]
         report = out["PerTitle"]
