@@ -48,6 +48,7 @@ from openvod.runtime import Context
 from openvod.services import hls_keys
 
 __all__ = [
+    "DASH_TYPE",
     "EXPIRY_WINDOW",
     "LONG_MAX_AGE",
     "PLAYLIST_MAX_AGE",
@@ -77,6 +78,7 @@ __all__ = [
 log = logging.getLogger("openvod.playback")
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+DASH_TYPE = "application/dash+xml"  # served rewritten by services/playback_dash.py
 # Rewritten documents carry signed URLs made at request time: cache them briefly. Segments and
 # images do not change once written.
 PLAYLIST_MAX_AGE = 5
@@ -86,7 +88,7 @@ LONG_MAX_AGE = 86400
 EXPIRY_WINDOW = 300
 
 _TYPES = {
-    ".m3u8": PLAYLIST_TYPE, ".mpd": "application/dash+xml", ".ts": "video/mp2t", ".m4s": "video/iso.segment",
+    ".m3u8": PLAYLIST_TYPE, ".mpd": DASH_TYPE, ".ts": "video/mp2t", ".m4s": "video/iso.segment",
     ".mp4": "video/mp4",
     ".m4v": "video/mp4", ".m4a": "audio/mp4", ".aac": "audio/aac", ".vtt": "text/vtt", ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif",
@@ -308,7 +310,7 @@ def _rewrite_attrs(line: str, resolve: Callable[[str], str]) -> str:
     return _URI_ATTR.sub(lambda m: f'URI="{resolve(m.group(1))}"', line)
 
 
-def _resolver(links: Links, bucket: str, key: str) -> Callable[[str], str]:
+def object_resolver(links: Links, bucket: str, key: str) -> Callable[[str], str]:
     """Turn a reference found in object ``key`` into the URL of the object it names; absolute
     URLs and references leaving the app's keys stay as they are."""
     here = posixpath.dirname(key)
@@ -325,12 +327,6 @@ def _resolver(links: Links, bucket: str, key: str) -> Callable[[str], str]:
         return f"{url}#{parts.fragment}" if parts.fragment else url
 
     return resolve
-
-
-def object_resolver(links: Links, bucket: str, key: str) -> Callable[[str], str]:
-    """A function turning a relative reference found in object ``key`` into the absolute (signed,
-    as ``links`` says) URL of the object it names; other references are returned as they are."""
-    return _resolver(links, bucket, key)
 
 
 def _key_resolver(ctx: Context, links: Links, resolve: Callable[[str], str]) -> Callable[[str], str]:
@@ -373,7 +369,7 @@ def rewrite_playlist(ctx: Context, access: FileAccess, bucket: str, key: str, te
     links = Links(ctx, access.app_id, private=access.private)
     if "#EXT-X-STREAM-INF" in text:
         text = add_subtitle_renditions(text, _subtitle_renditions(ctx, links, bucket, key))
-    resolve = _resolver(links, bucket, key)
+    resolve = object_resolver(links, bucket, key)
     resolve_key = _key_resolver(ctx, links, resolve)
     out = []
     for line in text.splitlines():
@@ -392,7 +388,7 @@ def rewrite_playlist(ctx: Context, access: FileAccess, bucket: str, key: str, te
 def rewrite_sprite_vtt(ctx: Context, access: FileAccess, bucket: str, key: str, text: str) -> str:
     """A WebVTT sprite index with each cue's ``sheet.jpg#xywh=x,y,w,h`` made an absolute URL
     (fragment kept); other WebVTT (subtitles) passes through unchanged."""
-    resolve = _resolver(Links(ctx, access.app_id, private=access.private), bucket, key)
+    resolve = object_resolver(Links(ctx, access.app_id, private=access.private), bucket, key)
     out = []
     for line in text.splitlines():
         stripped = line.strip()
@@ -406,7 +402,7 @@ def _load(ctx: Context, app_id: str, file_id: str) -> tuple[Media, list[Object]]
         media = s.get(Media, file_id) if len(file_id) <= 32 else None
         if media is None or media.app_id != app_id:
             raise NotFound(f"media {file_id!r} does not exist", code="ResourceNotFound.Media")
-        rows = list(s.scalars(select(Object).where(Object.app_id == app_id, Object.media_id == file_id)
+        rows = list(s.scalars(select(Object).where(Object.app_id == app_id, Object.media_id == file_id, listed())
                               .order_by(Object.id)))
         return media, rows
 

@@ -19,11 +19,9 @@ from html import unescape
 from xml.sax.saxutils import escape
 
 from openvod.runtime import Context
-from openvod.services.playback import FileAccess, Links, object_resolver
+from openvod.services.playback import DASH_TYPE, FileAccess, Links, object_resolver
 
 __all__ = ["DASH_TYPE", "rewrite_mpd"]
-
-DASH_TYPE = "application/dash+xml"
 
 _ATTRS = re.compile(r'(\s(?:sourceURL|media|initialization)=)"([^"]*)"')
 
