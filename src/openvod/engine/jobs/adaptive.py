@@ -26,8 +26,7 @@ from openvod.engine.jobs import JobContext
 from openvod.engine.jobs.publish import publish
 from openvod.media.common import Plan
 from openvod.media.dash import MPD_NAME, write_mpd
-from openvod.media.ffmpeg import run_ffmpeg
-from openvod.media.inputs import MediaInput, MediaLimits
+from openvod.media.inputs import MediaInput
 from openvod.media.ladder import AdaptiveStreamingSpec, LadderLayout, LadderOutputs, build_ladder, finish_ladder
 from openvod.media.ladder_parts import combine_ladders, split_rungs, without_audio
 from openvod.media.transcode import SourceInfo
@@ -58,10 +57,9 @@ class _Published:
 
 def _encode(job: JobContext, src: LadderSource, build: Callable[[MediaInput], Plan[LadderLayout]],
             progress: Callable[[float], None]) -> None:
-    with job.ctx.storage.media_input(src.bucket, src.key, expires_in=int(job.timeout) + 60) as source:
+    with job.source(src.bucket, src.key) as source:
         plan = build(source)
-        run_ffmpeg(plan.args, timeout=job.timeout, ffmpeg=job.ctx.settings.ffmpeg, on_progress=progress,
-                   duration=plan.duration, cancel=job.cancel, limits=MediaLimits.from_settings(job.ctx.settings))
+        job.run_ffmpeg(plan.args, duration=plan.duration, on_progress=progress)
 
 
 def _publish(job: JobContext, src: LadderSource, definition: int, out_dir: Path, ladder: LadderOutputs,

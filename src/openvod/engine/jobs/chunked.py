@@ -26,19 +26,11 @@ from openvod.domain.presets import parse_params
 from openvod.engine.jobs import JobContext, register
 from openvod.engine.jobs.transcode import publish_transcode
 from openvod.errors import MediaError, StorageError
-from openvod.media.ffmpeg import run_ffmpeg
-from openvod.media.inputs import MediaLimits
 from openvod.media.transcode import build_audio_args, build_chunk_args, build_join_args, concat_list
 
 __all__ = ["audio", "chunk", "join"]
 
 log = logging.getLogger("openvod.worker")
-
-
-def _run(job: JobContext, args: list[str], duration: float | None) -> None:
-    settings = job.ctx.settings
-    run_ffmpeg(args, timeout=job.timeout, ffmpeg=settings.ffmpeg, on_progress=job.progress,
-               duration=duration or None, cancel=job.cancel, limits=MediaLimits.from_settings(settings))
 
 
 def _store(job: JobContext, path: Path, tmp: dict[str, Any]) -> dict[str, Any]:
@@ -55,10 +47,10 @@ def chunk(job: JobContext) -> dict[str, Any]:
     spec, src, part = parse_params(data["params"]), data["source"], data["chunk"]
     out = job.workdir / data["tmp"]["key"].rsplit("/", 1)[-1]
     # A chunk reads only its own stretch of the source: by range requests where it lies (S3).
-    with ctx.storage.media_input(src["bucket"], src["key"], expires_in=int(job.timeout) + 60) as path:
+    with job.source(src["bucket"], src["key"]) as path:
         args = build_chunk_args(spec, path, out, seek=part["seek"], frames=part["count"],
                                 threads=ctx.settings.ffmpeg_threads)
-        _run(job, args, part["duration"])
+        job.run_ffmpeg(args, duration=part["duration"])
     return {**_store(job, out, data["tmp"]), "index": part["index"], "first": part["first"], "frames": part["count"]}
 
 
@@ -67,8 +59,9 @@ def audio(job: JobContext) -> dict[str, Any]:
     data, ctx = job.input, job.ctx
     spec, src = parse_params(data["params"]), data["source"]
     out = job.workdir / data["tmp"]["key"].rsplit("/", 1)[-1]
-    with ctx.storage.media_input(src["bucket"], src["key"], expires_in=int(job.timeout) + 60) as path:
-        _run(job, build_audio_args(spec, path, out, threads=ctx.settings.ffmpeg_threads), data.get("duration"))
+    with job.source(src["bucket"], src["key"]) as path:
+        job.run_ffmpeg(build_audio_args(spec, path, out, threads=ctx.settings.ffmpeg_threads),
+                       duration=data.get("duration"))
     return _store(job, out, data["tmp"])
 
 
@@ -86,7 +79,7 @@ def join(job: JobContext) -> dict[str, Any]:
         audio_path = stack.enter_context(ctx.storage.local_path(tmp_bucket, sound["key"])) if sound else None
         listing = job.workdir / "chunks.ffconcat"  # ours, naming files we wrote: see build_join_args
         listing.write_text(concat_list(chunks), encoding="utf-8")
-        _run(job, build_join_args(spec, listing, audio_path, output), data.get("expected_duration"))
+        job.run_ffmpeg(build_join_args(spec, listing, audio_path, output), duration=data.get("expected_duration"))
     if not output.is_file():
         raise MediaError(f"FFmpeg finished but wrote no {output.name}", code="FailedOperation.NoOutput")
     files = publish_transcode(job, out_dir, output, dst)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from openvod.engine.jobs import JobContext
-from openvod.media.inputs import MediaInput, MediaLimits
+from openvod.media.inputs import MediaInput
 from openvod.media.loudness import (
     LoudnessMeasurement,
     LoudnessTarget,
@@ -71,9 +71,7 @@ class Leveler:
         return self._share(MEASURE_SHARE, 100 - CHECK_SHARE) if self.on else self.job.progress
 
     def _kwargs(self) -> dict[str, Any]:
-        settings = self.job.ctx.settings
-        return {"timeout": self.job.timeout, "ffmpeg": settings.ffmpeg, "cancel": self.job.cancel,
-                "limits": MediaLimits.from_settings(settings)}
+        return self.job.ffmpeg_options()
 
     def prepare(self, source: MediaInput, *, duration: float | None, sample_rate: int | None,
                 start: float | None = None, end: float | None = None) -> str | None:

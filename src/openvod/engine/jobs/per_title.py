@@ -26,8 +26,6 @@ from openvod.domain.templates.per_title import per_title_on
 from openvod.engine.jobs import JobContext
 from openvod.engine.jobs.publish import publish
 from openvod.media.common import Plan
-from openvod.media.ffmpeg import run_ffmpeg
-from openvod.media.inputs import MediaLimits
 from openvod.media.ladder import AdaptiveStreamingSpec, Rung
 from openvod.media.per_title import PerTitleSpec, analyse
 from openvod.media.transcode import SourceInfo
@@ -89,13 +87,11 @@ def tune_rungs(job: JobContext, bucket: str, key: str, info: SourceInfo, templat
     def run(plan: Plan[Any]) -> None:
         nonlocal runs
         half = ANALYSIS_SHARE / 2
-        run_ffmpeg(plan.args, timeout=job.timeout, ffmpeg=job.ctx.settings.ffmpeg,
-                   on_progress=_share(report, runs * half, (runs + 1) * half), duration=plan.duration,
-                   cancel=job.cancel, limits=MediaLimits.from_settings(job.ctx.settings))
+        job.run_ffmpeg(plan.args, duration=plan.duration, on_progress=_share(report, runs * half, (runs + 1) * half))
         runs += 1
 
     started = time.monotonic()
-    with job.ctx.storage.media_input(bucket, key, expires_in=int(job.timeout) + 60) as source:
+    with job.source(bucket, key) as source:
         result = analyse(spec, rungs, source, info, work, run,
                          skip_higher=bool(template.get("DisableHigherVideoResolution", 1)))
     seconds = time.monotonic() - started

@@ -29,7 +29,6 @@ from openvod.engine.jobs.watermarks import step_watermarks
 from openvod.errors import MediaError
 from openvod.media.animated import AnimatedGraphicsSpec, build_animated
 from openvod.media.common import Plan
-from openvod.media.ffmpeg import run_ffmpeg
 from openvod.media.inputs import MediaInput, MediaLimits
 from openvod.media.ladder import AdaptiveStreamingSpec, HlsEncryption, LadderOutputs, Rung
 from openvod.media.probe import metadata_summary, probe
@@ -71,11 +70,9 @@ def _run(job: JobContext, src: _Source, build: Callable[[MediaInput], Plan[Any]]
     """Run ``build(input)``'s plan with progress (``progress``, else the job's) and cancellation;
     yields the plan. FFmpeg reads the source where it lies: the file on local storage, a presigned
     URL on S3 (range requests: a worker never holds the source on its disk, however large)."""
-    with job.ctx.storage.media_input(src.bucket, src.key, expires_in=int(job.timeout) + 60) as source:
+    with job.source(src.bucket, src.key) as source:
         plan = build(source)
-        run_ffmpeg(plan.args, timeout=job.timeout, ffmpeg=job.ctx.settings.ffmpeg,
-                   on_progress=progress or job.progress,
-                   duration=plan.duration, cancel=job.cancel, limits=MediaLimits.from_settings(job.ctx.settings))
+        job.run_ffmpeg(plan.args, duration=plan.duration, on_progress=progress)
         yield plan
 
 

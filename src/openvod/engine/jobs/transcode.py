@@ -15,7 +15,6 @@ from openvod.domain.presets import parse_params
 from openvod.engine.jobs import JobContext, register
 from openvod.engine.jobs.publish import publish
 from openvod.errors import MediaError
-from openvod.media.ffmpeg import run_ffmpeg
 from openvod.media.inputs import MediaLimits
 from openvod.media.probe import probe
 from openvod.media.transcode import SourceInfo, build_transcode_args, expected_duration
@@ -31,25 +30,18 @@ def transcode(job: JobContext) -> dict[str, Any]:
     output = out_dir / dst["key"].rsplit("/", 1)[-1]
     with ExitStack() as stack:
         # FFmpeg reads each source where it lies (S3: a presigned URL, nothing copied to this disk).
-        inputs = [stack.enter_context(ctx.storage.media_input(s["bucket"], s["key"], expires_in=_url_ttl(job)))
-                  for s in data["sources"]]
+        inputs = [stack.enter_context(job.source(s["bucket"], s["key"])) for s in data["sources"]]
         infos = [_source_probe(job, s) for s in data["sources"]]
         sources = [SourceInfo.from_probe(i) for i in infos]
         duration = expected_duration(sources)
         args = build_transcode_args(spec, list(inputs), output, sources=sources, threads=ctx.settings.ffmpeg_threads)
-        run_ffmpeg(args, timeout=job.timeout, ffmpeg=ctx.settings.ffmpeg, on_progress=job.progress,
-                   duration=duration or None, cancel=job.cancel, limits=MediaLimits.from_settings(ctx.settings))
+        job.run_ffmpeg(args, duration=duration)
     if not output.is_file():
         raise MediaError(f"FFmpeg finished but wrote no {output.name}", code="FailedOperation.NoOutput")
     # The output is probed on demand (task meta), not here: a probe is a process start, and
     # submit -> succ latency is what users wait on.
     files = publish_transcode(job, out_dir, output, dst)
     return {"size": output.stat().st_size, "files": files, "expected_duration": duration}
-
-
-def _url_ttl(job: JobContext) -> int:
-    """How long a source's presigned URL must stay valid: the job's whole time, and a minute."""
-    return int(job.timeout) + 60
 
 
 def _source_probe(job: JobContext, src: dict[str, Any]) -> dict[str, Any]:
