@@ -17,6 +17,7 @@ import pytest
 from openvod.client import ApiError, Client, Event, Task, WaitTimeout
 from openvod.errors import OpenVODError
 from tests.conftest import Server, make_app_server
+from tests.integration.events.conftest import wait_until
 from tests.media import make_clip
 
 SMALL_PARAMS = {
@@ -172,6 +173,9 @@ def test_wait_timeout_is_quick_and_typed(vod: Client) -> None:
 
 def test_top_and_delete(vod: Client) -> None:
     busy = vod.create_noop_task(1.0)
+    # Running before the others are queued: else it may be claimed between their creations, and
+    # two of them would each see one step ahead.
+    wait_until(lambda: vod.task(busy.task_id).state == "exec" or None, what="the busy task running")
     a, b, c = (vod.create_noop_task() for _ in range(3))
     assert (a.queue_position or 0) < (b.queue_position or 0) < (c.queue_position or 0)
     topped = vod.top_task(c.task_id)
