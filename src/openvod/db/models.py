@@ -30,7 +30,7 @@ from openvod.domain.uploads import UploadState
 
 __all__ = [
     "BIG_ID", "ApiKey", "App", "Base", "Delivery", "Event", "HlsKey", "Media", "Object", "Preset", "Procedure", "Task",
-    "TaskStep", "Template", "Upload", "UsedSignature", "utcnow",
+    "TALLY_PREFIX", "TaskStep", "TaskTally", "TaskTallyDelta", "Template", "Upload", "UsedSignature", "utcnow",
 ]
 
 
@@ -195,7 +195,12 @@ class Event(Base):
     """The outbox: every event a user may be told about."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_app_id_id", "app_id", "id"), Index("ix_event_created", "created_at"))
+    __table_args__ = (Index("ix_event_app_id_id", "app_id", "id"), Index("ix_event_created", "created_at"),
+                      # pages of list_recent by type; pull's page (oldest unconfirmed first) ranges
+                      # over the unconfirmed only, not over every event the app ever confirmed
+                      Index("ix_event_app_type_id", "app_id", "type", "id"),
+                      Index("ix_event_app_unconfirmed", "app_id", "id", sqlite_where=text("confirmed_at IS NULL"),
+                            postgresql_where=text("confirmed_at IS NULL")))
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
     type: Mapped[str] = mapped_column(String(64))
@@ -212,6 +217,11 @@ class Delivery(Base):
     """One push of one event to one URL, retried with backoff until a 2xx or the deadline."""
 
     __tablename__ = "delivery"
+    # list_deliveries' pages (an app's, newest first, all or of one state) and the dispatcher's
+    # claim (pending by due time): ranges, not walks through every delivery ever made
+    __table_args__ = (Index("ix_delivery_app_id_id", "app_id", "id"),
+                      Index("ix_delivery_app_state_id", "app_id", "state", "id"),
+                      Index("ix_delivery_state_due", "state", "next_attempt_at"))
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("app.id"))
@@ -286,12 +296,44 @@ class Task(Base):
     notify_mode: Mapped[str] = mapped_column(String(16), default="Finish")
 
 
+class TaskTally(Base):
+    """How many tasks an app has per state, in buckets of creation time: the task ids sharing their
+    first :data:`TALLY_PREFIX` characters (~4.7 hours; ids start with their creation time in hex
+    milliseconds). Kept by triggers on ``task`` (migration 0011), in the same transaction as the
+    change, so every writer (the engine, deletions, retention, cascades) keeps it exact. On
+    PostgreSQL the triggers append to :class:`TaskTallyDelta` instead (no row every writer locks)
+    and services/task_counts.py folds those in. A list's total is a sum of these rows."""
+
+    __tablename__ = "task_tally"
+    app_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(12), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TaskTallyDelta(Base):
+    """A change of :class:`TaskTally` not yet folded in (PostgreSQL): +1 or -1 of one bucket and state."""
+
+    __tablename__ = "task_tally_delta"
+    __table_args__ = (Index("ix_task_tally_delta_app", "app_id", "bucket"),)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(String(40))
+    bucket: Mapped[str] = mapped_column(String(12))
+    state: Mapped[str] = mapped_column(String(16))
+    d: Mapped[int] = mapped_column(Integer)
+
+
+TALLY_PREFIX = 6  # characters of a task id that name its tally bucket: 16**6 ms, ~4.66 hours
+
+
 class Template(Base):
     """A processing template with a numeric Definition (Tencent's model). System templates have
     app_id NULL and Tencent's own numbers; user templates get numbers from a high range."""
 
     __tablename__ = "template"
-    __table_args__ = (UniqueConstraint("kind", "definition"),)
+    # list_templates' page: the app's templates of a kind by Definition
+    __table_args__ = (UniqueConstraint("kind", "definition"),
+                      Index("ix_template_app_kind_definition", "app_id", "kind", "definition"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     app_id: Mapped[str | None] = mapped_column(ForeignKey("app.id"), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(40))  # Transcode, AnimatedGraphics, SnapshotByTimeOffset, ...

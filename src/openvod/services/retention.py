@@ -24,6 +24,7 @@ from sqlalchemy import Select, delete, func, select
 from openvod.db.models import Delivery, Event, Task, TaskStep, utcnow
 from openvod.domain.tasks import TaskState
 from openvod.runtime import Context
+from openvod.services import task_counts
 
 __all__ = ["DEFAULT_BATCH", "PruneReport", "finished_tasks_query", "old_events_query", "prune", "prune_events",
            "prune_tasks"]
@@ -92,4 +93,6 @@ def prune(ctx: Context, *, now: datetime | None = None, batch: int = DEFAULT_BAT
     if settings.task_retention_days > 0:
         tasks = prune_tasks(ctx, before=now - timedelta(days=settings.task_retention_days), batch=batch)
     events = prune_events(ctx, before=now - timedelta(days=settings.event_retention_days), batch=batch)
+    with ctx.db.session() as s:
+        task_counts.fold(s)  # the task tally's pending changes (PostgreSQL), whether or not a list read them
     return PruneReport(tasks=tasks, events=events)

@@ -28,6 +28,7 @@ from openvod.domain.tasks import TaskState
 from openvod.domain.views.stats import DayUsage, FailureView, StatsView
 from openvod.errors import NotFound
 from openvod.runtime import Context
+from openvod.services import task_counts
 
 __all__ = ["DAYS", "FAILURES", "app_stats"]
 
@@ -57,9 +58,7 @@ def app_stats(ctx: Context, app_id: str, *, now: datetime | None = None) -> Stat
                    func.coalesce(func.sum(Object.size).filter(Object.role == "source"), 0))
             .where(Object.app_id == app_id)).one()
         by_state = {st.value: 0 for st in TaskState}
-        for state, n in s.execute(select(Task.state, func.count()).where(Task.app_id == app_id)
-                                  .group_by(Task.state)):
-            by_state[state] = int(n)
+        by_state.update(task_counts.state_counts(s, app_id))
         seconds = [0.0] * DAYS
         steps = [0] * DAYS
         for begun, ended in s.execute(

@@ -27,7 +27,7 @@ from openvod.domain.views.tasks import (
 from openvod.engine import queue
 from openvod.errors import Conflict, InvalidParameter, NotFound, OpenVODError, TooManyRequests
 from openvod.runtime import Context, Topic
-from openvod.services import chunking, deliveries, presets
+from openvod.services import chunking, deliveries, presets, task_counts
 from openvod.services.media import physical
 from openvod.services.offset_hints import hints_for
 
@@ -286,7 +286,11 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
     if file_id:
         conds.append(Task.file_id == file_id)
     with ctx.db.session() as s:
-        total = int(s.scalar(select(func.count()).select_from(Task).where(*conds)) or 0) if count else -1
+        total = -1
+        if count and file_id:  # a file's few tasks: counted in its index
+            total = int(s.scalar(select(func.count()).select_from(Task).where(*conds)) or 0)
+        elif count:
+            total = task_counts.total(s, app_id, *_id_range(start, end, tz), states)
         if marker and marker not in ("0",):
             conds.append(Task.id < marker if newest_first else Task.id > marker)
         order = Task.id.desc() if newest_first else Task.id
@@ -303,12 +307,19 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
     return items, (page[-1].id if len(rows) > limit and page else None), total
 
 
+def _id_range(start: str | int | None, end: str | int | None, tz: tzinfo) -> tuple[str | None, str | None]:
+    """The ids ``[lo, hi)`` of the tasks created in the days ``start`` to ``end`` (None: open)."""
+    lo, hi = _day(start, "startdate", tz), _day(end, "enddate", tz)
+    return (None if lo is None else id_floor(lo)), (None if hi is None else id_floor(hi + timedelta(days=1)))
+
+
 def _day_range(app_id: str, start: str | int | None, end: str | int | None, tz: tzinfo) -> list[Any]:
     conds: list[Any] = [Task.app_id == app_id]
-    if (lo := _day(start, "startdate", tz)) is not None:
-        conds.append(Task.id >= id_floor(lo))
-    if (hi := _day(end, "enddate", tz)) is not None:
-        conds.append(Task.id < id_floor(hi + timedelta(days=1)))
+    lo, hi = _id_range(start, end, tz)
+    if lo is not None:
+        conds.append(Task.id >= lo)
+    if hi is not None:
+        conds.append(Task.id < hi)
     return conds
 
 
@@ -326,8 +337,7 @@ def task_id_at(ctx: Context, app_id: str, offset: int, *, start: str | int | Non
     if hinted is not None:
         return hinted
     with ctx.db.session() as s:
-        return s.scalar(select(Task.id).where(*_day_range(app_id, start, end, tz)).order_by(Task.id)
-                        .offset(offset - 1).limit(1))
+        return task_counts.id_at_offset(s, app_id, offset, *_id_range(start, end, tz))
 
 
 def note_offset(ctx: Context, app_id: str, offset: int, last_id: str, *, start: str | int | None = None,

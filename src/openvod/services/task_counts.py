@@ -1,0 +1,157 @@
+"""Task totals and integer offsets from the task tally, not by counting rows.
+
+``task_tally`` (migration 0011, kept by triggers) holds, per app, state and *bucket* — the tasks
+whose ids share their first :data:`~openvod.db.models.TALLY_PREFIX` characters, ~4.66 hours of
+creation time — how many tasks there are. An id range (a range of days: ``id_floor``) is the
+buckets wholly inside it, summed from the tally, plus the tasks of the two buckets it cuts, counted
+in the index:
+
+    total(app, lo, hi) = Σ tally[b] for lo ≤ b < hi  +  count(lo ≤ id < first full bucket)
+                                                     +  count(last bucket's start ≤ id < hi)
+
+so a total costs the number of buckets in the range plus at most two buckets of tasks, whatever
+the app holds. An integer offset (Kingsoft's ``marker``) finds its bucket by running sums, then
+walks inside that one bucket.
+
+PostgreSQL's triggers append to ``task_tally_delta`` rather than updating shared rows; reads add
+those, and :func:`fold` moves them into the tally (after a read that saw many, and from
+housekeeping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal_column, select, text, union_all
+from sqlalchemy.orm import Session
+
+from openvod.db.models import TALLY_PREFIX, Task, TaskTally, TaskTallyDelta
+
+__all__ = ["FOLD_AFTER", "fold", "id_at_offset", "state_counts", "total"]
+
+FOLD_AFTER = 5000  # pending deltas a read may see before it folds them in
+_ZEROS = "0" * 6
+
+
+def _next_bucket(bucket: str) -> str:
+    return f"{int(bucket, 16) + 1:0{len(bucket)}x}"
+
+
+def _bounds(lo: str | None, hi: str | None) -> tuple[str | None, str | None]:
+    """The buckets wholly inside ids ``[lo, hi)``: ``[first, end)`` (None: unbounded). ``lo`` and
+    ``hi`` are :func:`~openvod.domain.tasks.id_floor` values (12 hex digits)."""
+    first = end = None
+    if lo is not None:
+        head = lo[:TALLY_PREFIX]
+        first = head if lo[TALLY_PREFIX:].strip("0") == "" else _next_bucket(head)
+    if hi is not None:
+        end = hi[:TALLY_PREFIX]
+    return first, end
+
+
+def _start(bucket: str) -> str:
+    return bucket + _ZEROS
+
+
+def _tally_rows(app_id: str, first: str | None, end: str | None, states: Sequence[str]) -> Any:
+    """The tally's rows and the pending deltas of ``app_id`` in buckets ``[first, end)``, as
+    ``(bucket, n)`` — one statement, so one snapshot however a concurrent fold moves them."""
+    def where(table: Any) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = [table.app_id == app_id]
+        if first is not None:
+            conds.append(table.bucket >= first)
+        if end is not None:
+            conds.append(table.bucket < end)
+        if states:
+            conds.append(table.state.in_(states))
+        return conds
+
+    return union_all(
+        select(TaskTally.bucket.label("bucket"), TaskTally.n.label("n"), literal_column("0").label("pending"))
+        .where(*where(TaskTally)),
+        select(TaskTallyDelta.bucket, TaskTallyDelta.d, literal_column("1")).where(*where(TaskTallyDelta)),
+    ).subquery()
+
+
+def _edge_count(s: Session, app_id: str, lo: str, hi: str, states: Sequence[str]) -> int:
+    conds = [Task.app_id == app_id, Task.id >= lo, Task.id < hi]
+    if states:
+        conds.append(Task.state == states[0] if len(states) == 1 else Task.state.in_(states))
+    return int(s.scalar(select(func.count()).select_from(Task).where(*conds)) or 0)
+
+
+def total(s: Session, app_id: str, lo: str | None, hi: str | None, states: Sequence[str] = ()) -> int:
+    """How many tasks ``app_id`` has with ids in ``[lo, hi)`` (None: unbounded) in any of
+    ``states`` (all states when empty)."""
+    first, end = _bounds(lo, hi)
+    if first is not None and end is not None and first >= end:  # within two buckets: count them
+        return _edge_count(s, app_id, lo or "", hi or "", states)
+    rows = _tally_rows(app_id, first, end, states)
+    n, pending = s.execute(select(func.coalesce(func.sum(rows.c.n), 0),
+                                  func.coalesce(func.sum(rows.c.pending), 0))).one()
+    n = int(n)
+    if lo is not None and first is not None and lo < _start(first):
+        n += _edge_count(s, app_id, lo, _start(first), states)
+    if hi is not None and end is not None and _start(end) < hi:
+        n += _edge_count(s, app_id, _start(end), hi, states)
+    if int(pending) > FOLD_AFTER:
+        fold(s)
+    return n
+
+
+def state_counts(s: Session, app_id: str) -> dict[str, int]:
+    """``app_id``'s tasks by state (states it has none of are left out)."""
+    rows = union_all(select(TaskTally.state.label("state"), TaskTally.n.label("n")).where(TaskTally.app_id == app_id),
+                     select(TaskTallyDelta.state, TaskTallyDelta.d).where(TaskTallyDelta.app_id == app_id)).subquery()
+    return {state: int(n) for state, n in s.execute(select(rows.c.state, func.sum(rows.c.n)).group_by(rows.c.state))
+            if n}
+
+
+def id_at_offset(s: Session, app_id: str, offset: int, lo: str | None, hi: str | None) -> str | None:
+    """The id of the ``offset``-th task (1-based) of ``app_id`` with ids in ``[lo, hi)``, oldest
+    first, or None past the end: running sums of the buckets find the one it lies in, and only
+    that bucket's index entries are walked."""
+    first, end = _bounds(lo, hi)
+    segments: list[tuple[str | None, str | None, int | None]] = []  # (id from, id to, tasks; None: count)
+    if first is not None and end is not None and first >= end:
+        segments.append((lo, hi, None))
+    else:
+        if lo is not None and first is not None and lo < _start(first):
+            segments.append((lo, _start(first), None))
+        rows = _tally_rows(app_id, first, end, ())
+        for bucket, n in s.execute(select(rows.c.bucket, func.sum(rows.c.n)).group_by(rows.c.bucket)
+                                   .order_by(rows.c.bucket)):
+            segments.append((_start(bucket), _start(_next_bucket(bucket)), int(n)))
+        if end is not None and hi is not None and _start(end) < hi:
+            segments.append((_start(end), hi, None))
+    left = offset
+    for start, stop, n in segments:
+        if n is None:
+            n = _edge_count(s, app_id, start or "", stop or "", ())
+        if left <= n:
+            conds = [Task.app_id == app_id]
+            if start is not None:
+                conds.append(Task.id >= start)
+            if stop is not None:
+                conds.append(Task.id < stop)
+            return s.scalar(select(Task.id).where(and_(*conds)).order_by(Task.id).offset(left - 1).limit(1))
+        left -= n
+    return None
+
+
+def fold(s: Session) -> None:
+    """Move the pending deltas into the tally (PostgreSQL; SQLite's triggers write the tally
+    directly). One statement; a fold already running elsewhere makes this one a no-op."""
+    engine = s.get_bind().engine
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn, conn.begin():
+        if not conn.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('openvod.task_tally.fold'))")):
+            return
+        conn.execute(text(
+            "WITH moved AS (DELETE FROM task_tally_delta RETURNING app_id, bucket, state, d) "
+            "INSERT INTO task_tally (app_id, bucket, state, n) "
+            "SELECT app_id, bucket, state, sum(d) FROM moved GROUP BY app_id, bucket, state "
+            "ORDER BY app_id, bucket, state "
+            "ON CONFLICT (app_id, bucket, state) DO UPDATE SET n = task_tally.n + excluded.n"))
