@@ -11,7 +11,8 @@ offset handed out, the id of the row just before it makes the next page a keyset
 
 A hint is only a shortcut: an offset never handed out here (computed by the client, or handed
 out by another server behind the same load balancer, or forgotten from the bounded cache) is
-walked in the index as before, and gives the same rows. Since new tasks sort after every
+found through the task tally instead (services/task_counts.py: the ~4.7-hour bucket it falls in,
+walked), and gives the same rows. Since new tasks sort after every
 existing one, a hint stays exact while rows are only added; after a deletion in the range it
 resumes after the last row the client saw, where a raw offset would skip one row.
 """

@@ -272,7 +272,8 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
     A page is a range of one index: ``(app_id, id)``, ``(app_id, state, id)`` for one state, or
     ``file_id``'s. The day range is a range of ids too (a task's id starts with its creation
     time: :func:`~openvod.domain.tasks.id_floor`), so a page deep in a month of a million tasks
-    costs what the first does. The total counts the range's index entries."""
+    costs what the first does. The total is read from the task tally (services/task_counts.py),
+    not counted, except for one file's tasks."""
     if not 0 <= limit <= 1000:
         raise _bad(f"limit must be 0-1000, got {limit}", "InvalidParameter.Limit")
     conds = _day_range(app_id, start, end, tz)
@@ -329,8 +330,9 @@ def task_id_at(ctx: Context, app_id: str, offset: int, *, start: str | int | Non
     day range, or None past the end: the keyset marker an integer offset stands for.
 
     An offset this process handed out (:func:`note_offset`) is answered from memory, O(1)
-    (services/offset_hints.py); any other is one query on ids only (an index range, no rows loaded
-    or rendered): a deep offset costs walking the index to it, not loading every page before it."""
+    (services/offset_hints.py); any other is found in the task tally (services/task_counts.py):
+    running sums of its buckets name the ~4.7 hours of tasks the offset falls in, and only those
+    are walked in the index."""
     if offset <= 0:
         return None
     hinted = hints_for(ctx.db).recall(_scope(app_id, start, end, tz), offset)
