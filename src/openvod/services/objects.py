@@ -3,14 +3,20 @@
 Every read and write of that table outside the media library goes through here (the S3/COS
 gateway, ``/v1/objects``, the processing jobs' :func:`register_object`). Keys are physical
 (``{app_id}/...``) and every query is scoped to one app.
+
+Keys under a prefix are a range of the ``(app_id, bucket, key)`` index, ``prefix <= key < end``
+(:func:`_prefix_end`), not a ``LIKE``: SQLite plans ``key LIKE ? || '%'`` as a walk of the whole
+bucket. Listings resume after a key (``key > marker``) and seek past the keys they roll up into a
+common prefix, so a page reads about as many rows as it lists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, select
+from sqlalchemy.orm import Session
 
 from openvod.db.models import Object, utcnow
 from openvod.domain.views.objects import ObjectPage, ObjectView
@@ -19,6 +25,37 @@ from openvod.storage.base import ObjectStat
 
 __all__ = ["delete_object_rows", "find_object", "list_objects", "list_page", "list_under", "register_object",
            "unregister_object", "view_of"]
+
+# Rows a listing asks for after it seeks past a common prefix: enough for a run of keys, few
+# enough that a run of prefixes (one seek each) reads little it does not list.
+_SEEK_BATCH = 16
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (None if there is none): the
+    keys under ``prefix`` are the range ``prefix <= key < _prefix_end(prefix)``. In code point order,
+    the UTF-8 byte order keys sort in (SQLite's BINARY, PostgreSQL's COLLATE "C")."""
+    chars = list(prefix)
+    while chars:
+        point = ord(chars.pop()) + 1
+        if 0xD800 <= point <= 0xDFFF:  # surrogates are in no stored key
+            point = 0xE000
+        if point <= 0x10FFFF:
+            return "".join(chars) + chr(point)
+    return None
+
+
+def _under(key_prefix: str, *, after: str = "", seek: str = "") -> ColumnElement[bool]:
+    """The keys that start with ``key_prefix``, as a range of the key index: those above ``after``,
+    or from ``seek`` on, when given."""
+    if seek:
+        low = Object.key >= seek
+    elif after and after >= key_prefix:
+        low = Object.key > after
+    else:
+        low = Object.key >= key_prefix
+    end = _prefix_end(key_prefix)
+    return low if end is None else and_(low, Object.key < end)
 
 
 def view_of(row: Object) -> ObjectView:
@@ -38,18 +75,18 @@ def find_object(ctx: Context, app_id: str, bucket: str, key: str) -> ObjectView 
 def list_objects(ctx: Context, app_id: str, bucket: str, prefix: str = "", *, limit: int = 1000) -> list[ObjectView]:
     """The app's objects in ``bucket`` whose logical key starts with ``prefix``, by key, at most ``limit``."""
     with ctx.db.session() as s:
-        q = (select(Object).where(Object.app_id == app_id, Object.bucket == bucket,
-                                  Object.key.startswith(f"{app_id}/{prefix}", autoescape=True))
+        q = (select(Object).where(Object.app_id == app_id, Object.bucket == bucket, _under(f"{app_id}/{prefix}"))
              .order_by(Object.key).limit(limit))
         return [view_of(o) for o in s.scalars(q)]
 
 
-def list_under(ctx: Context, app_id: str, bucket: str, key_prefix: str, *, role: str) -> list[ObjectView]:
-    """The app's objects of ``role`` whose physical key starts with ``key_prefix``, by key."""
+def list_under(ctx: Context, app_id: str, bucket: str, key_prefix: str, *, role: str, after: str = "",
+               limit: int | None = None) -> list[ObjectView]:
+    """The app's objects of ``role`` whose physical key starts with ``key_prefix``, by key: those
+    after the physical key ``after`` (when given), at most ``limit`` (when given)."""
     with ctx.db.session() as s:
-        rows = s.scalars(select(Object).where(
-            Object.app_id == app_id, Object.bucket == bucket, Object.role == role,
-            Object.key.startswith(key_prefix, autoescape=True)).order_by(Object.key))
+        rows = s.scalars(select(Object).where(Object.app_id == app_id, Object.bucket == bucket, Object.role == role,
+                                              _under(key_prefix, after=after)).order_by(Object.key).limit(limit))
         return [view_of(o) for o in rows]
 
 
@@ -58,41 +95,55 @@ def list_page(ctx: Context, app_id: str, bucket: str, *, prefix: str = "", delim
     """One page of a listing of the app's ``bucket`` in logical keys, as S3's ListObjects pages:
     keys after ``after`` that start with ``prefix``; with a ``delimiter``, keys with it past the
     prefix are rolled up into common prefixes, and a prefix at or before ``after`` is not listed
-    again. Objects of ``hidden_roles`` are left out."""
+    again. Objects of ``hidden_roles`` are left out.
+
+    It reads the rows it lists and, for each common prefix, one row and an index seek past the
+    rest: never the keys a prefix rolls up, nor those before ``after``."""
     base = f"{app_id}/"
     contents: list[ObjectView] = []
     prefixes: list[str] = []
-    truncated, last = False, ""
+    last = ""
+    resume, seek = base + after if after else "", ""  # read above ``resume``, or from ``seek`` on
     with ctx.db.session() as s:
-        q = (select(Object).where(Object.app_id == app_id, Object.bucket == bucket,
-                                  Object.key.startswith(base + prefix, autoescape=True),
-                                  Object.role.not_in(list(hidden_roles)))
-             .order_by(Object.key))
-        if after:
-            q = q.where(Object.key > base + after)
-        for row in s.scalars(q.execution_options(yield_per=500)):
-            key = row.key[len(base):]
-            entry: str | None = None
-            if delimiter:
-                i = key.find(delimiter, len(prefix))
-                if i >= 0:
-                    entry = key[: i + len(delimiter)]
-                    if prefixes and prefixes[-1] == entry:
-                        continue
-            # What a page ends on (a key, or a common prefix) is where the next one starts: keys
-            # rolled up into a prefix at or before ``after`` were listed with it.
-            if after and (entry or key) <= after:
-                continue
-            if len(contents) + len(prefixes) >= max_keys:
-                truncated = True
-                break
-            if entry is not None:
-                prefixes.append(entry)
-                last = entry
+        while True:
+            room = max_keys - len(contents) - len(prefixes) + 1  # one more: is the listing truncated?
+            limit = min(room, _SEEK_BATCH) if seek else room
+            rows = _rows(s, app_id, bucket, base + prefix, after=resume, seek=seek, limit=limit,
+                         hidden_roles=hidden_roles)
+            for row in rows:
+                key = row.key[len(base):]
+                i = key.find(delimiter, len(prefix)) if delimiter else -1
+                entry = key[: i + len(delimiter)] if i >= 0 else None
+                # What a page ends on (a key, or a common prefix) is where the next one starts: keys
+                # rolled up into a prefix at or before ``after`` were listed with it.
+                if not (after and (entry or key) <= after):
+                    if len(contents) + len(prefixes) >= max_keys:
+                        return ObjectPage(tuple(contents), tuple(prefixes), True, last)
+                    if entry is None:
+                        contents.append(view_of(row))
+                    else:
+                        prefixes.append(entry)
+                    last = entry or key
+                if entry is not None:
+                    # Every key under the prefix rolls up into it: read on past them all.
+                    seek = _prefix_end(base + entry) or ""
+                    break
             else:
-                contents.append(view_of(row))
-                last = key
-    return ObjectPage(tuple(contents), tuple(prefixes), truncated, last)
+                if len(rows) < limit:
+                    break
+                resume, seek = rows[-1].key, ""
+                continue
+            if not seek:
+                break
+    return ObjectPage(tuple(contents), tuple(prefixes), False, last)
+
+
+def _rows(s: Session, app_id: str, bucket: str, key_prefix: str, *, after: str, seek: str, limit: int,
+          hidden_roles: Collection[str]) -> Sequence[Object]:
+    return s.scalars(select(Object).where(Object.app_id == app_id, Object.bucket == bucket,
+                                          _under(key_prefix, after=after, seek=seek),
+                                          Object.role.not_in(list(hidden_roles)))
+                     .order_by(Object.key).limit(limit)).all()
 
 
 def unregister_object(ctx: Context, app_id: str, bucket: str, key: str) -> None:
@@ -106,8 +157,7 @@ def delete_object_rows(ctx: Context, app_id: str, bucket: str, *, keys: Collecti
     """Forget, in one transaction, the app's rows of ``keys`` and of every key under ``key_prefix``."""
     with ctx.db.session() as s:
         if key_prefix is not None:
-            s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket,
-                                           Object.key.startswith(key_prefix, autoescape=True)))
+            s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket, _under(key_prefix)))
         if keys:
             s.execute(delete(Object).where(Object.app_id == app_id, Object.bucket == bucket,
                                            Object.key.in_(list(keys))))

@@ -114,7 +114,11 @@ def list_parts(ctx: Context, app_id: str, bucket: str, key: str, upload_id: str,
     except InvalidParameter as exc:
         raise S3Error(400, "InvalidArgument", "part-number-marker must be an integer 0-10000") from exc
     limit = max_items(params, "max-parts")
-    after = [r for r in _parts(ctx, app_id, bucket, upload_id) if _number(r) > marker]
+    _, part_prefix = mp_keys(app_id, upload_id)
+    # Part keys are zero-padded numbers, so the parts after the marker are a key range: read the
+    # page and one more (is it truncated?), not every part of the upload.
+    after = list_under(ctx, app_id, bucket, part_prefix, role="s3-part", after=f"{part_prefix}{marker:05d}",
+                       limit=limit + 1)
     page, truncated = after[:limit], len(after) > limit
     root = ET.Element("ListPartsResult", xmlns=XMLNS)
     el(root, "Bucket", bucket)
