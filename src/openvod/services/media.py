@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from openvod.db.models import HlsKey, Media, Object
 from openvod.domain.keys import validate_bucket, validate_key
 from openvod.domain.media import DeletePart, validate_class_id, validate_name
-from openvod.domain.media_sort import duration_of, parse_order, parse_sort
+from openvod.domain.media_sort import MediaSort, duration_of, parse_order, parse_sort
 from openvod.domain.numbers import parse_uint
 from openvod.domain.sharing import effective_public, sharing_of
 from openvod.domain.tasks import new_task_id
@@ -24,7 +24,7 @@ from openvod.media.inputs import MediaLimits
 from openvod.media.probe import metadata_summary, probe
 from openvod.runtime import Context
 from openvod.services import events
-from openvod.services.media_list import MediaQuery, count_media, newest_first, page_of_media
+from openvod.services.media_list import MediaQuery, count_media, in_creation_order, page_of_media
 from openvod.services.playback import Links, listed, outputs_of
 from openvod.storage.base import ObjectStat
 
@@ -338,20 +338,30 @@ SEARCH_WINDOW = 5000
 """Tencent's SearchMedia bound: ``Offset + Limit`` at most 5,000, and ``TotalCount`` counts no further."""
 
 
-def search_media(ctx: Context, app_id: str, *, offset: int, limit: int, text: str | None = None,
-                 names: tuple[str, ...] = (), prefixes: tuple[str, ...] = (), class_id: int | None = None,
+def _mint_lag(ctx: Context) -> timedelta:
+    """The most a FileId is minted before its media is created: an upload's FileId is minted when
+    it begins and the media created when it ends, before the upload expires (tus:
+    ``upload_expire_hours``; COS: ``cos_upload_ttl``), then hashed and probed, for which a day is
+    allowed (a pull mints it once the bytes are in)."""
+    s = ctx.settings
+    return max(timedelta(hours=s.upload_expire_hours), timedelta(seconds=s.cos_upload_ttl)) + timedelta(days=1)
+
+
+def search_media(ctx: Context, app_id: str, query: MediaQuery, *, offset: int, limit: int,
                  ) -> tuple[list[MediaView], int]:
-    """Tencent's SearchMedia: media ``offset`` to ``offset + limit - 1``, newest first, of those
-    matching every filter given (``text`` in the name or description, any of ``names`` in the
-    name, the name starting with any of ``prefixes``, ``class_id``), and how many match (at most
-    :data:`SEARCH_WINDOW`). Its cost is bounded by the window, never the library's size."""
+    """Tencent's SearchMedia: media ``offset`` to ``offset + limit - 1``, in creation order
+    (``query.order``, newest first by default), of those matching every filter of ``query`` (its
+    sort, limit and marker aside), and how many match (at most :data:`SEARCH_WINDOW`). It reads
+    the app's media in FileId order (a creation range: only that range) until the window is full;
+    a class, category or expiry that few media have costs a walk of the app's media, for those
+    have no index of their own (:mod:`openvod.services.media_list`)."""
     if offset < 0 or not 1 <= limit <= 100 or offset + limit > SEARCH_WINDOW:
         raise InvalidParameter(f"Offset must be >= 0, Limit 1-100 and Offset + Limit at most {SEARCH_WINDOW}, "
                                f"got {offset} and {limit}", code="InvalidParameterValue.Limit")
-    q = MediaQuery(text=text, names=names, prefixes=prefixes, class_id=class_id, limit=limit)
+    q = replace(query, sort=MediaSort.CREATED, limit=limit, marker=None, mint_lag=_mint_lag(ctx))
     with ctx.db.session() as s:
         total = count_media(s, app_id, q, cap=SEARCH_WINDOW)
-        rows = list(s.scalars(newest_first(s, app_id, q).offset(offset).limit(limit))) if offset < total else []
+        rows = list(s.scalars(in_creation_order(s, app_id, q).offset(offset).limit(limit))) if offset < total else []
         return _describe(ctx, s, app_id, rows), total
 
 

@@ -12,21 +12,30 @@ scanning every name: on SQLite the FTS5 table ``media_fts`` (migration 0009) giv
 rows, a phrase of the substring's trigrams; on PostgreSQL ``ILIKE '%…%'`` reads the ``pg_trgm``
 GIN indexes itself. Either way the cost grows with the number of matches, not with the library.
 Fewer than three characters have no trigram: those still scan (``LIKE``), on both.
+
+A creation-time range given with ``mint_lag`` is also a FileId range: FileIds begin with the
+milliseconds they were minted at (:func:`openvod.ids.new_file_id`), when the upload began, and the
+media is created when it ends, at most ``mint_lag`` later. So the media created in ``[from, to)``
+have FileIds in ``[floor(from - mint_lag), floor(to + clock skew))``: a range of ``(app_id, id)``,
+not a walk of every media created since (``created_at`` itself is still compared: it is what
+SearchMedia shows). FileIds are a few equalities on ``(app_id, id)``. The other filters (class,
+category, expiry) are tested on the rows of the app's walk; they have no index of their own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, column, func, literal_column, or_, select, table, tuple_
+from sqlalchemy import ColumnElement, Select, and_, column, false, func, literal_column, or_, select, table, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from openvod.db.models import Media
 from openvod.domain.media_sort import NULLABLE, Cursor, MediaSort, SortOrder, decode_marker, encode_marker
+from openvod.errors import InvalidParameter
 
-__all__ = ["MediaQuery", "count_media", "newest_first", "page_of_media"]
+__all__ = ["CATEGORIES", "MediaQuery", "count_media", "in_creation_order", "page_of_media"]
 
 _COLUMNS: dict[MediaSort, InstrumentedAttribute[Any]] = {
     MediaSort.CREATED: Media.id,  # FileIds sort by creation time
@@ -46,11 +55,40 @@ class MediaQuery:
     text: str | None = None  # case-insensitive substring of the name or the description
     names: tuple[str, ...] = ()  # any of these substrings of the name (Tencent's Names)
     prefixes: tuple[str, ...] = ()  # the name starts with any of these (Tencent's NamePrefixes)
+    descriptions: tuple[str, ...] = ()  # any of these substrings of the description (Tencent's Descriptions)
+    file_ids: tuple[str, ...] = ()  # any of these FileIds
     class_id: int | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
+    class_ids: tuple[int, ...] = ()  # any of these classes
+    categories: tuple[str, ...] = ()  # any of these CATEGORIES
+    created_from: datetime | None = None  # created at or after
+    created_to: datetime | None = None  # created before
+    # The most a FileId can be minted before its media is created (see the module's docstring);
+    # None: a creation range is not read as a FileId range.
+    mint_lag: timedelta | None = None
+    expire_from: datetime | None = None  # expires at or after (a media that never expires: always)
+    expire_to: datetime | None = None  # expires before (a media that never expires: never)
+    # Every media OpenVOD holds came in by an upload (tus, COS, a pull), none from a live stream's
+    # recording or from processing: ``uploaded=False`` and any ``streams`` (the live streams, by
+    # id or address, a media was recorded from) match no media.
+    uploaded: bool | None = None
+    streams: tuple[str, ...] = ()
     limit: int = 20
     marker: str | None = None
+
+    @property
+    def matches_nothing(self) -> bool:
+        """No media can match: answered without a query."""
+        return self.uploaded is False or bool(self.streams)
+
+
+# The categories of media, as SearchMedia shows them (api/compat/tencent/library_render.py): the
+# media_type when it is audio or image, else video (a file that is not media too).
+CATEGORIES = ("video", "audio", "image")
+_NOT_VIDEO = ("audio", "image")
+# Between the clocks of servers that mint a FileId and create its media: the upper FileId bound
+# of a creation range is this much wider, the lower one is already wider by mint_lag.
+_CLOCK_SKEW = timedelta(minutes=5)
+_FILE_ID_MS = 10**13  # a FileId's milliseconds have 13 digits (until the year 2286)
 
 
 def _escape_like(text: str) -> str:
@@ -82,8 +120,53 @@ def _starts(s: Session, prefix: str) -> ColumnElement[bool]:
     return and_(_contains(s, (Media.name,), prefix), Media.name.ilike(f"{_escape_like(prefix)}%", escape="\\"))
 
 
+def _file_id_floor(moment: datetime | None, shift: timedelta) -> str | None:
+    """The least FileId minted at or after ``moment + shift``, or None (no bound: ``moment`` is
+    None or beyond the ids' range), which is always the wider range."""
+    if moment is None:
+        return None
+    try:
+        ms = int((moment + shift).timestamp() * 1000)
+    except OverflowError:
+        return None
+    return f"{ms:013d}" if 0 <= ms < _FILE_ID_MS else None
+
+
+def _created(q: MediaQuery) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if q.created_from is not None:
+        conds.append(Media.created_at >= q.created_from)
+    if q.created_to is not None:
+        conds.append(Media.created_at < q.created_to)
+    if q.mint_lag is not None:
+        lo, hi = _file_id_floor(q.created_from, -q.mint_lag), _file_id_floor(q.created_to, _CLOCK_SKEW)
+        conds += [Media.id >= lo] if lo is not None else []
+        conds += [Media.id < hi] if hi is not None else []
+    return conds
+
+
+def _of_categories(categories: tuple[str, ...]) -> ColumnElement[bool]:
+    unknown = set(categories) - set(CATEGORIES)
+    if unknown:
+        raise InvalidParameter(f"categories are {', '.join(CATEGORIES)}, got {sorted(unknown)}",
+                               code="InvalidParameter.Categories")
+    conds = [Media.media_type.not_in(_NOT_VIDEO)] if "video" in categories else []
+    others = [c for c in _NOT_VIDEO if c in categories]
+    conds += [Media.media_type.in_(others)] if others else []
+    return or_(*conds)
+
+
+def _expiring(lo: datetime | None, hi: datetime | None) -> ColumnElement[bool]:
+    conds: list[ColumnElement[bool]] = []
+    if lo is not None:
+        conds.append(Media.expire_at >= lo)
+    if hi is not None:
+        conds.append(Media.expire_at < hi)
+    return and_(*conds) if hi is not None else or_(Media.expire_at.is_(None), *conds)
+
+
 def _filtered(s: Session, app_id: str, q: MediaQuery) -> Select[Any]:
-    if any(_by_trigrams(s, n) for n in (q.name, q.text, *q.names, *q.prefixes)):
+    if any(_by_trigrams(s, n) for n in (q.name, q.text, *q.names, *q.prefixes, *q.descriptions)):
         # The matches drive the query (a rowid lookup each, then a sort of the matches), so a search
         # costs what it finds. Given ``app_id = ?`` SQLite would rather walk the app's whole
         # (app_id, id) index in page order, testing each row against the matches: ``+`` (SQLite's
@@ -99,12 +182,21 @@ def _filtered(s: Session, app_id: str, q: MediaQuery) -> Select[Any]:
         stmt = stmt.where(or_(*(_contains(s, (Media.name,), n) for n in q.names)))
     if q.prefixes:
         stmt = stmt.where(or_(*(_starts(s, p) for p in q.prefixes)))
+    if q.descriptions:
+        stmt = stmt.where(or_(*(_contains(s, (Media.description,), d) for d in q.descriptions)))
+    if q.file_ids:
+        stmt = stmt.where(Media.id.in_(q.file_ids))
     if q.class_id is not None:
         stmt = stmt.where(Media.class_id == q.class_id)
-    if q.created_from is not None:
-        stmt = stmt.where(Media.created_at >= q.created_from)
-    if q.created_to is not None:
-        stmt = stmt.where(Media.created_at < q.created_to)
+    if q.class_ids:
+        stmt = stmt.where(Media.class_id.in_(q.class_ids))
+    if q.categories:
+        stmt = stmt.where(_of_categories(q.categories))
+    stmt = stmt.where(*_created(q))
+    if q.expire_from is not None or q.expire_to is not None:
+        stmt = stmt.where(_expiring(q.expire_from, q.expire_to))
+    if q.matches_nothing:
+        stmt = stmt.where(false())
     return stmt
 
 
@@ -141,6 +233,8 @@ def page_of_media(s: Session, app_id: str, q: MediaQuery) -> tuple[list[Media], 
     """Up to ``q.limit`` media of ``app_id`` after ``q.marker``, and the marker of the next page
     (None on the last). A marker of another sort or order is ``InvalidParameter.Marker``."""
     cursor = decode_marker(q.sort, q.order, q.marker) if q.marker else None
+    if q.matches_nothing:
+        return [], None
     base = _filtered(s, app_id, q)
     want = q.limit + 1  # one more tells whether a next page exists
     rows: list[Media] = []
@@ -159,10 +253,13 @@ def page_of_media(s: Session, app_id: str, q: MediaQuery) -> tuple[list[Media], 
 def count_media(s: Session, app_id: str, q: MediaQuery, *, cap: int) -> int:
     """How many media match ``q``'s filters (its order and marker aside), counting no further than
     ``cap``: the count costs at most ``cap`` index entries, however large the library."""
+    if q.matches_nothing:
+        return 0
     matching = _filtered(s, app_id, q).with_only_columns(Media.id).limit(cap).subquery()
     return int(s.scalar(select(func.count()).select_from(matching)) or 0)
 
 
-def newest_first(s: Session, app_id: str, q: MediaQuery) -> Select[Any]:
-    """The media matching ``q``'s filters, newest first (to page by offset within a bounded window)."""
-    return _filtered(s, app_id, q).order_by(Media.id.desc())
+def in_creation_order(s: Session, app_id: str, q: MediaQuery) -> Select[Any]:
+    """The media matching ``q``'s filters in FileId (creation) order, ``q.order`` (newest first by
+    default), to page by offset within a bounded window."""
+    return _filtered(s, app_id, q).order_by(Media.id.desc() if q.order is SortOrder.DESC else Media.id)

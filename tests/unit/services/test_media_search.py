@@ -1,18 +1,26 @@
 """Media name/description search by trigram index (services/media_list.py, migration 0009), on
-SQLite (FTS5) and PostgreSQL (pg_trgm): the right rows, the index used, kept in step with edits."""
+SQLite (FTS5) and PostgreSQL (pg_trgm): the right rows, the index used, kept in step with edits;
+and SearchMedia's other filters (services.media.search_media): the rows, and SQLite's plans."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import delete, event, insert, text, update
 from sqlalchemy.orm import Session
 
+from openvod.config import Settings
 from openvod.db.migrate import upgrade
 from openvod.db.models import App, Media, utcnow
 from openvod.db.session import Database
+from openvod.domain.media_sort import SortOrder
+from openvod.runtime import Context
+from openvod.services import media as media_svc
+from openvod.services.context import build_context
 from openvod.services.media_list import MediaQuery, page_of_media
 
 APP = "app-search"
@@ -125,10 +133,7 @@ def test_search_still_finds_after_the_sqlite_file_is_rebuilt(tmp_path: Path) -> 
 def test_tencent_search_filters_window_and_total(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """services.media.search_media, SearchMedia's service: Names (any), NamePrefixes (any), Text,
     ClassId together; offset within the window; TotalCount counted no further than the window."""
-    from openvod.config import Settings
     from openvod.errors import InvalidParameter
-    from openvod.services import media as media_svc
-    from openvod.services.context import build_context
     ctx = build_context(Settings(data_dir=tmp_path, workers=0))
     try:
         with ctx.db.session() as s:
@@ -140,7 +145,8 @@ def test_tencent_search_filters_window_and_total(tmp_path: Path, monkeypatch: py
                             source_bucket="vod", source_key=f"{APP}/{i}.mp4", created_at=utcnow()))
 
         def names(**kw: object) -> tuple[list[str], int]:
-            items, total = media_svc.search_media(ctx, APP, offset=0, limit=10, **kw)  # type: ignore[arg-type]
+            items, total = media_svc.search_media(ctx, APP, MediaQuery(**kw), offset=0,  # type: ignore[arg-type]
+                                                  limit=10)
             return [m.name for m in items], total
 
         assert names(names=("rome", "paris")) == (["Rome.mp4", "lecture-rome.mov", "holiday-paris.mp4",
@@ -148,12 +154,154 @@ def test_tencent_search_filters_window_and_total(tmp_path: Path, monkeypatch: py
         assert names(prefixes=("holi", "trailer")) == (["trailer.mp4", "holiday-paris.mp4", "Holiday-Rome.mp4"], 3)
         assert names(prefixes=("tr",)) == (["trailer.mp4"], 1)  # a short prefix: no trigram, same answer
         assert names(names=("rome",), class_id=1) == (["Rome.mp4"], 1)
-        page, total = media_svc.search_media(ctx, APP, offset=2, limit=2)
+        page, total = media_svc.search_media(ctx, APP, MediaQuery(), offset=2, limit=2)
         assert [m.name for m in page] == ["Rome.mp4", "lecture-rome.mov"] and total == 6
-        assert media_svc.search_media(ctx, APP, offset=6, limit=2) == ([], 6)
+        assert media_svc.search_media(ctx, APP, MediaQuery(), offset=6, limit=2) == ([], 6)
         monkeypatch.setattr(media_svc, "SEARCH_WINDOW", 4)
-        assert media_svc.search_media(ctx, APP, offset=0, limit=2)[1] == 4  # counted no further than the window
+        assert media_svc.search_media(ctx, APP, MediaQuery(), offset=0, limit=2)[1] == 4  # counted to the window
         with pytest.raises(InvalidParameter):
-            media_svc.search_media(ctx, APP, offset=3, limit=2)  # past the window
+            media_svc.search_media(ctx, APP, MediaQuery(), offset=3, limit=2)  # past the window
     finally:
         ctx.db.dispose()
+
+
+# --- SearchMedia's other filters: what each selects, and the plan of its page and count queries ---
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _fid(minted: datetime, n: int) -> str:
+    """A FileId as openvod.ids.new_file_id makes them, minted at ``minted``."""
+    return f"{int(minted.timestamp() * 1000):013d}{n:06d}"
+
+
+# (FileId minted, created, media_type, class_id, expires, description) of each media, oldest FileId first.
+LIBRARY = {
+    "old-video": (NOW - 30 * DAY, NOW - 30 * DAY, "video", 1, None, "an old holiday"),
+    # Uploaded over twenty hours: its FileId (the upload's start) is older than its creation.
+    "slow-audio": (NOW - 3 * DAY - timedelta(hours=20), NOW - 3 * DAY + timedelta(hours=1), "audio", 2,
+                   NOW + 10 * DAY, "a long talk"),
+    "image": (NOW - 3 * DAY + timedelta(hours=2), NOW - 3 * DAY + timedelta(hours=2), "image", 3, NOW + 2 * DAY,
+              "a holiday photo"),
+    "not-media": (NOW - 2 * DAY, NOW - 2 * DAY, "unknown", 1, NOW - DAY, ""),
+    "new-video": (NOW - DAY, NOW - DAY, "video", 2, None, "the holiday film"),
+}
+IDS = {key: _fid(minted, n) for n, (key, (minted, *_)) in enumerate(LIBRARY.items())}
+
+
+@pytest.fixture()
+def ctx(tmp_path: Path) -> Iterator[Context]:
+    c = build_context(Settings(data_dir=tmp_path, workers=0))
+    with c.db.session() as s:
+        s.execute(insert(App).values(id=APP, name="search", sub_app_id=7, is_default=False, created_at=NOW,
+                                     callback_method="POST", playback_private=True))
+        for key, (_minted, created, media_type, class_id, expires, description) in LIBRARY.items():
+            s.add(Media(id=IDS[key], app_id=APP, name=f"{key}.bin", description=description, class_id=class_id,
+                        media_type=media_type, source_bucket="vod", source_key=f"{APP}/{key}.bin",
+                        created_at=created, expire_at=expires))
+    yield c
+    c.db.dispose()
+
+
+def _search(ctx: Context, **kw: Any) -> tuple[list[str], int]:
+    """The keys of the media SearchMedia's service finds, in its order, and its total."""
+    keys = {fid: key for key, fid in IDS.items()}
+    items, total = media_svc.search_media(ctx, APP, MediaQuery(**kw), offset=0, limit=100)
+    return [keys[m.file_id] for m in items], total
+
+
+def test_each_filter_selects_any_of_its_values_and_all_filters_apply(ctx: Context) -> None:
+    assert _search(ctx) == (["new-video", "not-media", "image", "slow-audio", "old-video"], 5)
+    assert _search(ctx, order=SortOrder.ASC)[0] == ["old-video", "slow-audio", "image", "not-media", "new-video"]
+    assert _search(ctx, class_ids=(2, 3)) == (["new-video", "image", "slow-audio"], 3)
+    assert _search(ctx, class_ids=(2,), class_id=3) == ([], 0)  # ClassId and ClassIds both apply
+    # A file that is not media is shown as a Video, so it is one here too.
+    assert _search(ctx, categories=("video",)) == (["new-video", "not-media", "old-video"], 3)
+    assert _search(ctx, categories=("audio", "image")) == (["image", "slow-audio"], 2)
+    assert _search(ctx, file_ids=(IDS["image"], IDS["old-video"], "1700000000000000000")) == (
+        ["image", "old-video"], 2)
+    assert _search(ctx, descriptions=("holiday",), categories=("video",)) == (["new-video", "old-video"], 2)
+    assert _search(ctx, uploaded=True)[1] == 5  # every media came by upload
+    assert _search(ctx, uploaded=False) == ([], 0)
+    assert _search(ctx, streams=("live-1",)) == ([], 0)  # OpenVOD records no live streams
+
+
+def test_a_creation_range_is_by_creation_time_even_for_a_slow_upload(ctx: Context) -> None:
+    # [-3 days, -2 days): the slow upload was created in it though its FileId was minted before.
+    assert _search(ctx, created_from=NOW - 3 * DAY, created_to=NOW - 2 * DAY) == (["image", "slow-audio"], 2)
+    assert _search(ctx, created_from=NOW - 3 * DAY + timedelta(hours=2)) == (["new-video", "not-media", "image"], 3)
+    assert _search(ctx, created_to=NOW - 2 * DAY, order=SortOrder.ASC)[0] == ["old-video", "slow-audio", "image"]
+    assert _search(ctx, created_from=NOW, created_to=NOW + DAY) == ([], 0)
+    assert _search(ctx, created_from=datetime(1, 1, 1, tzinfo=UTC), created_to=datetime(9999, 1, 1, tzinfo=UTC))[1] == 5
+
+
+def test_an_expiry_range_keeps_media_that_never_expire_only_without_an_end(ctx: Context) -> None:
+    assert _search(ctx, expire_from=NOW) == (["new-video", "image", "slow-audio", "old-video"], 4)
+    assert _search(ctx, expire_from=NOW, expire_to=NOW + 10 * DAY) == (["image"], 1)
+    assert _search(ctx, expire_to=NOW) == (["not-media"], 1)
+
+
+def _plans(ctx: Context, q: MediaQuery) -> dict[str, str]:
+    """The plans of the count and page queries one search_media call runs, by kind."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "FROM media" in statement and ("ORDER BY media.id" in statement or statement.startswith("SELECT count")):
+            seen.append((statement, parameters))
+
+    event.listen(ctx.db.engine, "before_cursor_execute", grab)
+    try:
+        media_svc.search_media(ctx, APP, q, offset=0, limit=10)
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", grab)
+    plans = {}
+    with ctx.db.engine.connect() as conn:
+        for statement, parameters in seen:
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+            plans["count" if statement.startswith("SELECT count") else "page"] = " | ".join(str(r[-1]) for r in rows)
+    return plans
+
+
+@pytest.mark.parametrize(("query", "range_"), [
+    (MediaQuery(), ""),
+    (MediaQuery(order=SortOrder.ASC), ""),
+    (MediaQuery(class_ids=(1, 2, 3)), ""),
+    (MediaQuery(categories=("video",)), ""),
+    (MediaQuery(categories=("audio", "image")), ""),
+    (MediaQuery(expire_from=NOW, expire_to=NOW + 10 * DAY), ""),
+    (MediaQuery(expire_from=NOW), ""),
+    (MediaQuery(created_from=NOW - 3 * DAY, created_to=NOW - 2 * DAY), "(app_id=? AND id>? AND id<?)"),
+    (MediaQuery(created_from=NOW - 3 * DAY, order=SortOrder.ASC), "(app_id=? AND id>?)"),
+    (MediaQuery(created_to=NOW - 2 * DAY), "(app_id=? AND id<?)"),
+    (MediaQuery(file_ids=(IDS["image"], IDS["old-video"])), "(app_id=? AND id=?)"),
+    (MediaQuery(class_ids=(1, 3), categories=("video", "image"), created_from=NOW - 40 * DAY,
+                created_to=NOW, expire_from=NOW), "(app_id=? AND id>? AND id<?)"),
+])
+def test_each_filter_reads_an_index_in_page_order(ctx: Context, query: MediaQuery, range_: str) -> None:
+    """Page and count walk an (app_id, ...) index, a creation range or FileIds a range of it,
+    never the table and never a sort. Class, category and expiry have no index of their own: the
+    walk of (app_id, id) tests each row (an index (app_id, class_id, id), (app_id, media_type, id)
+    or (app_id, expire_at, id) would make a rare one cheap)."""
+    plans = _plans(ctx, query)
+    assert set(plans) == {"count", "page"}, plans
+    for kind, plan in plans.items():
+        assert "SEARCH media USING" in plan and "INDEX ix_media_app" in plan, (kind, plan)
+        assert "SCAN media" not in plan and "TEMP B-TREE" not in plan, (kind, plan)
+    assert "INDEX ix_media_app_id_id" in plans["page"], plans
+    if range_:
+        assert all(f"ix_media_app_id_id {range_}" in plan for plan in plans.values()), plans
+
+
+def test_descriptions_read_the_trigram_index(ctx: Context) -> None:
+    """Descriptions, like Names, are found by the trigram index and then sorted: the cost of the
+    matches, not of the library."""
+    plans = _plans(ctx, MediaQuery(descriptions=("holiday",)))
+    for plan in plans.values():
+        assert "media_fts VIRTUAL TABLE INDEX" in plan and "SEARCH media USING INTEGER PRIMARY KEY" in plan, plan
+        assert "SCAN media " not in plan + " ", plan
+
+
+def test_filters_no_media_can_pass_run_no_query(ctx: Context) -> None:
+    assert _plans(ctx, MediaQuery(streams=("live-1",))) == {}
+    assert _plans(ctx, MediaQuery(uploaded=False, class_ids=(1,))) == {}
