@@ -124,6 +124,9 @@ class Media(Base):
         Index("ix_media_app_name", "app_id", "name", "id"),
         Index("ix_media_app_size", "app_id", "size", "id"),
         Index("ix_media_app_duration", "app_id", "duration", "id"),
+        # SearchMedia's ClassIds and Categories (migration 0013): one class or type, in FileId order
+        Index("ix_media_app_class_id", "app_id", "class_id", "id"),
+        Index("ix_media_app_type_id", "app_id", "media_type", "id"),
         # Substring search (migration 0009): trigram indexes on PostgreSQL; SQLite has media_fts.
         Index("ix_media_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
         Index("ix_media_description_trgm", "description", postgresql_using="gin",

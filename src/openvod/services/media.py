@@ -353,8 +353,8 @@ def search_media(ctx: Context, app_id: str, query: MediaQuery, *, offset: int, l
     (``query.order``, newest first by default), of those matching every filter of ``query`` (its
     sort, limit and marker aside), and how many match (at most :data:`SEARCH_WINDOW`). It reads
     the app's media in FileId order (a creation range: only that range) until the window is full;
-    a class, category or expiry that few media have costs a walk of the app's media, for those
-    have no index of their own (:mod:`openvod.services.media_list`)."""
+    one class or category is a range of its own index; several, or an expiry, that few media
+    have cost a walk of the app's media (:mod:`openvod.services.media_list`)."""
     if offset < 0 or not 1 <= limit <= 100 or offset + limit > SEARCH_WINDOW:
         raise InvalidParameter(f"Offset must be >= 0, Limit 1-100 and Offset + Limit at most {SEARCH_WINDOW}, "
                                f"got {offset} and {limit}", code="InvalidParameterValue.Limit")

@@ -18,8 +18,9 @@ milliseconds they were minted at (:func:`openvod.ids.new_file_id`), when the upl
 media is created when it ends, at most ``mint_lag`` later. So the media created in ``[from, to)``
 have FileIds in ``[floor(from - mint_lag), floor(to + clock skew))``: a range of ``(app_id, id)``,
 not a walk of every media created since (``created_at`` itself is still compared: it is what
-SearchMedia shows). FileIds are a few equalities on ``(app_id, id)``. The other filters (class,
-category, expiry) are tested on the rows of the app's walk; they have no index of their own.
+SearchMedia shows). FileIds are a few equalities on ``(app_id, id)``. One class, or one audio or
+image category, is a range of ``(app_id, class_id, id)`` / ``(app_id, media_type, id)`` (migration
+0013); several, the video category and expiry are tested on the rows of the app's walk.
 """
 
 from __future__ import annotations
@@ -145,15 +146,34 @@ def _created(q: MediaQuery) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _of_categories(categories: tuple[str, ...]) -> ColumnElement[bool]:
+def _one_of(s: Session, col: InstrumentedAttribute[Any], *value_sets: tuple[Any, ...]) -> ColumnElement[bool]:
+    """``col`` is in every one of ``value_sets``. One value is a range of the (app_id, col, id)
+    index in page order (migration 0013). Several would be ranges merged by a sort of all they
+    hold — every media of a common class — so on SQLite (which plans without statistics) they
+    are tested on the rows of the page-order walk instead (``+col``: not by index)."""
+    conds: list[ColumnElement[bool]] = []
+    for values in value_sets:
+        if not values:
+            continue
+        if len(set(values)) == 1:
+            conds.append(col == values[0])
+        elif s.get_bind().dialect.name == "sqlite":
+            conds.append(literal_column(f"+media.{col.key}").in_(values))
+        else:
+            conds.append(col.in_(values))
+    return and_(*conds)
+
+
+def _of_categories(s: Session, categories: tuple[str, ...]) -> ColumnElement[bool]:
     unknown = set(categories) - set(CATEGORIES)
     if unknown:
         raise InvalidParameter(f"categories are {', '.join(CATEGORIES)}, got {sorted(unknown)}",
                                code="InvalidParameter.Categories")
-    conds = [Media.media_type.not_in(_NOT_VIDEO)] if "video" in categories else []
-    others = [c for c in _NOT_VIDEO if c in categories]
-    conds += [Media.media_type.in_(others)] if others else []
-    return or_(*conds)
+    if "video" in categories:  # most media: tested on the walk (``+``), any index would hold nearly all
+        others = [c for c in _NOT_VIDEO if c in categories]
+        kept = literal_column("+media.media_type") if s.get_bind().dialect.name == "sqlite" else Media.media_type
+        return or_(kept.not_in(_NOT_VIDEO), *([kept.in_(others)] if others else []))
+    return _one_of(s, Media.media_type, categories)
 
 
 def _expiring(lo: datetime | None, hi: datetime | None) -> ColumnElement[bool]:
@@ -186,12 +206,10 @@ def _filtered(s: Session, app_id: str, q: MediaQuery) -> Select[Any]:
         stmt = stmt.where(or_(*(_contains(s, (Media.description,), d) for d in q.descriptions)))
     if q.file_ids:
         stmt = stmt.where(Media.id.in_(q.file_ids))
-    if q.class_id is not None:
-        stmt = stmt.where(Media.class_id == q.class_id)
-    if q.class_ids:
-        stmt = stmt.where(Media.class_id.in_(q.class_ids))
+    if q.class_id is not None or q.class_ids:
+        stmt = stmt.where(_one_of(s, Media.class_id, ((q.class_id,) if q.class_id is not None else ()), q.class_ids))
     if q.categories:
-        stmt = stmt.where(_of_categories(q.categories))
+        stmt = stmt.where(_of_categories(s, q.categories))
     stmt = stmt.where(*_created(q))
     if q.expire_from is not None or q.expire_to is not None:
         stmt = stmt.where(_expiring(q.expire_from, q.expire_to))

@@ -280,9 +280,8 @@ def _plans(ctx: Context, q: MediaQuery) -> dict[str, str]:
 ])
 def test_each_filter_reads_an_index_in_page_order(ctx: Context, query: MediaQuery, range_: str) -> None:
     """Page and count walk an (app_id, ...) index, a creation range or FileIds a range of it,
-    never the table and never a sort. Class, category and expiry have no index of their own: the
-    walk of (app_id, id) tests each row (an index (app_id, class_id, id), (app_id, media_type, id)
-    or (app_id, expire_at, id) would make a rare one cheap)."""
+    never the table and never a sort. Several classes or categories, and expiry, are tested on the
+    rows of the walk of (app_id, id) (one class or type has its own range: the next test)."""
     plans = _plans(ctx, query)
     assert set(plans) == {"count", "page"}, plans
     for kind, plan in plans.items():
@@ -291,6 +290,23 @@ def test_each_filter_reads_an_index_in_page_order(ctx: Context, query: MediaQuer
     assert "INDEX ix_media_app_id_id" in plans["page"], plans
     if range_:
         assert all(f"ix_media_app_id_id {range_}" in plan for plan in plans.values()), plans
+
+
+@pytest.mark.parametrize(("query", "index"), [
+    (MediaQuery(class_ids=(2,)), "ix_media_app_class_id (app_id=? AND class_id=?)"),
+    (MediaQuery(class_id=3), "ix_media_app_class_id (app_id=? AND class_id=?)"),
+    (MediaQuery(class_ids=(2,), created_from=NOW - 40 * DAY),
+     "ix_media_app_class_id (app_id=? AND class_id=? AND id>?)"),
+    (MediaQuery(categories=("audio",)), "ix_media_app_type_id (app_id=? AND media_type=?)"),
+])
+def test_one_class_or_type_is_a_range_of_its_index(ctx: Context, query: MediaQuery, index: str) -> None:
+    """A single class or (non-video) category reads only its media, in page order (migration 0013):
+    a rare class costs its few rows, not a walk of the library."""
+    plans = _plans(ctx, query)
+    assert set(plans) == {"count", "page"}, plans
+    for plan in plans.values():
+        assert f"INDEX {index}" in plan, plan
+        assert "SCAN media" not in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_descriptions_read_the_trigram_index(ctx: Context) -> None:
