@@ -24,7 +24,7 @@ from openvod.media.inputs import MediaLimits
 from openvod.media.probe import metadata_summary, probe
 from openvod.runtime import Context
 from openvod.services import events
-from openvod.services.media_list import MediaQuery, count_media, in_creation_order, page_of_media
+from openvod.services.media_list import MediaQuery, count_media, page_of_media, window_in_creation_order
 from openvod.services.playback import Links, listed, outputs_of
 from openvod.storage.base import ObjectStat
 
@@ -243,6 +243,7 @@ def _describe(ctx: Context, s: Session, app_id: str, page: list[Media]) -> list[
     for o in s.scalars(select(Object).where(Object.media_id.in_(list(objects)), listed()).order_by(Object.id)):
         if o.app_id == app_id:  # whatever a bad row might say, another app's object is never shown
             objects[o.media_id or ""].append(o)
+            links.know_key(o.key, o.media_id)  # a source stored outside media/{FileId}/: no lookup per URL
     return [_public(links, m, objects[m.id]) for m in page]
 
 
@@ -361,7 +362,7 @@ def search_media(ctx: Context, app_id: str, query: MediaQuery, *, offset: int, l
     q = replace(query, sort=MediaSort.CREATED, limit=limit, marker=None, mint_lag=_mint_lag(ctx))
     with ctx.db.session() as s:
         total = count_media(s, app_id, q, cap=SEARCH_WINDOW)
-        rows = list(s.scalars(in_creation_order(s, app_id, q).offset(offset).limit(limit))) if offset < total else []
+        rows = window_in_creation_order(s, app_id, q, offset, limit) if offset < total else []
         return _describe(ctx, s, app_id, rows), total
 
 

@@ -178,6 +178,11 @@ class Links:
         """Tell the media setting of ``file_id`` (already read), sparing a query per URL."""
         self._media[file_id] = public
 
+    def know_key(self, key: str, file_id: str | None) -> None:
+        """Tell which media the object ``key`` belongs to (its row, already read), sparing the
+        lookup :meth:`object` would make for a key outside ``media/{FileId}/``."""
+        self._keys[key] = file_id
+
     def media_private(self, file_id: str | None) -> bool:
         """Whether URLs of media ``file_id``'s objects are signed."""
         if self.forced is not None or file_id is None:

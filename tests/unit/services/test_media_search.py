@@ -20,6 +20,7 @@ from openvod.db.session import Database
 from openvod.domain.media_sort import SortOrder
 from openvod.runtime import Context
 from openvod.services import media as media_svc
+from openvod.services import media_list
 from openvod.services.context import build_context
 from openvod.services.media_list import MediaQuery, page_of_media
 
@@ -309,9 +310,10 @@ def test_one_class_or_type_is_a_range_of_its_index(ctx: Context, query: MediaQue
         assert "SCAN media" not in plan and "TEMP B-TREE" not in plan, plan
 
 
-def test_descriptions_read_the_trigram_index(ctx: Context) -> None:
+def test_descriptions_read_the_trigram_index(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
     """Descriptions, like Names, are found by the trigram index and then sorted: the cost of the
-    matches, not of the library."""
+    matches, not of the library (when the walk in page order does not find them first)."""
+    monkeypatch.setattr(media_list, "PROBE_ROWS", (1, 1))
     plans = _plans(ctx, MediaQuery(descriptions=("holiday",)))
     for plan in plans.values():
         assert "media_fts VIRTUAL TABLE INDEX" in plan and "SEARCH media USING INTEGER PRIMARY KEY" in plan, plan
@@ -321,3 +323,72 @@ def test_descriptions_read_the_trigram_index(ctx: Context) -> None:
 def test_filters_no_media_can_pass_run_no_query(ctx: Context) -> None:
     assert _plans(ctx, MediaQuery(streams=("live-1",))) == {}
     assert _plans(ctx, MediaQuery(uploaded=False, class_ids=(1,))) == {}
+
+
+def _probe_library(d: Database, n: int) -> dict[str, str]:
+    """``n`` media, newest FileId last: one name in five holds "holiday" (in any case), one in a
+    hundred "rare", and a few are spelt with non-ASCII letters."""
+    names = {}
+    now = utcnow()
+    with d.session() as s:
+        for i in range(n):
+            fid = f"2{i:018d}"
+            word = ("HoliDay", "holiday", "HOLIDAY")[i % 3] if i % 5 == 0 else "trip"
+            names[fid] = f"{word}-{'rare-' if i % 100 == 7 else ''}{i}{'-été' if i % 7 == 0 else ''}.mp4"
+            s.add(Media(id=fid, app_id=APP, name=names[fid], description="", source_bucket="vod",
+                        source_key=f"{APP}/{fid}.mp4", created_at=now))
+    return names
+
+
+@pytest.mark.parametrize("order", [SortOrder.DESC, SortOrder.ASC])
+def test_the_walk_in_page_order_and_the_index_give_the_same_pages(db: Database, order: SortOrder) -> None:
+    """A substring search first reads the app's media in page order (a common term fills a page
+    in a few rows, where the index would sort all its matches), then asks the index: whichever
+    answers, every page holds the same media, paging to the end sees each match once."""
+    _probe_library(db, 1500)
+
+    def pages(**query: Any) -> list[list[str]]:
+        out, marker = [], None
+        with Session(db.engine) as s:
+            while True:
+                rows, marker = page_of_media(s, APP, MediaQuery(order=order, limit=25, marker=marker, **query))
+                out.append([r.id for r in rows])
+                if marker is None:
+                    return out
+
+    for query in ({"name": "holiday"}, {"name": "rare-"}, {"name": "oliday-1"}, {"text": "y-2"},
+                  {"prefixes": ("holi",)}, {"names": ("rare-1", "day-14")}):
+        walked = pages(**query)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(media_list, "PROBE_ROWS", (1, 1))  # the index answers every page
+            indexed = pages(**query)
+        assert walked == indexed, query
+        found = [fid for page in walked for fid in page]
+        assert len(found) == len(set(found)) and found, query
+
+
+def test_a_common_term_is_answered_by_the_walk_a_rare_one_by_the_index(tmp_path: Path) -> None:
+    """SQLite's choice (PostgreSQL's planner makes its own, with statistics)."""
+    db = _library(f"sqlite:///{tmp_path / 'probe.db'}")
+    _probe_library(db, 3000)
+    seen: list[str] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.lstrip().startswith("SELECT media.id, media.app_id"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        with Session(db.engine) as s:
+            rows, _ = page_of_media(s, APP, MediaQuery(name="holiday", limit=20))
+            assert len(rows) == 20 and all("holiday" in r.name.lower() for r in rows)
+            assert seen and not any("media_fts" in st for st in seen), seen  # no sort of 600 matches
+            seen.clear()
+            rows, _ = page_of_media(s, APP, MediaQuery(name="zebra", limit=20))
+            assert rows == [] and "media_fts" in seen[-1], seen  # none in the first rows: the index
+            seen.clear()
+            rows, _ = page_of_media(s, APP, MediaQuery(name="été", limit=20))  # not ASCII: the index
+            assert len(rows) == 20 and len(seen) == 1 and "media_fts" in seen[0], seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
+        db.dispose()
