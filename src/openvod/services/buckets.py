@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from openvod.db.models import Object
 from openvod.errors import Conflict
@@ -24,18 +25,36 @@ def bucket_exists(ctx: Context, app_id: str, bucket: str) -> bool:
         return s.scalar(select(Object.id).where(Object.app_id == app_id, Object.bucket == bucket).limit(1)) is not None
 
 
+def _bucket_names(s: Session, app_id: str) -> list[str]:
+    """The app's buckets, sorted: one seek of the ``(app_id, bucket, key)`` index per bucket (a
+    skip scan), not a walk of every object the app holds."""
+    names: list[str] = []
+    while (name := s.scalar(select(Object.bucket).where(Object.app_id == app_id, *(
+            [Object.bucket > names[-1]] if names else [])).order_by(Object.bucket).limit(1))) is not None:
+        names.append(name)
+    return names
+
+
 def list_buckets(ctx: Context, app_id: str) -> list[str]:
     """The names of the app's buckets, sorted."""
     with ctx.db.session() as s:
-        return sorted(s.scalars(select(Object.bucket).where(Object.app_id == app_id).distinct()))
+        return _bucket_names(s, app_id)
 
 
 def bucket_dates(ctx: Context, app_id: str) -> list[tuple[str, datetime]]:
-    """The app's buckets, sorted by name, each with the time of its oldest row (its creation)."""
+    """The app's buckets, sorted by name, each with its creation time: that of its marker (made
+    with the bucket), or for a bucket made by its first object, of the bucket's first key. Two
+    index seeks a bucket, however many objects it holds."""
+    out = []
     with ctx.db.session() as s:
-        rows = s.execute(select(Object.bucket, func.min(Object.created_at)).where(Object.app_id == app_id)
-                         .group_by(Object.bucket).order_by(Object.bucket))
-        return [(name, created) for name, created in rows]
+        for name in _bucket_names(s, app_id):
+            in_bucket = (Object.app_id == app_id, Object.bucket == name)
+            created = s.scalar(select(Object.created_at).where(*in_bucket, Object.key == f"{app_id}/"))
+            if created is None:
+                created = s.scalar(select(Object.created_at).where(*in_bucket).order_by(Object.key).limit(1))
+            if created is not None:  # else emptied since it was listed: gone
+                out.append((name, created))
+    return out
 
 
 def create_bucket(ctx: Context, app_id: str, bucket: str) -> None:

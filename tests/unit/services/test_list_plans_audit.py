@@ -272,3 +272,23 @@ def test_event_pull_hands_out_every_event_once_while_events_are_recorded(any_ctx
         assert events.confirm_events(ctx, app_id, [i.event_handle for i in items]) == len(items)
     assert len(handed) == len(set(handed)) == len(recorded)
     assert set(handed) == set(recorded)
+
+
+def test_list_buckets_seeks_each_bucket_instead_of_grouping_every_object(ctx: Context) -> None:
+    """ListBuckets names the app's buckets one index seek each (a skip scan of (app_id, bucket,
+    key)) and dates each by its marker or first key: no walk of the objects they hold."""
+    from openvod.services import buckets
+
+    app_id = _app(ctx)
+    for name in ("b-one", "b-two", "b-three"):
+        ctx.storage.ensure_bucket(name)
+        buckets.create_bucket(ctx, app_id, name)
+    for i in range(200):
+        objects.register_object(ctx, app_id, ObjectStat("b-two", f"{app_id}/k{i:04d}", 1, "e", "x"), role="upload")
+    objects.register_object(ctx, app_id, ObjectStat("b-four", f"{app_id}/only", 1, "e", "x"), role="upload")
+    names = [n for n, _ in buckets.bucket_dates(ctx, app_id)]
+    assert names == buckets.list_buckets(ctx, app_id) == ["b-four", "b-one", "b-three", "b-two"]
+    plans = _plans(ctx, lambda: buckets.bucket_dates(ctx, app_id), "FROM object")
+    assert 5 <= len(plans) <= 5 + 2 * 4, plans  # 4 seeks + the one that finds no more; 1-2 per bucket
+    for plan in plans:
+        assert "SEARCH object USING" in plan and "SCAN object" not in plan and "TEMP B-TREE" not in plan, plan
