@@ -80,6 +80,25 @@ def head_of_fairest_app() -> ScalarSelect[int]:
             .order_by(*ORDER).limit(1).with_for_update(skip_locked=True).scalar_subquery())
 
 
+def positions_query() -> Select[Any]:
+    """:func:`position_query` for many steps in one statement: ``(step id, position)`` of each
+    runnable step whose id is in the expanding bind parameter ``ids`` (one round trip for a page
+    of queued tasks, not one each)."""
+    t, s = _S.alias("ahead"), _S.alias("step")
+    same_topped = or_(t.c.topped_at == s.c.topped_at, and_(t.c.topped_at.is_(None), s.c.topped_at.is_(None)))
+    ahead = or_(
+        and_(s.c.topped_at.is_not(None), t.c.topped_at > s.c.topped_at),
+        and_(s.c.topped_at.is_(None), t.c.topped_at.is_not(None)),
+        and_(same_topped, t.c.priority > s.c.priority),
+        and_(same_topped, t.c.priority == s.c.priority,
+             or_(t.c.created_at < s.c.created_at, and_(t.c.created_at == s.c.created_at, t.c.id < s.c.id))),
+    )
+    count = (select(func.count()).select_from(t)
+             .where(state_in(t.c.state, RUNNABLE), t.c.app_id == s.c.app_id, ahead).scalar_subquery())
+    return (select(s.c.id, count).where(s.c.id.in_(bindparam("ids", expanding=True)),
+                                        state_in(s.c.state, RUNNABLE)))
+
+
 def position_query(topped: bool) -> Select[int]:
     """How many of the app's runnable steps come before a step (bind parameters ``app``,
     ``topped``, ``prio``, ``created``, ``id``). Other apps' steps are not counted: they are

@@ -36,7 +36,7 @@ row locks, so there the order costs nothing. Each task whose state changes is si
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -93,6 +93,7 @@ __all__ = [
     "finish_step",
     "lock_task",
     "queue_position",
+    "queue_positions",
     "recover_dead_owners",
     "release",
     "renew",
@@ -492,6 +493,17 @@ def set_progress(db: Database, step_id: int, owner: str, progress: float) -> Non
 # -- queue position ---------------------------------------------------------------------------
 
 _POSITION = {True: fair.position_query(True), False: fair.position_query(False)}
+
+
+_POSITIONS = fair.positions_query()
+
+
+def queue_positions(conn: Session | Connection, step_ids: Collection[int]) -> dict[int, int]:
+    """:func:`queue_position` of each of ``step_ids``, in one statement; steps not runnable are
+    left out (their position is 0)."""
+    if not step_ids:
+        return {}
+    return {int(i): int(n or 0) for i, n in conn.execute(_POSITIONS, {"ids": list(step_ids)})}
 
 
 def queue_position(conn: Session | Connection, st: Any) -> int:

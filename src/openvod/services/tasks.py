@@ -302,9 +302,10 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
             for st in s.scalars(select(TaskStep).where(TaskStep.task_id.in_([t.id for t in page]))
                                 .order_by(TaskStep.idx)):
                 steps.setdefault(st.task_id, []).append(st)
-        items = [_public(ctx, t, steps.get(t.id, []),
-                         queue.queue_position(s, steps[t.id][0]) if t.state == TaskState.INIT and steps.get(t.id)
-                         else 0) for t in page]
+        queued = [steps[t.id][0].id for t in page if t.state == TaskState.INIT and steps.get(t.id)]
+        positions = queue.queue_positions(s, queued)  # one statement for the page's queued tasks
+        items = [_public(ctx, t, steps.get(t.id, []), positions.get(steps[t.id][0].id, 0) if steps.get(t.id) else 0)
+                 for t in page]
     return items, (page[-1].id if len(rows) > limit and page else None), total
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from openvod.config import Settings
 from openvod.db.models import TaskStep
@@ -173,3 +173,29 @@ def test_queued_task_limit_is_per_app(tmp_path: Path, database_url: str | None) 
             tasks.create_noop(ctx, a)
     finally:
         ctx.db.dispose()
+
+
+def test_a_pages_queue_positions_in_one_statement_equal_each_tasks_own(ctx: Context) -> None:
+    """list_tasks reads its page's queue positions in one statement (queue.queue_positions): the
+    same numbers as each task's own get_task (one query each), through priorities, ties in
+    creation time, tasks moved to the top and running ones."""
+    a, b = _app(ctx, "a"), _app(ctx, "b")
+    mine = _enqueue(ctx, a, 6) + _enqueue(ctx, a, 4, priority=7) + _enqueue(ctx, a, 3, priority=-2)
+    _enqueue(ctx, b, 5, priority=99)  # another app's queue is not counted
+    with ctx.db.session() as s:  # ties: two steps created in the same microsecond
+        first = s.scalar(select(TaskStep.created_at).where(TaskStep.task_id == mine[1]))
+        s.execute(update(TaskStep).where(TaskStep.task_id == mine[2]).values(created_at=first))
+    for t in (mine[4], mine[9]):
+        tasks.top_task(ctx, a, t)
+    worker = OneWorker(ctx)
+    assert worker.step()  # one of a's or b's starts: it is no longer queued
+    statements: list[str] = []
+    event.listen(ctx.db.engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2]) if "ahead" in args[2] else None)
+    listed, _, _ = tasks.list_tasks(ctx, a, limit=100)
+    assert len(statements) == 1, statements
+    by_list = {t.task_id: t.queue_position for t in listed}
+    by_get = {t: tasks.get_task(ctx, a, t).queue_position for t in mine}
+    assert by_list == by_get
+    queued = sorted(p for p in by_get.values() if p is not None)
+    assert queued == list(range(len(queued))) and len(queued) >= 12
