@@ -108,15 +108,19 @@ def _needles(q: MediaQuery) -> tuple[str | None, ...]:
     return (q.name, q.text, *q.names, *q.prefixes, *q.descriptions)
 
 
+def _match(columns: tuple[InstrumentedAttribute[str], ...], needle: str) -> ColumnElement[bool]:
+    """``media_fts MATCH``: the rows whose ``columns`` (any) hold ``needle``'s trigrams in a row."""
+    phrase = '"' + needle.replace('"', '""') + '"'  # an FTS5 string: one phrase, no query syntax
+    scope = "{" + " ".join(c.key for c in columns) + "}"
+    return _FTS.c.media_fts.op("MATCH")(f"{scope} : {phrase}")
+
+
 def _contains(s: Session, columns: tuple[InstrumentedAttribute[str], ...], needle: str, *,
               by_index: bool = True) -> ColumnElement[bool]:
     """Media whose ``columns`` (any of them) contain ``needle``, case-insensitively: by index, or
     (``by_index`` False) tested on each row read."""
     if by_index and _by_trigrams(s, needle):
-        phrase = '"' + needle.replace('"', '""') + '"'  # an FTS5 string: one phrase, no query syntax
-        scope = "{" + " ".join(c.key for c in columns) + "}"
-        hits = select(_FTS.c.rowid).where(_FTS.c.media_fts.op("MATCH")(f"{scope} : {phrase}"))
-        return literal_column("media.rowid").in_(hits)
+        return literal_column("media.rowid").in_(select(_FTS.c.rowid).where(_match(columns, needle)))
     pattern = f"%{_escape_like(needle)}%"
     return or_(*(c.ilike(pattern, escape="\\") for c in columns))
 
@@ -192,10 +196,11 @@ def _expiring(lo: datetime | None, hi: datetime | None) -> ColumnElement[bool]:
     return and_(*conds) if hi is not None else or_(Media.expire_at.is_(None), *conds)
 
 
-def _filtered(s: Session, app_id: str, q: MediaQuery, *, by_index: bool = True) -> Select[Any]:
+def _filtered(s: Session, app_id: str, q: MediaQuery, *, by_index: bool = True,
+              app_by_index: bool = True) -> Select[Any]:
     """The media of ``app_id`` matching ``q``'s filters; substrings found by the trigram index, or
     (``by_index`` False) tested on the rows of the walk in page order (:func:`_probe`)."""
-    if by_index and any(_by_trigrams(s, n) for n in _needles(q)):
+    if not app_by_index or (by_index and any(_by_trigrams(s, n) for n in _needles(q))):
         # The matches drive the query (a rowid lookup each, then a sort of the matches), so a search
         # costs what it finds. Given ``app_id = ?`` SQLite would rather walk the app's whole
         # (app_id, id) index in page order, testing each row against the matches: ``+`` (SQLite's
@@ -334,10 +339,35 @@ def page_of_media(s: Session, app_id: str, q: MediaQuery) -> tuple[list[Media], 
     return rows[: q.limit], encode_marker(q.sort, q.order, value, last.id)
 
 
+def _one_search(s: Session, q: MediaQuery) -> tuple[ColumnElement[bool], MediaQuery] | None:
+    """On SQLite, a query whose only trigram search is one substring: its ``MATCH``, and the query
+    without it."""
+    found = [(cols, n, rest) for cols, n, rest in (
+        ((Media.name, Media.description), q.text, replace(q, text=None)),
+        ((Media.name,), q.name, replace(q, name=None)),
+        ((Media.name,), q.names[0] if len(q.names) == 1 else None, replace(q, names=())),
+        ((Media.description,), q.descriptions[0] if len(q.descriptions) == 1 else None, replace(q, descriptions=())),
+    ) if n and _by_trigrams(s, n)]
+    if len(found) != 1 or any(_by_trigrams(s, n) for n in _needles(found[0][2])):
+        return None
+    cols, needle, rest = found[0]
+    return _match(cols, needle or ""), rest
+
+
 def count_media(s: Session, app_id: str, q: MediaQuery, *, cap: int) -> int:
     """How many media match ``q``'s filters (its order and marker aside), counting no further than
-    ``cap``: the count costs at most ``cap`` index entries, however large the library."""
+    ``cap``: the count costs at most ``cap`` index entries, however large the library.
+
+    A single substring search on SQLite is counted by walking the trigram index's matches as they
+    come (each looked up in ``media``), stopping at ``cap``; as a condition (``rowid IN (…)``) every
+    match would be collected first (a term in 60,000 names: 24 -> 9 ms)."""
     if q.matches_nothing:
         return 0
-    matching = _filtered(s, app_id, q).with_only_columns(Media.id).limit(cap).subquery()
+    one = _one_search(s, q)
+    if one is not None:
+        match, rest = one
+        matching = (_filtered(s, app_id, rest, app_by_index=False).with_only_columns(Media.id)
+                    .join(_FTS, _FTS.c.rowid == literal_column("media.rowid")).where(match).limit(cap).subquery())
+    else:
+        matching = _filtered(s, app_id, q).with_only_columns(Media.id).limit(cap).subquery()
     return int(s.scalar(select(func.count()).select_from(matching)) or 0)

@@ -392,3 +392,22 @@ def test_a_common_term_is_answered_by_the_walk_a_rare_one_by_the_index(tmp_path:
     finally:
         event.remove(db.engine, "before_cursor_execute", grab)
         db.dispose()
+
+
+@pytest.mark.parametrize("cap", [3, 10_000])
+def test_a_single_search_is_counted_from_the_index_as_the_conditions_count_it(db: Database, cap: int) -> None:
+    """count_media walks one substring's trigram matches as they come (SQLite) and stops at the
+    cap: the same numbers as counting with the match as a condition, with other filters too."""
+    _probe_library(db, 600)
+    queries = [MediaQuery(text="holiday"), MediaQuery(name="rare-"), MediaQuery(names=("day-1",)),
+               MediaQuery(descriptions=("nothing",)), MediaQuery(text="holiday", class_ids=(0,)),
+               MediaQuery(name="holiday", prefixes=("hol",)), MediaQuery(text="été"), MediaQuery(name="zz")]
+    with Session(db.engine) as s:
+        for q in queries:
+            fast = media_list.count_media(s, APP, q, cap=cap)
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(media_list, "_one_search", lambda *_: None)
+                slow = media_list.count_media(s, APP, q, cap=cap)
+            assert fast == slow, q
+    with Session(db.engine) as s:
+        assert media_list.count_media(s, APP, MediaQuery(text="holiday"), cap=10_000) == 120 + 2  # + NAMES
