@@ -138,6 +138,18 @@ def apps_list(data_dir: Path | None, as_json: bool) -> None:
     _emit(as_json, rows, "\n".join(f"{r['id']}  {r['name']}  SubAppId {r['sub_app_id']}" for r in rows))
 
 
+@click.command("recount-tasks")
+@data_dir_option
+@_json
+def recount_tasks(data_dir: Path | None, as_json: bool) -> None:
+    """Count every app's tasks again for list totals (the task tally, kept by database triggers:
+    needed only after changing the task table with its triggers off)."""
+    from openvod.services import task_counts
+
+    n = _run(lambda ctx: task_counts.rebuild(ctx.db.engine), data_dir)
+    _emit(as_json, {"tasks": n}, f"{n} tasks counted")
+
+
 def _run(fn: Any, data_dir: Path | None) -> Any:
     from openvod.services.apps import ensure_default_app
     from openvod.services.context import build_context
@@ -159,3 +171,4 @@ def register(group: click.Group) -> None:
     group.add_command(worker)
     group.add_command(keys)
     group.add_command(apps_group, name="apps")
+    group.add_command(recount_tasks)

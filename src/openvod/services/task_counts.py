@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, select, text, union_all
+from sqlalchemy import ColumnElement, Engine, and_, func, literal_column, select, text, union_all
 from sqlalchemy.orm import Session
 
 from openvod.db.models import TALLY_PREFIX, Task, TaskTally, TaskTallyDelta
 
-__all__ = ["FOLD_AFTER", "fold", "id_at_offset", "state_counts", "total"]
+__all__ = ["FOLD_AFTER", "fold", "id_at_offset", "rebuild", "state_counts", "total"]
 
 FOLD_AFTER = 5000  # pending deltas a read may see before it folds them in
 _ZEROS = "0" * 6
@@ -155,3 +155,24 @@ def fold(s: Session) -> None:
             "SELECT app_id, bucket, state, sum(d) FROM moved GROUP BY app_id, bucket, state "
             "ORDER BY app_id, bucket, state "
             "ON CONFLICT (app_id, bucket, state) DO UPDATE SET n = task_tally.n + excluded.n"))
+
+
+_FOLD_LOCK = "SELECT pg_advisory_xact_lock(hashtext('openvod.task_tally.fold'))"
+
+
+def rebuild(engine: Engine) -> int:
+    """Count every app's tasks again and replace the tally with the counts (``openvod
+    recount-tasks``): for an operator who changed ``task`` with its triggers off. One transaction
+    that sees one snapshot (PostgreSQL: ``REPEATABLE READ``, holding the fold's lock): a change
+    committed after it began keeps its pending delta and is not counted, so nothing is counted
+    twice or lost. Returns how many tasks were counted."""
+    postgres = engine.dialect.name == "postgresql"
+    options = {"isolation_level": "REPEATABLE READ"} if postgres else {}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        if postgres:
+            conn.execute(text(_FOLD_LOCK))
+        conn.execute(text("DELETE FROM task_tally_delta"))
+        conn.execute(text("DELETE FROM task_tally"))
+        conn.execute(text("INSERT INTO task_tally (app_id, bucket, state, n) "
+                          "SELECT app_id, substr(id, 1, 6), state, count(*) FROM task GROUP BY 1, 2, 3"))
+        return int(conn.scalar(text("SELECT coalesce(sum(n), 0) FROM task_tally")) or 0)
