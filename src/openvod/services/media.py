@@ -329,7 +329,8 @@ def list_media(
     if not 1 <= limit <= 100:
         raise InvalidParameter(f"limit must be 1-100, got {limit}", code="InvalidParameter.Limit")
     q = MediaQuery(sort=parse_sort(sort), order=parse_order(order), name=name, text=text, class_id=class_id,
-                   created_from=created_from, created_to=created_to, limit=limit, marker=marker)
+                   created_from=created_from, created_to=created_to, limit=limit, marker=marker,
+                   mint_lag=_mint_lag(ctx))  # a creation range is a FileId range too
     with ctx.db.session() as s:
         rows, nxt = page_of_media(s, app_id, q)
         return _describe(ctx, s, app_id, rows), nxt

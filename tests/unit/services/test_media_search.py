@@ -411,3 +411,23 @@ def test_a_single_search_is_counted_from_the_index_as_the_conditions_count_it(db
             assert fast == slow, q
     with Session(db.engine) as s:
         assert media_list.count_media(s, APP, MediaQuery(text="holiday"), cap=10_000) == 120 + 2  # + NAMES
+
+
+def test_the_librarys_own_date_filter_is_a_file_id_range(ctx: Context) -> None:
+    """GET /v1/media's created_from/created_to (services.media.list_media) read a range of
+    (app_id, id) as SearchMedia's CreateTime does, not a walk of every newer media."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.startswith("SELECT media.id"):
+            seen.append((statement, parameters))
+
+    event.listen(ctx.db.engine, "before_cursor_execute", grab)
+    try:
+        got = media_svc.list_media(ctx, APP, created_from=NOW - 3 * DAY, created_to=NOW - 2 * DAY)[0]
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", grab)
+    assert sorted(m.file_id for m in got) == sorted([IDS["image"], IDS["slow-audio"]])
+    with ctx.db.engine.connect() as conn:
+        plan = " | ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {seen[0][0]}", seen[0][1]))
+    assert "ix_media_app_id_id (app_id=? AND id>? AND id<?)" in plan and "TEMP B-TREE" not in plan, plan
