@@ -498,12 +498,12 @@ _POSITION = {True: fair.position_query(True), False: fair.position_query(False)}
 _POSITIONS = fair.positions_query()
 
 
-def queue_positions(conn: Session | Connection, step_ids: Collection[int]) -> dict[int, int]:
-    """:func:`queue_position` of each of ``step_ids``, in one statement; steps not runnable are
-    left out (their position is 0)."""
+def queue_positions(conn: Session | Connection, app_id: str, step_ids: Collection[int]) -> dict[int, int]:
+    """:func:`queue_position` of each of ``step_ids`` (steps of ``app_id``), in one statement;
+    steps not runnable are left out (their position is 0)."""
     if not step_ids:
         return {}
-    return {int(i): int(n or 0) for i, n in conn.execute(_POSITIONS, {"ids": list(step_ids)})}
+    return {int(i): int(n or 0) for i, n in conn.execute(_POSITIONS, {"app": app_id, "ids": list(step_ids)})}
 
 
 def queue_position(conn: Session | Connection, st: Any) -> int:

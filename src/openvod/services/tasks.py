@@ -303,7 +303,7 @@ def list_tasks(ctx: Context, app_id: str, *, start: str | int | None = None, end
                                 .order_by(TaskStep.idx)):
                 steps.setdefault(st.task_id, []).append(st)
         queued = [steps[t.id][0].id for t in page if t.state == TaskState.INIT and steps.get(t.id)]
-        positions = queue.queue_positions(s, queued)  # one statement for the page's queued tasks
+        positions = queue.queue_positions(s, app_id, queued)  # one statement for the page's queued tasks
         items = [_public(ctx, t, steps.get(t.id, []), positions.get(steps[t.id][0].id, 0) if steps.get(t.id) else 0)
                  for t in page]
     return items, (page[-1].id if len(rows) > limit and page else None), total

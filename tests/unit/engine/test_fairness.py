@@ -191,7 +191,7 @@ def test_a_pages_queue_positions_in_one_statement_equal_each_tasks_own(ctx: Cont
     assert worker.step()  # one of a's or b's starts: it is no longer queued
     statements: list[str] = []
     event.listen(ctx.db.engine, "before_cursor_execute",
-                 lambda *args: statements.append(args[2]) if "ahead" in args[2] else None)
+                 lambda *args: statements.append(args[2]) if "row_number" in args[2] else None)
     listed, _, _ = tasks.list_tasks(ctx, a, limit=100)
     assert len(statements) == 1, statements
     by_list = {t.task_id: t.queue_position for t in listed}
