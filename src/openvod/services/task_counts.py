@@ -142,19 +142,19 @@ def id_at_offset(s: Session, app_id: str, offset: int, lo: str | None, hi: str |
 
 def fold(s: Session) -> None:
     """Move the pending deltas into the tally (PostgreSQL; SQLite's triggers write the tally
-    directly). One statement; a fold already running elsewhere makes this one a no-op."""
-    engine = s.get_bind().engine
-    if engine.dialect.name != "postgresql":
+    directly), in ``s``'s transaction: no second connection (a read that folds must not wait for
+    the pool it holds a connection of). One statement; while another transaction folds, this one
+    does nothing (the advisory lock is tried, not waited for)."""
+    if s.get_bind().engine.dialect.name != "postgresql":
         return
-    with engine.connect() as conn, conn.begin():
-        if not conn.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('openvod.task_tally.fold'))")):
-            return
-        conn.execute(text(
-            "WITH moved AS (DELETE FROM task_tally_delta RETURNING app_id, bucket, state, d) "
-            "INSERT INTO task_tally (app_id, bucket, state, n) "
-            "SELECT app_id, bucket, state, sum(d) FROM moved GROUP BY app_id, bucket, state "
-            "ORDER BY app_id, bucket, state "
-            "ON CONFLICT (app_id, bucket, state) DO UPDATE SET n = task_tally.n + excluded.n"))
+    if not s.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('openvod.task_tally.fold'))")):
+        return
+    s.execute(text(
+        "WITH moved AS (DELETE FROM task_tally_delta RETURNING app_id, bucket, state, d) "
+        "INSERT INTO task_tally (app_id, bucket, state, n) "
+        "SELECT app_id, bucket, state, sum(d) FROM moved GROUP BY app_id, bucket, state "
+        "ORDER BY app_id, bucket, state "
+        "ON CONFLICT (app_id, bucket, state) DO UPDATE SET n = task_tally.n + excluded.n"))
 
 
 _FOLD_LOCK = "SELECT pg_advisory_xact_lock(hashtext('openvod.task_tally.fold'))"

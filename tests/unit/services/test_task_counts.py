@@ -211,3 +211,15 @@ def test_recount_command(tmp_path: Any) -> None:
                                 env={"OPENVOD_CONFIG": str(tmp_path / "none.toml")})
     assert result.exit_code == 0, result.output
     assert '"tasks": 7' in result.output
+
+
+def test_a_read_that_sees_many_pending_deltas_folds_them(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: a list whose total read more than FOLD_AFTER pending deltas folds them, in its
+    own transaction (no second connection), and the total is the same before and after."""
+    app_id = ensure_default_app(ctx.db, None, None)[0].id
+    _seed(ctx, app_id, 40)
+    monkeypatch.setattr(task_counts, "FOLD_AFTER", 10)
+    assert tasks.list_tasks(ctx, app_id, limit=1)[2] == 40
+    with ctx.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(TaskTallyDelta)) == 0
+    assert tasks.list_tasks(ctx, app_id, limit=1)[2] == 40
