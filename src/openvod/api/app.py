@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,7 +32,7 @@ from openvod.api.v1 import templates as templates_api
 from openvod.domain.events import CallbackFormat
 from openvod.engine.executor import ContextFactory, create_executor
 from openvod.runtime import Context
-from openvod.services import retention, uploads
+from openvod.services import retention, task_counts, uploads
 from openvod.services.context import worker_context
 from openvod.services.deliveries import Dispatcher
 
@@ -40,6 +41,7 @@ __all__ = ["create_app"]
 log = logging.getLogger("openvod")
 
 HOUSEKEEPING_INTERVAL = 600.0
+TALLY_FOLD_INTERVAL = 60.0
 
 _EXPOSED = [
     "Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Defer-Length", "Upload-Metadata",
@@ -49,7 +51,16 @@ _EXPOSED = [
 
 
 def _housekeeping(ctx: Context, stop: threading.Event) -> None:
-    while not stop.wait(HOUSEKEEPING_INTERVAL):
+    last = time.monotonic()
+    while not stop.wait(TALLY_FOLD_INTERVAL):
+        try:  # PostgreSQL's pending task-tally deltas (services/task_counts.py): a fold a minute
+            with ctx.db.session() as s:
+                task_counts.fold(s)
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("task tally fold failed")
+        if time.monotonic() - last < HOUSEKEEPING_INTERVAL:
+            continue
+        last = time.monotonic()
         try:
             n = uploads.expire_uploads(ctx)
             if n:

@@ -223,3 +223,32 @@ def test_a_read_that_sees_many_pending_deltas_folds_them(ctx: Context, monkeypat
     with ctx.db.session() as s:
         assert s.scalar(select(func.count()).select_from(TaskTallyDelta)) == 0
     assert tasks.list_tasks(ctx, app_id, limit=1)[2] == 40
+
+
+def test_housekeeping_folds_the_deltas_every_interval(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API server's housekeeping thread folds pending deltas every TALLY_FOLD_INTERVAL,
+    whether or not anything reads a total (and runs the rest of its round only every
+    HOUSEKEEPING_INTERVAL)."""
+    from openvod.api import app as api_app
+
+    app_id = ensure_default_app(ctx.db, None, None)[0].id
+    _seed(ctx, app_id, 25)
+    monkeypatch.setattr(api_app, "TALLY_FOLD_INTERVAL", 0.05)
+    pruned: list[int] = []
+    monkeypatch.setattr(api_app.retention, "prune", lambda c: pruned.append(1))
+    stop = threading.Event()
+    worker = threading.Thread(target=api_app._housekeeping, args=(ctx, stop))
+    worker.start()
+    try:
+        for _ in range(100):
+            with ctx.db.session() as s:
+                if s.scalar(select(func.count()).select_from(TaskTallyDelta)) == 0:
+                    break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        worker.join()
+    with ctx.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(TaskTallyDelta)) == 0
+    assert tasks.list_tasks(ctx, app_id, limit=1)[2] == 25
+    assert pruned == []  # the 10-minute round did not run
