@@ -6,7 +6,7 @@ import re
 
 from openvod.errors import InvalidParameter
 
-__all__ = ["MAX_KEY_BYTES", "validate_bucket", "validate_key"]
+__all__ = ["MAX_KEY_BYTES", "prefix_end", "validate_bucket", "validate_key"]
 
 MAX_KEY_BYTES = 1024
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
@@ -53,3 +53,18 @@ def validate_key(key: str, *, folder: bool = False) -> str:
         if segment in ("", ".", ".."):
             raise bad("'.', '..' and empty path segments are not allowed")
     return key
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (None if there is none): the
+    keys under ``prefix`` are the range ``prefix <= key < prefix_end(prefix)``. In code point order,
+    the UTF-8 byte order keys sort in (SQLite's BINARY, PostgreSQL's COLLATE "C"); any other
+    string with a prefix (task ids: services/task_counts.py) too."""
+    chars = list(prefix)
+    while chars:
+        point = ord(chars.pop()) + 1
+        if 0xD800 <= point <= 0xDFFF:  # surrogates are in no stored key
+            point = 0xE000
+        if point <= 0x10FFFF:
+            return "".join(chars) + chr(point)
+    return None

@@ -5,7 +5,7 @@ gateway, ``/v1/objects``, the processing jobs' :func:`register_object`). Keys ar
 (``{app_id}/...``) and every query is scoped to one app.
 
 Keys under a prefix are a range of the ``(app_id, bucket, key)`` index, ``prefix <= key < end``
-(:func:`_prefix_end`), not a ``LIKE``: SQLite plans ``key LIKE ? || '%'`` as a walk of the whole
+(:func:`~openvod.domain.keys.prefix_end`), not a ``LIKE``: SQLite plans ``key LIKE ? || '%'`` as a walk of the whole
 bucket. Listings resume after a key (``key > marker``) and seek past the keys they roll up into a
 common prefix, so a page reads about as many rows as it lists.
 """
@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.orm import Session
 
 from openvod.db.models import Object, utcnow
+from openvod.domain.keys import prefix_end
 from openvod.domain.views.objects import ObjectPage, ObjectView
 from openvod.runtime import Context
 from openvod.storage.base import ObjectStat
@@ -31,20 +32,6 @@ __all__ = ["delete_object_rows", "find_object", "list_objects", "list_page", "li
 _SEEK_BATCH = 16
 
 
-def _prefix_end(prefix: str) -> str | None:
-    """The least string above every string that starts with ``prefix`` (None if there is none): the
-    keys under ``prefix`` are the range ``prefix <= key < _prefix_end(prefix)``. In code point order,
-    the UTF-8 byte order keys sort in (SQLite's BINARY, PostgreSQL's COLLATE "C")."""
-    chars = list(prefix)
-    while chars:
-        point = ord(chars.pop()) + 1
-        if 0xD800 <= point <= 0xDFFF:  # surrogates are in no stored key
-            point = 0xE000
-        if point <= 0x10FFFF:
-            return "".join(chars) + chr(point)
-    return None
-
-
 def _under(key_prefix: str, *, after: str = "", seek: str = "") -> ColumnElement[bool]:
     """The keys that start with ``key_prefix``, as a range of the key index: those above ``after``,
     or from ``seek`` on, when given."""
@@ -54,7 +41,7 @@ def _under(key_prefix: str, *, after: str = "", seek: str = "") -> ColumnElement
         low = Object.key > after
     else:
         low = Object.key >= key_prefix
-    end = _prefix_end(key_prefix)
+    end = prefix_end(key_prefix)
     return low if end is None else and_(low, Object.key < end)
 
 
@@ -126,7 +113,7 @@ def list_page(ctx: Context, app_id: str, bucket: str, *, prefix: str = "", delim
                     last = entry or key
                 if entry is not None:
                     # Every key under the prefix rolls up into it: read on past them all.
-                    seek = _prefix_end(base + entry) or ""
+                    seek = prefix_end(base + entry) or ""
                     break
             else:
                 if len(rows) < limit:

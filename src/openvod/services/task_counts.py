@@ -27,31 +27,24 @@ from sqlalchemy import ColumnElement, Engine, and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from openvod.db.models import TALLY_PREFIX, Task, TaskTally, TaskTallyDelta
+from openvod.domain.keys import prefix_end
 
 __all__ = ["FOLD_AFTER", "fold", "id_at_offset", "rebuild", "state_counts", "total"]
 
 FOLD_AFTER = 5000  # pending deltas a read may see before it folds them in
-_ZEROS = "0" * 6
-
-
-def _next_bucket(bucket: str) -> str:
-    return f"{int(bucket, 16) + 1:0{len(bucket)}x}"
 
 
 def _bounds(lo: str | None, hi: str | None) -> tuple[str | None, str | None]:
-    """The buckets wholly inside ids ``[lo, hi)``: ``[first, end)`` (None: unbounded). ``lo`` and
-    ``hi`` are :func:`~openvod.domain.tasks.id_floor` values (12 hex digits)."""
+    """The buckets wholly inside ids ``[lo, hi)``: ``[first, end)`` (None: unbounded). A bucket
+    is a string of TALLY_PREFIX characters, and a task is in a bucket below ``first`` exactly when
+    its id is below ``first`` (so too for ``end``): the edges ``[lo, first)`` and ``[end, hi)``
+    are id ranges, whatever shape the ids have. Nothing is parsed."""
     first = end = None
     if lo is not None:
-        head = lo[:TALLY_PREFIX]
-        first = head if lo[TALLY_PREFIX:].strip("0") == "" else _next_bucket(head)
+        first = prefix_end(lo[:TALLY_PREFIX]) or lo  # lo's own bucket is an edge: counted
     if hi is not None:
         end = hi[:TALLY_PREFIX]
     return first, end
-
-
-def _start(bucket: str) -> str:
-    return bucket + _ZEROS
 
 
 def _tally_rows(app_id: str, first: str | None, end: str | None, states: Sequence[str]) -> Any:
@@ -91,10 +84,10 @@ def total(s: Session, app_id: str, lo: str | None, hi: str | None, states: Seque
     n, pending = s.execute(select(func.coalesce(func.sum(rows.c.n), 0),
                                   func.coalesce(func.sum(rows.c.pending), 0))).one()
     n = int(n)
-    if lo is not None and first is not None and lo < _start(first):
-        n += _edge_count(s, app_id, lo, _start(first), states)
-    if hi is not None and end is not None and _start(end) < hi:
-        n += _edge_count(s, app_id, _start(end), hi, states)
+    if lo is not None and first is not None and lo < first:
+        n += _edge_count(s, app_id, lo, first, states)
+    if hi is not None and end is not None and end < hi:
+        n += _edge_count(s, app_id, end, hi, states)
     if int(pending) > FOLD_AFTER:
         fold(s)
     return n
@@ -117,14 +110,14 @@ def id_at_offset(s: Session, app_id: str, offset: int, lo: str | None, hi: str |
     if first is not None and end is not None and first >= end:
         segments.append((lo, hi, None))
     else:
-        if lo is not None and first is not None and lo < _start(first):
-            segments.append((lo, _start(first), None))
+        if lo is not None and first is not None and lo < first:
+            segments.append((lo, first, None))
         rows = _tally_rows(app_id, first, end, ())
         for bucket, n in s.execute(select(rows.c.bucket, func.sum(rows.c.n)).group_by(rows.c.bucket)
                                    .order_by(rows.c.bucket)):
-            segments.append((_start(bucket), _start(_next_bucket(bucket)), int(n)))
-        if end is not None and hi is not None and _start(end) < hi:
-            segments.append((_start(end), hi, None))
+            segments.append((bucket, prefix_end(bucket), int(n)))  # the ids of the bucket
+        if end is not None and hi is not None and end < hi:
+            segments.append((end, hi, None))
     left = offset
     for start, stop, n in segments:
         if n is None:

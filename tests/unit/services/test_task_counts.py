@@ -252,3 +252,21 @@ def test_housekeeping_folds_the_deltas_every_interval(ctx: Context, monkeypatch:
         assert s.scalar(select(func.count()).select_from(TaskTallyDelta)) == 0
     assert tasks.list_tasks(ctx, app_id, limit=1)[2] == 25
     assert pruned == []  # the 10-minute round did not run
+
+
+def test_ids_of_another_shape_are_counted_and_walked_too(ctx: Context) -> None:
+    """Task ids that do not start with hex milliseconds (imported, or written by hand) make
+    buckets of their own first six characters: totals and offsets still count and find them,
+    rather than failing to read such a bucket as a number."""
+    app_id = ensure_default_app(ctx.db, None, None)[0].id
+    ids = _seed(ctx, app_id, 30)
+    odd = ["t-old-succ", "t-old--x", "zzzzzz", "ÿÿÿÿÿÿ-1", "0197\U0010ffff-a"]
+    with ctx.db.session() as s:
+        for tid in odd:
+            s.add(Task(id=tid, app_id=app_id, kind="noop", state="succ", input={}, created_at=T0))
+    walked = sorted(ids + odd)
+    assert tasks.list_tasks(ctx, app_id, limit=1)[2] == len(walked)
+    with ctx.db.session() as s:
+        for offset in range(1, len(walked) + 2):
+            want = walked[offset - 1] if offset <= len(walked) else None
+            assert task_counts.id_at_offset(s, app_id, offset, None, None) == want, offset
