@@ -38,7 +38,7 @@ from openvod.db.models import TaskStep
 from openvod.domain.tasks import CLAIM, RUNNING
 from openvod.engine.guards import state_in
 
-__all__ = ["NO_CAP", "ORDER", "head_of_fairest_app", "position_query"]
+__all__ = ["NO_CAP", "ORDER", "head_of_fairest_app", "position_query", "positions_query"]
 
 _S = cast(Table, TaskStep.__table__)
 NO_CAP = 2**31 - 1  # the ``cap`` parameter when apps have no running cap
@@ -86,8 +86,7 @@ def positions_query() -> Select[Any]:
     app's queue is numbered once in claim order (a window over it, O(queue)); one count per step
     would cost a page of queued tasks the queue's length each."""
     t = _S
-    claim_order = (t.c.topped_at.desc().nulls_last(), t.c.priority.desc(), t.c.created_at, t.c.id)
-    ranked = (select(t.c.id, (func.row_number().over(order_by=claim_order) - 1).label("position"))
+    ranked = (select(t.c.id, (func.row_number().over(order_by=ORDER) - 1).label("position"))
               .where(state_in(t.c.state, RUNNABLE), t.c.app_id == bindparam("app", type_=t.c.app_id.type))
               .subquery())
     return select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(bindparam("ids", expanding=True)))

@@ -32,6 +32,7 @@ from openvod.domain.keys import prefix_end
 __all__ = ["FOLD_AFTER", "fold", "id_at_offset", "rebuild", "state_counts", "total"]
 
 FOLD_AFTER = 5000  # pending deltas a read may see before it folds them in
+_FOLD_KEY = "hashtext('openvod.task_tally.fold')"  # the advisory lock folds (and a recount) take
 
 
 def _bounds(lo: str | None, hi: str | None) -> tuple[str | None, str | None]:
@@ -140,7 +141,7 @@ def fold(s: Session) -> None:
     does nothing (the advisory lock is tried, not waited for)."""
     if s.get_bind().engine.dialect.name != "postgresql":
         return
-    if not s.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('openvod.task_tally.fold'))")):
+    if not s.scalar(text(f"SELECT pg_try_advisory_xact_lock({_FOLD_KEY})")):
         return
     s.execute(text(
         "WITH moved AS (DELETE FROM task_tally_delta RETURNING app_id, bucket, state, d) "
@@ -150,7 +151,7 @@ def fold(s: Session) -> None:
         "ON CONFLICT (app_id, bucket, state) DO UPDATE SET n = task_tally.n + excluded.n"))
 
 
-_FOLD_LOCK = "SELECT pg_advisory_xact_lock(hashtext('openvod.task_tally.fold'))"
+_FOLD_LOCK = f"SELECT pg_advisory_xact_lock({_FOLD_KEY})"
 
 
 def rebuild(engine: Engine) -> int:
