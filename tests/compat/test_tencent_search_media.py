@@ -210,3 +210,16 @@ def test_unknown_parameters_are_refused_and_empty_ones_ignored(lib: Library) -> 
     code, message = refused(lib, {"Colour": "red"}, raw=True)
     assert code == "UnknownParameter" and "Colour" in message
     assert search(lib, {"Tags": [], "StorageRegions": [], "ClassIds": [6]}) == (["video-5", "audio-2"], 2)
+
+
+def test_modify_media_info_reads_an_expire_time_without_offset_as_utc(lib: Library) -> None:
+    """ModifyMediaInfo's ExpireTime is parsed as SearchMedia's times are: without an offset it is
+    UTC (it used to reach the database as a naive time and fail), an unreadable one is refused."""
+    same = (lib.now + timedelta(days=10)).replace(tzinfo=None).isoformat()  # video-1's, unchanged
+    c = client(lib.srv)  # type: ignore[arg-type]
+    call(c, "ModifyMediaInfo", {"FileId": lib.ids["video-1"], "ExpireTime": same})
+    window = {"After": _iso(lib.now + timedelta(days=9)), "Before": _iso(lib.now + timedelta(days=11))}
+    assert search(lib, {"ExpireTime": window}) == (["video-1"], 1)
+    with pytest.raises(TencentCloudSDKException) as err:
+        call(c, "ModifyMediaInfo", {"FileId": lib.ids["video-1"], "ExpireTime": "２０３０-01-01T00:00:00Z"})
+    assert err.value.get_code() == "InvalidParameterValue.ExpireTime"

@@ -187,12 +187,8 @@ def modify_media_info(c: Call) -> Params:
     if p.get("ClassId") is not None:
         kw["class_id"] = int_param(p, "ClassId")
     if p.get("ExpireTime") is not None:
-        raw = str_param(p, "ExpireTime") or ""
-        try:
-            kw["expire_at"] = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InvalidParameter(f"ExpireTime {raw!r} is not ISO 8601", code="InvalidParameterValue.ExpireTime") \
-                from exc
+        # As SearchMedia reads times (_moment): without an offset, UTC
+        kw["expire_at"] = _moment(str_param(p, "ExpireTime") or "-", "ExpireTime")
     m = media.modify_media(c.ctx, c.app_id, fid, **kw)
     return {"CoverUrl": m.cover_url or "", "AddedSubtitleSet": []}
 
